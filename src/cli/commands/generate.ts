@@ -1,0 +1,129 @@
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import type { Database, JobRow } from '../../db/schema.js';
+import { UserError } from '../../errors.js';
+import { countLiveWorkers } from '../../queue/store.js';
+import { enqueue } from '../../queue/task.js';
+import { DEFAULT_HASH_ITERATIONS } from '../../tasks/password.js';
+import {
+  generateUsers,
+  MAX_HASH_ITERATIONS,
+  MAX_TOTAL,
+  MIN_HASH_ITERATIONS,
+  MIN_TOTAL,
+} from '../../tasks/generate-users.js';
+import { checkGlobalOptions, openCommandDatabase, type CliContext } from '../context.js';
+import { toJobView } from '../job-view.js';
+import { printJson, printLine, printNotice, startSpinner } from '../output.js';
+import { parseDuration, parseInteger } from '../parse.js';
+
+export interface GenerateOptions {
+  total: number;
+  iterations: number;
+  priority: number;
+  delayMs: number;
+}
+
+/** Commits one generate_users job and returns it. */
+export async function enqueueGeneration(db: Kysely<Database>, options: GenerateOptions): Promise<JobRow> {
+  return enqueue(
+    db,
+    generateUsers,
+    { total: options.total, iterations: options.iterations },
+    { priority: options.priority, runAt: Date.now() + options.delayMs },
+  );
+}
+
+interface Flags {
+  wait?: boolean;
+  priority: string;
+  delay?: string;
+  hashIterations?: string;
+  json?: boolean;
+}
+
+function parseOptions(totalText: string, flags: Flags): GenerateOptions {
+  const iterationsText = flags.hashIterations ?? process.env.USERGEN_HASH_ITERATIONS;
+  return {
+    total: parseInteger(totalText, 'total', MIN_TOTAL, MAX_TOTAL),
+    iterations:
+      iterationsText === undefined
+        ? DEFAULT_HASH_ITERATIONS
+        : parseInteger(iterationsText, '--hash-iterations', MIN_HASH_ITERATIONS, MAX_HASH_ITERATIONS),
+    priority: parseInteger(flags.priority, '--priority', -100, 100),
+    delayMs: flags.delay === undefined ? 0 : parseDuration(flags.delay, '--delay'),
+  };
+}
+
+export function register(program: Command, context: CliContext): void {
+  program
+    .command('generate')
+    .description(`enqueue a job that creates <total> random users (${MIN_TOTAL} to ${MAX_TOTAL})`)
+    .argument('<total>', `how many users: an integer from ${MIN_TOTAL} to ${MAX_TOTAL}`)
+    .option('--wait', 'follow the job to its end and print its result; with no worker alive, run it here')
+    .option('--priority <n>', 'higher runs sooner, from -100 to 100', '0')
+    .option('--delay <duration>', 'run no sooner than this from now (250ms, 30s, 5m, 1h, 1d)')
+    .option(
+      '--hash-iterations <n>',
+      `PBKDF2 iterations per password hash (default: $USERGEN_HASH_ITERATIONS, else ${DEFAULT_HASH_ITERATIONS})`,
+    )
+    .option('--json', 'print the job as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  usergen generate 200            queue it for a worker\n  usergen generate 200 --wait     queue it and follow it to the end',
+    )
+    .action(async (totalText: string, flags: Flags, command: Command) => {
+      const options = parseOptions(totalText, flags);
+      checkGlobalOptions(command);
+      const db = await openCommandDatabase(command);
+      try {
+        const job = await enqueueGeneration(db, options);
+        if (!flags.wait) {
+          if (flags.json) printJson({ job: toJobView(job) });
+          else printLine(`Queued job ${job.id}: generate ${options.total} users.`);
+          if ((await countLiveWorkers(db)) === 0) {
+            printNotice('No worker is running: start one with "usergen worker", or use "generate --wait".');
+          }
+          return;
+        }
+        if (!flags.json) printLine(`Queued job ${job.id}: generate ${options.total} users.`);
+        const finished = await followJob(db, job, context.shutdownSignal());
+        if (flags.json) printJson({ job: toJobView(finished) });
+        if (finished.state === 'succeeded') {
+          if (!flags.json) printLine(JSON.parse(finished.result ?? 'null') as string);
+          return;
+        }
+        throw new UserError(`job ${job.id} ${describeEnd(finished)}`);
+      } finally {
+        await db.destroy();
+      }
+    });
+}
+
+async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal): Promise<JobRow> {
+  const { awaitJob } = await import('../../queue/wait.js');
+  await import('../../tasks/index.js');
+  const spinner = await startSpinner(`Job ${job.id}: waiting for a worker`);
+  try {
+    return await awaitJob(db, job.id, {
+      signal,
+      runInProcess: true,
+      onUpdate: (row) => {
+        if (row.progress_total !== null) {
+          spinner.update(`Job ${row.id}: ${row.progress_current ?? 0}/${row.progress_total} users`);
+        }
+      },
+    });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    throw new UserError(`stopped waiting for job ${job.id}; it stays in the queue (see "usergen worker")`);
+  } finally {
+    spinner.stop();
+  }
+}
+
+function describeEnd(job: JobRow): string {
+  if (job.state === 'cancelled') return 'was cancelled';
+  const error = job.error === null ? null : (JSON.parse(job.error) as { message?: string });
+  return `failed after ${job.attempts} attempt(s): ${error?.message ?? 'no error recorded'}`;
+}

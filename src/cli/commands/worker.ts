@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { toError, UsageError, UserError } from '../../errors.js';
+import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
+import { parseChoice, parseDuration, parseInteger } from '../parse.js';
+
+interface Flags {
+  concurrency?: string;
+  drain?: boolean;
+  poll: string;
+  grace: string;
+  lease: string;
+  loglevel: string;
+  logfile?: string;
+  tasks: string[];
+}
+
+export interface WorkerCommandOptions {
+  concurrency: number;
+  drain: boolean;
+  pollMs: number;
+  graceMs: number;
+  leaseMs: number;
+  logLevel: LogLevel;
+  logFile: string | undefined;
+  taskModules: string[];
+}
+
+function parseOptions(flags: Flags): WorkerCommandOptions {
+  return {
+    concurrency:
+      flags.concurrency === undefined ? os.availableParallelism() : parseInteger(flags.concurrency, '--concurrency', 1, 1000),
+    drain: flags.drain === true,
+    pollMs: parseDuration(flags.poll, '--poll', 1),
+    graceMs: parseDuration(flags.grace, '--grace'),
+    leaseMs: parseDuration(flags.lease, '--lease', 500),
+    logLevel: parseChoice(flags.loglevel === 'warn' ? 'warning' : flags.loglevel, '--loglevel', LOG_LEVELS),
+    logFile: flags.logfile,
+    taskModules: flags.tasks.map((module) => {
+      const resolved = path.resolve(module);
+      if (!fs.existsSync(resolved)) throw new UsageError(`--tasks: no such file: ${module}`);
+      return resolved;
+    }),
+  };
+}
+
+export function register(program: Command, context: CliContext): void {
+  program
+    .command('worker')
+    .description('work the jobs in the queue, several at once, until stopped (SIGINT/SIGTERM)')
+    .option('--concurrency <n>', `jobs run at once by this process (default: CPU count, ${os.availableParallelism()} here)`)
+    .option('--drain', 'exit once no job is ready or running')
+    .option('--poll <duration>', 'how often an idle worker looks for new jobs', '200ms')
+    .option('--grace <duration>', 'on SIGINT/SIGTERM, how long running jobs may take before they go back to the queue', '30s')
+    .option('--lease <duration>', 'how long a job stays claimed without a heartbeat (a killed worker\'s jobs return after it)', '30s')
+    .option('--loglevel <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
+    .option('--logfile <file>', 'append the log to this file instead of stderr')
+    .option('--tasks <module>', 'also load the tasks a JavaScript module defines with defineTask (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      '\nA second SIGINT/SIGTERM exits at once; the jobs it was running return to the queue when their lease expires.',
+    )
+    .action(async (flags: Flags, command: Command) => {
+      const options = parseOptions(flags);
+      checkGlobalOptions(command);
+      await runWorker(options, command, context.shutdownSignal());
+    });
+}
+
+async function runWorker(options: WorkerCommandOptions, command: Command, signal: AbortSignal): Promise<void> {
+  const logger = createLogger(options.logLevel, options.logFile);
+  const db = await openCommandDatabase(command);
+  try {
+    await import('../../tasks/index.js');
+    for (const module of options.taskModules) await loadTasks(module);
+    const { Worker } = await import('../../queue/worker.js');
+    const { taskNames } = await import('../../queue/task.js');
+    const worker = new Worker(db, { ...options, logger });
+    logger.info(
+      `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(databaseFile(command))}, tasks: ${taskNames().join(', ')}`,
+    );
+    signal.addEventListener('abort', () => logger.info(`${(signal.reason as Error).message}: stopping`), { once: true });
+    const summary = await worker.run(signal);
+    logger.info(
+      `worker ${worker.id} stopped: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.retried} to retry, ${summary.released} returned to the queue`,
+    );
+  } finally {
+    await db.destroy();
+    logger.close();
+  }
+}
+
+async function loadTasks(module: string): Promise<void> {
+  try {
+    await import(pathToFileURL(module).href);
+  } catch (error) {
+    throw new UserError(`cannot load tasks from ${module}: ${toError(error).message}`);
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

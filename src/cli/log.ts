@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import type { Logger } from '../queue/worker.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Celery-style lines (`[2026-11-24 13:02:01,123: INFO] Task generate_users[42] received`) on
+ * stderr or appended to a file. Writes are synchronous: nothing is lost when the process exits.
+ */
+export function createLogger(level: LogLevel, file?: string): Logger & { close(): void } {
+  const fd = file === undefined ? 2 : fs.openSync(file, 'a', 0o600);
+  const threshold = LOG_LEVELS.indexOf(level);
+  const write = (at: LogLevel, message: string) => {
+    if (LOG_LEVELS.indexOf(at) < threshold) return;
+    const stamp = new Date().toISOString().replace('T', ' ').replace('.', ',').slice(0, -1);
+    fs.writeSync(fd, `[${stamp}: ${at.toUpperCase()}] ${message}\n`);
+  };
+  return {
+    debug: (message) => write('debug', message),
+    info: (message) => write('info', message),
+    warn: (message) => write('warning', message),
+    error: (message) => write('error', message),
+    close: () => {
+      if (fd !== 2) fs.closeSync(fd);
+    },
+  };
+}

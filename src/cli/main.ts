@@ -1,0 +1,76 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { toError, UsageError, UserError } from '../errors.js';
+import * as generate from './commands/generate.js';
+import * as list from './commands/list.js';
+import * as worker from './commands/worker.js';
+import type { CliContext } from './context.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+function buildProgram(context: CliContext): Command {
+  const program = new Command('usergen')
+    .version(version, '-V, --version', 'print the version')
+    .description('Random user accounts, made by a durable job queue in one SQLite file.')
+    .option('--db <file>', 'the database file (default: $USERGEN_DB, else ./usergen.db)')
+    .option('--durability <level>', 'full: a commit survives power loss (default); normal: it survives a killed process only')
+    .helpOption('-h, --help', 'print help')
+    .addHelpCommand(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(true);
+  for (const command of [generate, worker, list]) command.register(program, context);
+  return program;
+}
+
+/** The one place that turns an outcome into an exit code (and the only caller of process.exit). */
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    reportError(error.message.replace(/^error: /, ''));
+    return 2;
+  }
+  if (error instanceof UsageError) {
+    reportError(error.message);
+    return 2;
+  }
+  const normalised = toError(error);
+  reportError(normalised.message, error instanceof UserError ? undefined : normalised.stack);
+  return 1;
+}
+
+function reportError(message: string, stack?: string): void {
+  process.stderr.write(`usergen: error: ${message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+  if (stack && process.env.USERGEN_DEBUG === '1') process.stderr.write(`${stack}\n`);
+}
+
+let shutdown: AbortController | undefined;
+
+const context: CliContext = {
+  shutdownSignal() {
+    if (!shutdown) {
+      const controller = new AbortController();
+      shutdown = controller;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (!controller.signal.aborted) {
+          controller.abort(new UserError(`interrupted by ${signal}`));
+          return;
+        }
+        process.stderr.write(`usergen: ${signal} again: exiting now\n`);
+        process.exit(1);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    return shutdown.signal;
+  },
+};
+
+let code = 0;
+try {
+  await buildProgram(context).parseAsync(process.argv);
+} catch (error) {
+  code = exitCodeFor(error);
+}
+// Flush what is still buffered for a pipe before leaving.
+process.stdout.write('', () => process.exit(code));

@@ -1,0 +1,60 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { Migrator, sql, type Kysely } from 'kysely';
+import { UserError } from '../errors.js';
+import { migrationProvider, SCHEMA_VERSION } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+/** `PRAGMA application_id` of every usergen file ("usgn"): tells ours from other SQLite files. */
+export const APPLICATION_ID = 0x7573676e;
+
+export type FileIdentity = 'empty' | 'usergen';
+
+/**
+ * Reads only: a file that is not ours, or that a newer usergen wrote, is refused before anything
+ * (even the switch to WAL, which rewrites the header) touches it.
+ */
+export function checkIdentity(sqlite: BetterSqlite3.Database, file: string): FileIdentity {
+  const applicationId = sqlite.pragma('application_id', { simple: true }) as number;
+  const version = sqlite.pragma('user_version', { simple: true }) as number;
+  if (applicationId === APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) {
+      throw new UserError(
+        `${file} was written by a newer usergen (schema version ${version}, this one knows up to ${SCHEMA_VERSION}); upgrade usergen to open it`,
+      );
+    }
+    return 'usergen';
+  }
+  const objects = sqlite.prepare('select count(*) from sqlite_master').pluck().get() as number;
+  if (applicationId === 0 && objects === 0) return 'empty';
+  throw new UserError(`${file} is an SQLite database of another application, not a usergen database`);
+}
+
+/**
+ * Applies pending migrations. kysely's SQLite migrator takes no lock of its own, so the whole run
+ * happens inside one BEGIN IMMEDIATE: several processes opening a new file at once queue on the
+ * write lock, and each one after the first finds the schema already there.
+ */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  sqlite: BetterSqlite3.Database,
+  file: string,
+): Promise<void> {
+  if (
+    checkIdentity(sqlite, file) === 'usergen' &&
+    sqlite.pragma('user_version', { simple: true }) === SCHEMA_VERSION
+  ) {
+    return;
+  }
+  await sql`begin immediate`.execute(db);
+  try {
+    checkIdentity(sqlite, file);
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+    if (error) throw error;
+    await sql.raw(`pragma application_id = ${APPLICATION_ID}`).execute(db);
+    await sql.raw(`pragma user_version = ${SCHEMA_VERSION}`).execute(db);
+    await sql`commit`.execute(db);
+  } catch (error) {
+    if (sqlite.inTransaction) await sql`rollback`.execute(db);
+    throw error;
+  }
+}

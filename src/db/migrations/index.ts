@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as createJobs from './0001_create_jobs.js';
+import * as createUsers from './0002_create_users.js';
+
+/** Every migration, in order. Listed here rather than read from a folder at run time. */
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_create_jobs': createJobs,
+  '0002_create_users': createUsers,
+};
+
+/** The schema version a file is at once every migration has run (stored in `PRAGMA user_version`). */
+export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length;
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely } from 'kysely';
+import { UserError } from '../errors.js';
+import { ImmediateSqliteDialect } from './driver.js';
+import { checkIdentity, migrateToLatest } from './migrate.js';
+import type { Database } from './schema.js';
+
+export type Durability = 'full' | 'normal';
+export const DURABILITIES: readonly Durability[] = ['full', 'normal'];
+
+export interface OpenOptions {
+  /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
+  durability?: Durability;
+  busyTimeoutMs?: number;
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens (creating it, mode 0600, if missing) a usergen database and brings its schema up to date.
+ * A file that is not a usergen database, or that this process could not write, is refused with a
+ * UserError before any byte of it changes.
+ */
+export async function openDatabase(file: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
+  checkFile(file);
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(file);
+  } catch (error) {
+    throw describeOpenError(error, file);
+  }
+  try {
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    checkIdentity(sqlite, file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+    sqlite.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
+    await migrateToLatest(db, sqlite, file);
+    return db;
+  } catch (error) {
+    sqlite.close();
+    throw describeOpenError(error, file);
+  }
+}
+
+function checkFile(file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeOpenError(error, file);
+    createFile(file);
+    return;
+  }
+  if (stat.isDirectory()) throw new UserError(`${file} is a directory, not a database file`);
+  if (!stat.isFile()) throw new UserError(`${file} is not a regular file`);
+  if (stat.size > 0 && !readHeader(file).equals(SQLITE_HEADER)) {
+    throw new UserError(`${file} is not a usergen database (not an SQLite file)`);
+  }
+  // root may write a file whatever its mode; a file nobody may write is read-only all the same.
+  if ((stat.mode & 0o222) === 0 || !canWrite(file)) {
+    throw new UserError(`${file} is read-only; usergen needs to write to its database`);
+  }
+}
+
+function createFile(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) throw new UserError(`cannot create ${file}: folder ${dir} does not exist`);
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (error) {
+    // Another process created it first: fine, it is opened as an existing file.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw describeOpenError(error, file);
+  }
+}
+
+function readHeader(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    fs.readSync(fd, header, 0, header.length, 0);
+    return header;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function canWrite(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describeOpenError(error: unknown, file: string): Error {
+  if (error instanceof UserError) return error;
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message;
+  switch (code) {
+    case 'SQLITE_NOTADB':
+      return new UserError(`${file} is not a usergen database (not an SQLite file)`);
+    case 'SQLITE_READONLY':
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new UserError(`cannot write ${file}: ${message}`);
+    case 'SQLITE_CANTOPEN':
+      return new UserError(`cannot open ${file}: ${message}`);
+    case 'SQLITE_CORRUPT':
+      return new UserError(`${file} is damaged: ${message}`);
+    default:
+      return error as Error;
+  }
+}

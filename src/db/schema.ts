@@ -1,0 +1,75 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/** Every state a job can be in; shared by the SQL CHECK constraint, the types and `--state` parsing. */
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Times are milliseconds since the epoch (UTC): cheap to compare in the claim query. */
+export interface JobTable {
+  id: Generated<number>;
+  task: string;
+  /** JSON. */
+  payload: string;
+  state: JobState;
+  /** Higher runs first. */
+  priority: number;
+  run_at: number;
+  /** Attempts started so far (counted when a job is claimed). */
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  progress_current: number | null;
+  progress_total: number | null;
+  /** JSON of the task's return value. */
+  result: string | null;
+  /** JSON `{ name, message, stack }` of the last failed attempt. */
+  error: string | null;
+  /** At most one job per key, ever (used for one-job-per-slot scheduling). */
+  unique_key: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface WorkerTable {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  started_at: number;
+  last_heartbeat_at: number;
+  /** The worker counts as alive until then; every heartbeat pushes it out. */
+  alive_until: number;
+  jobs_done: number;
+}
+
+/** Columns and names of Django's `auth_user`, so the table can be imported as is. */
+export interface UserTable {
+  id: Generated<number>;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  /** `pbkdf2_sha256$<iterations>$<salt>$<hash>`; never selected for display. */
+  password: string;
+  is_superuser: number;
+  is_staff: number;
+  is_active: number;
+  last_login: string | null;
+  /** ISO-8601 UTC. */
+  date_joined: string;
+  job_id: number | null;
+}
+
+export interface Database {
+  jobs: JobTable;
+  workers: WorkerTable;
+  users: UserTable;
+}
+
+export type JobRow = Selectable<JobTable>;
+export type NewJob = Insertable<JobTable>;
+export type WorkerRow = Selectable<WorkerTable>;
+export type UserRow = Selectable<UserTable>;
+export type NewUser = Insertable<UserTable>;

@@ -1,0 +1,240 @@
+import { sql, type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
+
+// Every SQL statement about jobs and workers lives in this file.
+
+export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface NewJobSpec {
+  task: string;
+  payload: unknown;
+  maxAttempts: number;
+  priority?: number | undefined;
+  runAt?: number | undefined;
+}
+
+/** One autocommit INSERT: durable (at `synchronous=FULL`) once it resolves. */
+export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = Date.now()): Promise<JobRow> {
+  return db
+    .insertInto('jobs')
+    .values({
+      task: spec.task,
+      payload: JSON.stringify(spec.payload),
+      state: 'queued',
+      priority: spec.priority ?? 0,
+      run_at: spec.runAt ?? now,
+      attempts: 0,
+      max_attempts: spec.maxAttempts,
+      created_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface ClaimOptions {
+  /** Claim this job only (if it is ready). */
+  jobId?: number | undefined;
+}
+
+/**
+ * Claims up to `limit` ready jobs for `workerId`, highest priority first, and leases them for
+ * `leaseMs`. One UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING, inside BEGIN IMMEDIATE:
+ * two workers can never both see a job as queued, because the write lock is taken before the
+ * read. A DEFERRED transaction would read first and could fail with SQLITE_BUSY on upgrading its
+ * lock when another process wrote in between, which the busy timeout cannot retry.
+ * Jobs whose lease has expired (their worker died) are put back first, in the same transaction.
+ */
+export async function claimJobs(
+  db: Kysely<Database>,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+  options: ClaimOptions = {},
+  now = Date.now(),
+): Promise<JobRow[]> {
+  return db.transaction().execute(async (trx) => {
+    await recoverExpiredLeases(trx, now);
+    let ready = trx
+      .selectFrom('jobs')
+      .select('id')
+      .where('state', '=', 'queued')
+      .where('run_at', '<=', now)
+      .orderBy('priority', 'desc')
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(limit);
+    if (options.jobId !== undefined) ready = ready.where('id', '=', options.jobId);
+    const jobs = await trx
+      .updateTable('jobs')
+      .set({
+        state: 'running',
+        locked_by: workerId,
+        locked_until: now + leaseMs,
+        attempts: sql`attempts + 1`,
+        started_at: now,
+        progress_current: null,
+        progress_total: null,
+      })
+      .where('id', 'in', ready)
+      .returningAll()
+      .execute();
+    // RETURNING gives no order: run them in claim order.
+    return jobs.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+  });
+}
+
+/**
+ * A running job whose lease has expired lost its worker (killed, or hung past its lease). It goes
+ * back to the queue, its attempt counted; with no attempts left it fails instead, so a job that
+ * kills its worker every time cannot crash-loop the fleet.
+ */
+async function recoverExpiredLeases(trx: Transaction<Database>, now: number): Promise<void> {
+  const error = sql<string>`json_object('name', 'LeaseExpiredError', 'message',
+    'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)')`;
+  await trx
+    .updateTable('jobs')
+    .set({
+      state: sql`case when attempts >= max_attempts then 'failed' else 'queued' end`,
+      finished_at: sql`case when attempts >= max_attempts then ${now} else null end`,
+      error,
+      locked_by: null,
+      locked_until: null,
+    })
+    .where('state', '=', 'running')
+    .where('locked_until', '<', now)
+    .execute();
+}
+
+/** Pushes out the lease of every job `workerId` runs; returns the ids it still holds. */
+export async function renewLeases(
+  db: Kysely<Database>,
+  workerId: string,
+  leaseMs: number,
+  now = Date.now(),
+): Promise<number[]> {
+  const rows = await db
+    .updateTable('jobs')
+    .set({ locked_until: now + leaseMs })
+    .where('locked_by', '=', workerId)
+    .where('state', '=', 'running')
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** The fence every write about a running job goes through: this job, still ours, still running. */
+type JobUpdate = UpdateQueryBuilder<Database, 'jobs', 'jobs', UpdateResult>;
+
+function heldBy(query: JobUpdate, jobId: number, workerId: string): JobUpdate {
+  return query.where('id', '=', jobId).where('locked_by', '=', workerId).where('state', '=', 'running');
+}
+
+/** Returns false when the job is no longer held by `workerId`. */
+export async function saveProgress(
+  db: Kysely<Database>,
+  jobId: number,
+  workerId: string,
+  current: number,
+  total: number,
+): Promise<boolean> {
+  const result = await heldBy(
+    db.updateTable('jobs').set({ progress_current: current, progress_total: total }),
+    jobId,
+    workerId,
+  ).executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Marks the job succeeded; must run in the transaction that holds the task's writes. */
+export async function completeJob(
+  trx: Transaction<Database>,
+  jobId: number,
+  workerId: string,
+  result: string,
+  now = Date.now(),
+): Promise<boolean> {
+  const update = await heldBy(
+    trx.updateTable('jobs').set({
+      state: 'succeeded',
+      result,
+      finished_at: now,
+      locked_by: null,
+      locked_until: null,
+      progress_current: sql`coalesce(progress_total, progress_current)`,
+    }),
+    jobId,
+    workerId,
+  ).executeTakeFirst();
+  return update.numUpdatedRows === 1n;
+}
+
+/** Records a failed attempt: back to the queue at `retryAt`, or failed for good when it is null. */
+export async function failAttempt(
+  db: Kysely<Database>,
+  jobId: number,
+  workerId: string,
+  error: string,
+  retryAt: number | null,
+  now = Date.now(),
+): Promise<boolean> {
+  const update = await heldBy(
+    db.updateTable('jobs').set(
+      retryAt === null
+        ? { state: 'failed', error, finished_at: now, locked_by: null, locked_until: null }
+        : { state: 'queued', error, run_at: retryAt, locked_by: null, locked_until: null },
+    ),
+    jobId,
+    workerId,
+  ).executeTakeFirst();
+  return update.numUpdatedRows === 1n;
+}
+
+/** Gives an interrupted job back to the queue; the interrupted attempt does not count. */
+export async function releaseJob(db: Kysely<Database>, jobId: number, workerId: string): Promise<boolean> {
+  const update = await heldBy(
+    db.updateTable('jobs').set({
+      state: 'queued',
+      attempts: sql`max(attempts - 1, 0)`,
+      locked_by: null,
+      locked_until: null,
+    }),
+    jobId,
+    workerId,
+  ).executeTakeFirst();
+  return update.numUpdatedRows === 1n;
+}
+
+export async function registerWorker(db: Kysely<Database>, worker: WorkerRow): Promise<void> {
+  await db.insertInto('workers').values(worker).execute();
+}
+
+export async function heartbeatWorker(
+  db: Kysely<Database>,
+  workerId: string,
+  aliveUntil: number,
+  jobsDone: number,
+  now = Date.now(),
+): Promise<void> {
+  await db
+    .updateTable('workers')
+    .set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone })
+    .where('id', '=', workerId)
+    .execute();
+}
+
+export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {
+  await db.deleteFrom('workers').where('id', '=', workerId).execute();
+}
+
+export async function countLiveWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
+  const row = await db
+    .selectFrom('workers')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('alive_until', '>', now)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

@@ -1,0 +1,89 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, JobRow } from '../db/schema.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { enqueueJob } from './store.js';
+
+export interface TaskContext {
+  readonly jobId: number;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  /** Aborted on timeout, lost lease or worker shutdown: stop work and let the rejection through. */
+  readonly signal: AbortSignal;
+  /** Records progress (throttled); rejects when the job is no longer this worker's to finish. */
+  progress(current: number, total: number): Promise<void>;
+  /**
+   * Runs `write` and marks the job succeeded with its return value, in one transaction fenced by
+   * the lease: either both commit, or (lease lost, crash, error) neither does.
+   */
+  complete<R>(write: (trx: Transaction<Database>) => Promise<R>): Promise<R>;
+}
+
+export interface TaskDefinition<P = unknown, R = unknown> {
+  readonly name: string;
+  /** Returns the typed payload or throws: a job whose payload fails fails at once, without retries. */
+  validate(payload: unknown): P;
+  handler(payload: P, context: TaskContext): Promise<R>;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number | undefined;
+  readonly backoff: BackoffOptions;
+}
+
+export interface TaskSpec<P, R> {
+  name: string;
+  validate(payload: unknown): P;
+  handler(payload: P, context: TaskContext): Promise<R>;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  backoff?: Partial<BackoffOptions>;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const registry = new Map<string, TaskDefinition<any, any>>();
+
+/** Declares a task and registers it under its name (the equivalent of Celery's `@shared_task`). */
+export function defineTask<P, R>(spec: TaskSpec<P, R>): TaskDefinition<P, R> {
+  if (registry.has(spec.name)) throw new Error(`a task named '${spec.name}' is already defined`);
+  const definition: TaskDefinition<P, R> = {
+    name: spec.name,
+    validate: spec.validate,
+    handler: spec.handler,
+    maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    timeoutMs: spec.timeoutMs,
+    backoff: { ...DEFAULT_BACKOFF, ...spec.backoff },
+  };
+  registry.set(spec.name, definition);
+  return definition;
+}
+
+export function getTask(name: string): TaskDefinition<unknown, unknown> | undefined {
+  return registry.get(name);
+}
+
+export function taskNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+export interface EnqueueOptions {
+  /** Higher runs first; default 0. */
+  priority?: number;
+  /** Not before this time (ms since the epoch); default now. */
+  runAt?: number;
+}
+
+/** Validates the payload and commits a new job; when this resolves the job is in the file. */
+export async function enqueue<P>(
+  db: Kysely<Database>,
+  task: TaskDefinition<P, unknown>,
+  payload: P,
+  options: EnqueueOptions = {},
+): Promise<JobRow> {
+  task.validate(payload);
+  return enqueueJob(db, {
+    task: task.name,
+    payload,
+    maxAttempts: task.maxAttempts,
+    priority: options.priority,
+    runAt: options.runAt,
+  });
+}

@@ -1,0 +1,66 @@
+import type { Kysely } from 'kysely';
+import type { Database, JobRow } from '../db/schema.js';
+import { countLiveWorkers, FINAL_STATES, getJob } from './store.js';
+import { Worker, type Logger } from './worker.js';
+
+export interface AwaitJobOptions {
+  signal?: AbortSignal;
+  /** Called with the job's row each time it is read. */
+  onUpdate?: (job: JobRow) => void;
+  pollMs?: number;
+  /** When no worker is alive, run the job in this process rather than wait for one. */
+  runInProcess?: boolean;
+  leaseMs?: number;
+  logger?: Logger;
+}
+
+const DEFAULT_AWAIT_POLL_MS = 100;
+
+/**
+ * Resolves with the job's row once it has succeeded, failed or been cancelled. With
+ * `runInProcess`, a job that is ready while no worker is alive (none started, or the one running
+ * it died and its lease expired) is claimed and run here, through the same claim and fence as
+ * in a worker, so a worker starting at the same moment cannot run it a second time.
+ */
+export async function awaitJob(db: Kysely<Database>, jobId: number, options: AwaitJobOptions = {}): Promise<JobRow> {
+  const { signal } = options;
+  for (;;) {
+    const job = await getJob(db, jobId);
+    if (!job) throw new Error(`job ${jobId} does not exist`);
+    options.onUpdate?.(job);
+    if (FINAL_STATES.includes(job.state)) return job;
+    signal?.throwIfAborted();
+    const now = Date.now();
+    if (options.runInProcess && isClaimable(job, now) && (await countLiveWorkers(db, now)) === 0) {
+      const worker = new Worker(db, {
+        concurrency: 1,
+        jobId,
+        drain: true,
+        register: false,
+        graceMs: 0,
+        leaseMs: options.leaseMs,
+        logger: options.logger,
+      });
+      await worker.run(signal);
+      continue;
+    }
+    await delay(options.pollMs ?? DEFAULT_AWAIT_POLL_MS, signal);
+  }
+}
+
+function isClaimable(job: JobRow, now: number): boolean {
+  if (job.state === 'queued') return job.run_at <= now;
+  return job.state === 'running' && job.locked_until !== null && job.locked_until < now;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

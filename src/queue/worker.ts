@@ -1,0 +1,365 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Kysely } from 'kysely';
+import PQueue from 'p-queue';
+import type { Database, JobRow } from '../db/schema.js';
+import { toError } from '../errors.js';
+import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
+import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
+import {
+  claimJobs,
+  completeJob,
+  failAttempt,
+  heartbeatWorker,
+  registerWorker,
+  releaseJob,
+  renewLeases,
+  saveProgress,
+  unregisterWorker,
+} from './store.js';
+import { getTask, taskNames, type TaskContext, type TaskDefinition } from './task.js';
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface WorkerOptions {
+  /** Jobs run at once by this worker. */
+  concurrency: number;
+  leaseMs?: number;
+  /** How often an idle worker looks for new jobs. */
+  pollMs?: number;
+  /** On stop, how long running jobs may take to finish before they are given back to the queue. */
+  graceMs?: number;
+  /** Return once nothing is ready or running. */
+  drain?: boolean;
+  /** Work this one job and nothing else. */
+  jobId?: number;
+  /** Record this worker in the workers table (false for a job run inside a waiting command). */
+  register?: boolean;
+  logger?: Logger;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_POLL_MS = 200;
+export const DEFAULT_GRACE_MS = 30_000;
+/** Progress is written at most this often (and always at the end). */
+const PROGRESS_INTERVAL_MS = 100;
+
+export interface WorkerSummary {
+  succeeded: number;
+  failed: number;
+  retried: number;
+  released: number;
+}
+
+interface ActiveJob {
+  job: JobRow;
+  controller: AbortController;
+  /** Inside its completion transaction: the fence decides, a heartbeat must not abort it. */
+  completing: boolean;
+  completed: boolean;
+}
+
+export function newWorkerId(): string {
+  return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+export class Worker {
+  readonly id = newWorkerId();
+  readonly #db: Kysely<Database>;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #graceMs: number;
+  readonly #options: WorkerOptions;
+  readonly #log: Logger;
+  readonly #queue: PQueue;
+  readonly #running = new Map<number, ActiveJob>();
+  readonly #summary: WorkerSummary = { succeeded: 0, failed: 0, retried: 0, released: 0 };
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #heartbeating = false;
+
+  constructor(db: Kysely<Database>, options: WorkerOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.#concurrency = options.concurrency;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.#log = options.logger ?? silentLogger;
+    this.#queue = new PQueue({ concurrency: this.#concurrency });
+  }
+
+  /** Works jobs until `signal` aborts (or, with `drain`, until none is left); never rejects for a job's sake. */
+  async run(signal?: AbortSignal): Promise<WorkerSummary> {
+    const stop = () => this.stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) this.stop();
+    const register = this.#options.register ?? true;
+    if (register) {
+      const now = Date.now();
+      await registerWorker(this.#db, {
+        id: this.id,
+        host: os.hostname(),
+        pid: process.pid,
+        concurrency: this.#concurrency,
+        started_at: now,
+        last_heartbeat_at: now,
+        alive_until: now + this.#leaseMs,
+        jobs_done: 0,
+      });
+    }
+    const heartbeat = setInterval(() => void this.#heartbeat(register), Math.max(50, this.#leaseMs / 3));
+    try {
+      await this.#claimUntilStopped();
+      await this.#finishRunning();
+    } finally {
+      clearInterval(heartbeat);
+      signal?.removeEventListener('abort', stop);
+      if (register) {
+        await unregisterWorker(this.#db, this.id).catch((error: unknown) =>
+          this.#log.warn(`could not remove worker ${this.id} from the workers table: ${toError(error).message}`),
+        );
+      }
+    }
+    return { ...this.#summary };
+  }
+
+  /** Claim nothing more; running jobs get the grace period, then go back to the queue. */
+  stop(): void {
+    this.#stopping = true;
+    this.#wakeUp();
+  }
+
+  async #claimUntilStopped(): Promise<void> {
+    while (!this.#stopping) {
+      // A slot is claimed for only when it is free: no job waits in this process's memory.
+      const free = this.#concurrency - this.#running.size;
+      if (free > 0) {
+        const jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId });
+        for (const job of jobs) this.#start(job);
+        if (jobs.length === free) continue;
+        if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain) return;
+      }
+      await this.#idle(this.#pollMs);
+    }
+  }
+
+  async #finishRunning(): Promise<void> {
+    if (this.#running.size === 0) return;
+    this.#log.info(`Waiting up to ${formatSeconds(this.#graceMs)} for ${this.#running.size} running job(s) to finish`);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.#graceMs);
+    });
+    const graceExpired = await Promise.race([this.#queue.onIdle().then(() => false), graceOver]);
+    clearTimeout(timer);
+    if (graceExpired) {
+      for (const active of this.#running.values()) {
+        active.controller.abort(new ShutdownError('worker stopped before the job finished'));
+      }
+    }
+    await this.#queue.onIdle();
+  }
+
+  #start(job: JobRow): void {
+    const active: ActiveJob = { job, controller: new AbortController(), completing: false, completed: false };
+    this.#running.set(job.id, active);
+    void this.#queue
+      .add(() => this.#runJob(active))
+      .finally(() => {
+        this.#running.delete(job.id);
+        this.#wakeUp();
+      });
+  }
+
+  async #runJob(active: ActiveJob): Promise<void> {
+    const { job, controller } = active;
+    const started = performance.now();
+    this.#log.info(`Task ${job.task}[${job.id}] received`);
+    const task = getTask(job.task);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!task) {
+        throw new PermanentJobError(`unknown task '${job.task}' (this worker knows: ${taskNames().join(', ') || 'none'})`);
+      }
+      const payload = validatePayload(task, job);
+      if (task.timeoutMs !== undefined) {
+        const timeoutMs = task.timeoutMs;
+        timer = setTimeout(() => controller.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
+      }
+      const context = this.#contextFor(active);
+      const handled = task.handler(payload, context);
+      const result = await untilAborted(handled, controller.signal);
+      if (!active.completed) await context.complete(async () => result);
+      this.#summary.succeeded += 1;
+      this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
+    } catch (thrown) {
+      if (active.completed) {
+        this.#summary.succeeded += 1;
+        this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}`);
+      } else {
+        await this.#settleFailure(job, toError(thrown), task, started);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // WHATEVER WENT WRONG, THE ATTEMPT MUST BE SETTLED HERE (released, retried or failed) and this
+  // method MUST NOT THROW: a job left 'running' waits out its lease before anyone runs it again.
+  async #settleFailure(job: JobRow, error: Error, task: TaskDefinition | undefined, started: number): Promise<void> {
+    const name = `Task ${job.task}[${job.id}]`;
+    try {
+      if (error instanceof ShutdownError) {
+        if (await releaseJob(this.#db, job.id, this.id)) this.#summary.released += 1;
+        this.#log.warn(`${name} returned to the queue: ${error.message}`);
+        return;
+      }
+      if (error instanceof LeaseLostError) {
+        this.#log.warn(`${name} abandoned: ${error.message}`);
+        return;
+      }
+      const retry = !(error instanceof PermanentJobError) && job.attempts < job.max_attempts;
+      const delay = retry ? retryDelayMs(job.attempts, task?.backoff ?? DEFAULT_BACKOFF) : 0;
+      const recorded = await failAttempt(this.#db, job.id, this.id, serializeError(error), retry ? Date.now() + delay : null);
+      if (!recorded) {
+        this.#log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
+      } else if (retry) {
+        this.#summary.retried += 1;
+        this.#log.warn(`${name} retry: Retry in ${formatSeconds(delay)} (attempt ${job.attempts} of ${job.max_attempts} failed): ${describeError(error)}`);
+      } else {
+        this.#summary.failed += 1;
+        this.#log.error(`${name} failed in ${elapsed(started)} after ${job.attempts} attempt(s): ${describeError(error)}`);
+        if (error.stack) this.#log.debug(error.stack);
+      }
+    } catch (writeError) {
+      this.#log.error(
+        `${name}: could not record the outcome (${toError(writeError).message}); its lease will expire and return it to the queue`,
+      );
+    }
+  }
+
+  #contextFor(active: ActiveJob): TaskContext {
+    const { job, controller } = active;
+    const db = this.#db;
+    const workerId = this.id;
+    let lastProgressAt = 0;
+    const lost = () => new LeaseLostError(`job ${job.id} is no longer held by worker ${workerId}`);
+    return {
+      jobId: job.id,
+      attempt: job.attempts,
+      signal: controller.signal,
+      async progress(current, total) {
+        controller.signal.throwIfAborted();
+        const now = Date.now();
+        if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+        lastProgressAt = now;
+        if (!(await saveProgress(db, job.id, workerId, current, total))) {
+          const error = lost();
+          controller.abort(error);
+          throw error;
+        }
+      },
+      async complete(write) {
+        controller.signal.throwIfAborted();
+        active.completing = true;
+        try {
+          const result = await db.transaction().execute(async (trx) => {
+            const value = await write(trx);
+            if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) {
+              throw lost();
+            }
+            return value;
+          });
+          active.completed = true;
+          return result;
+        } finally {
+          active.completing = false;
+        }
+      },
+    };
+  }
+
+  async #heartbeat(register: boolean): Promise<void> {
+    if (this.#heartbeating) return;
+    this.#heartbeating = true;
+    try {
+      const now = Date.now();
+      if (this.#running.size > 0) {
+        const held = new Set(await renewLeases(this.#db, this.id, this.#leaseMs, now));
+        for (const active of this.#running.values()) {
+          if (!held.has(active.job.id) && !active.completing && !active.completed) {
+            active.controller.abort(new LeaseLostError(`the lease on job ${active.job.id} expired and was taken over`));
+          }
+        }
+      }
+      if (register) {
+        await heartbeatWorker(this.#db, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
+      }
+    } catch (error) {
+      this.#log.warn(`heartbeat failed: ${toError(error).message}`);
+    } finally {
+      this.#heartbeating = false;
+    }
+  }
+
+  #idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.#wake === done) self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #wakeUp(): void {
+    this.#wake?.();
+  }
+}
+
+function validatePayload<P>(task: TaskDefinition<P>, job: JobRow): P {
+  try {
+    return task.validate(JSON.parse(job.payload));
+  } catch (error) {
+    throw new PermanentJobError(`invalid payload for ${task.name}: ${toError(error).message}`);
+  }
+}
+
+/** Settles as soon as `signal` aborts, whatever `work` does; `work` may go on but is ignored. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {});
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function elapsed(started: number): string {
+  return `${((performance.now() - started) / 1000).toFixed(2)}s`;
+}
+
+export function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${+(ms / 1000).toFixed(2)}s`;
+}
+
+function describeResult(result: unknown): string {
+  return typeof result === 'string' ? `'${result}'` : (JSON.stringify(result) ?? 'undefined');
+}
+
+function describeError(error: Error): string {
+  return `${error.name}('${error.message}')`;
+}

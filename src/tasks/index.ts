@@ -1,0 +1,2 @@
+// Registers every built-in task.
+export { generateUsers } from './generate-users.js';
