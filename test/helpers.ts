@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { onTestFinished } from 'vitest';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = path.join(ROOT, 'bin', 'usergen.js');
+export const FIXTURE_TASKS = path.join(ROOT, 'test', 'fixtures', 'tasks.mjs');
+
+/** Cheap hashes for tests that are not about hashing cost. */
+export const TEST_ITERATIONS = '1000';
+
+/** A fresh folder with a database path in it; removed if the test passes, its path printed if not. */
+export function tempDb(): { dir: string; db: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-test-'));
+  onTestFinished(({ task }) => {
+    if (task.result?.state === 'fail') console.error(`test files kept in ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, db: path.join(dir, 'usergen.db') };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<CliResult>;
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  command?: string[];
+}
+
+const live = new Set<CliProcess>();
+
+/** Starts the built CLI as a child process. */
+export function startCli(args: string[], options: CliOptions = {}): CliProcess {
+  const [command, ...prefix] = options.command ?? [process.execPath, BIN];
+  const env: Record<string, string | undefined> = { ...process.env, USERGEN_HASH_ITERATIONS: TEST_ITERATIONS, ...options.env };
+  if (!options.env || !('USERGEN_DB' in options.env)) delete env.USERGEN_DB;
+  if (!options.env || !('USERGEN_DEBUG' in options.env)) delete env.USERGEN_DEBUG;
+  const child = spawn(command!, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const handle: CliProcess = {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited: new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        live.delete(handle);
+        resolve({ code, signal, stdout, stderr });
+      });
+    }),
+  };
+  live.add(handle);
+  return handle;
+}
+
+/** Runs the built CLI to its end. */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).exited;
+}
+
+/** Kills every child still running and names them: a test must not leak a process. */
+export async function killLeakedProcesses(): Promise<string[]> {
+  const leaked = [...live];
+  for (const handle of leaked) handle.child.kill('SIGKILL');
+  await Promise.all(leaked.map((handle) => handle.exited));
+  return leaked.map((handle) => handle.child.spawnargs.slice(2).join(' '));
+}
+
+/** Polls `condition` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+  intervalMs = 20,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Opens a database file directly, for assertions; closed when the test ends. */
+export function inspectDb(file: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file, { fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  onTestFinished(() => db.close());
+  return db;
+}
+
+export function count(db: BetterSqlite3.Database, sqlText: string, ...params: unknown[]): number {
+  return db.prepare(sqlText).pluck().get(...params) as number;
+}
+
+export interface JobRecord {
+  id: number;
+  task: string;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  error: string | null;
+  result: string | null;
+  payload: string;
+}
+
+export function jobs(db: BetterSqlite3.Database): JobRecord[] {
+  return db.prepare('select * from jobs order by id').all() as JobRecord[];
+}

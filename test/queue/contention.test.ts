@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { count, inspectDb, jobs, ROOT, startCli, tempDb, waitFor } from '../helpers.js';
+
+const JOBS = 50;
+
+// A separate process enqueuing through the built library, one commit per job.
+const ENQUEUER = `
+  const { openDatabase } = await import(${JSON.stringify(`${ROOT}/dist/db/open.js`)});
+  const { enqueueJob } = await import(${JSON.stringify(`${ROOT}/dist/queue/store.js`)});
+  const db = await openDatabase(process.argv[1]);
+  for (let i = 0; i < ${JOBS}; i++) {
+    await enqueueJob(db, { task: 'generate_users', payload: { total: 50 + (i % 3), iterations: 1000 }, maxAttempts: 3 });
+  }
+  await db.destroy();
+`;
+
+describe('several processes on one file', () => {
+  it('three workers and an enqueuer started together on a new file: every job succeeds exactly once', async () => {
+    const { db: file } = tempDb();
+    const workers = [1, 2, 3].map(() => startCli(['worker', '--db', file, '--concurrency', '2', '--poll', '5ms']));
+    const enqueuer = startCli([file], { command: [process.execPath, '--input-type=module', '-e', ENQUEUER] });
+    const enqueued = await enqueuer.exited;
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+
+    const db = inspectDb(file);
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === JOBS, 'every job to succeed', 60_000);
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    const exits = await Promise.all(workers.map((worker) => worker.exited));
+
+    const output = [enqueued, ...exits].map((run) => run.stdout + run.stderr).join('\n');
+    expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
+    expect(output).not.toMatch(/SQLITE_BUSY|database is locked/i);
+    const rows = jobs(db);
+    expect(rows).toHaveLength(JOBS);
+    for (const job of rows) {
+      expect(job).toMatchObject({ state: 'succeeded', attempts: 1 });
+      expect(output.split(`Task generate_users[${job.id}] succeeded`)).toHaveLength(2);
+      const { total } = JSON.parse(job.payload) as { total: number };
+      expect(count(db, 'select count(*) from users where job_id = ?', job.id)).toBe(total);
+    }
+    // The work was shared, not done by one process while the others starved.
+    expect(exits.filter((exit) => exit.stderr.includes('succeeded in')).length).toBeGreaterThan(1);
+  });
+});

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, tempDb, waitFor } from '../helpers.js';
+import { enqueueJobs, generateJob } from './enqueue.js';
+
+// Hashes slow enough that a job is caught mid-way, fast enough to finish twice in a test.
+const SLOW_ITERATIONS = 50_000;
+
+function progressOf(db: ReturnType<typeof inspectDb>, id: number): number {
+  return count(db, "select coalesce(progress_current, 0) from jobs where id = ? and state = 'running'", id);
+}
+
+describe('crash recovery', () => {
+  it('a job whose worker is killed while hashing is finished by another, users written once', async () => {
+    const { db: file } = tempDb();
+    const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
+    const db = inspectDb(file);
+
+    const first = startCli(['worker', '--db', file, '--lease', '2s']);
+    await waitFor(() => progressOf(db, id!) > 0, 'the first worker to be hashing');
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    expect(count(db, 'select count(*) from users')).toBe(0);
+
+    const second = startCli(['worker', '--db', file, '--lease', '2s']);
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 1, 'the second worker to finish the job');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    expect(jobs(db)[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(500);
+    expect(count(db, 'select count(*) from users')).toBe(500);
+  });
+
+  it('a worker killed inside the final transaction leaves no partial users', async () => {
+    const { dir, db: file } = tempDb();
+    const marker = path.join(dir, 'in-commit');
+    const [id] = await enqueueJobs(file, [{ task: 'test_hang_in_commit', payload: { total: 100, marker } }]);
+    const db = inspectDb(file);
+
+    const first = startCli(['worker', '--db', file, '--lease', '2s', '--tasks', FIXTURE_TASKS]);
+    await waitFor(() => fs.existsSync(marker), 'the first worker to be inside its commit');
+    // The 100 rows are written but not committed: nobody else sees them.
+    expect(count(db, 'select count(*) from users')).toBe(0);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = startCli(['worker', '--db', file, '--lease', '2s', '--tasks', FIXTURE_TASKS]);
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 1, 'the second worker to finish the job');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    expect(jobs(db)[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(100);
+    expect(count(db, "select count(*) from users where username like 'user_j%a2n%'")).toBe(100);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM lets running jobs finish, then exits 0', async () => {
+    const { db: file } = tempDb();
+    const ids = await enqueueJobs(file, [generateJob(100, SLOW_ITERATIONS), generateJob(100, SLOW_ITERATIONS)]);
+    const db = inspectDb(file);
+    const worker = startCli(['worker', '--db', file, '--concurrency', '2']);
+    await waitFor(() => ids.every((id) => progressOf(db, id) > 0), 'both jobs to be hashing');
+    worker.child.kill('SIGTERM');
+    const exit = await worker.exited;
+
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(jobs(db).map((job) => job.state)).toEqual(['succeeded', 'succeeded']);
+    expect(count(db, 'select count(*) from users')).toBe(200);
+    expect(count(db, 'select count(*) from workers')).toBe(0);
+  });
+
+  it('jobs still running when the grace period ends go back to the queue, attempt not counted', async () => {
+    const { db: file } = tempDb();
+    const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
+    const db = inspectDb(file);
+    const worker = startCli(['worker', '--db', file, '--grace', '1ms']);
+    await waitFor(() => progressOf(db, id!) > 0, 'the job to be hashing');
+    worker.child.kill('SIGTERM');
+    const exit = await worker.exited;
+
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(jobs(db)[0]).toMatchObject({ state: 'queued', attempts: 0 });
+    expect(count(db, 'select count(*) from users')).toBe(0);
+    expect(exit.stderr).toContain(`Task generate_users[${id}] returned to the queue`);
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, tempDb, waitFor } from '../helpers.js';
+import { enqueueJobs, generateJob } from './enqueue.js';
+
+describe('worker', () => {
+  it('drains 30 jobs with --concurrency 4: each once, every user once', async () => {
+    const { db: file } = tempDb();
+    const totals = Array.from({ length: 30 }, (_, i) => 50 + (i % 7));
+    await enqueueJobs(file, totals.map((total) => generateJob(total)));
+
+    const run = await runCli(['worker', '--db', file, '--concurrency', '4', '--drain']);
+    expect(run.code, run.stderr).toBe(0);
+
+    const db = inspectDb(file);
+    const rows = jobs(db);
+    expect(rows.map((job) => [job.state, job.attempts])).toEqual(totals.map(() => ['succeeded', 1]));
+    const sum = totals.reduce((a, b) => a + b, 0);
+    expect(count(db, 'select count(*) from users')).toBe(sum);
+    expect(count(db, 'select count(distinct username) from users')).toBe(sum);
+    for (const [i, job] of rows.entries()) {
+      expect(count(db, 'select count(*) from users where job_id = ?', job.id)).toBe(totals[i]);
+    }
+    expect(run.stderr).toMatch(/Task generate_users\[1\] succeeded in \d+\.\d+s: '50 random users created with success!'/);
+  });
+
+  it('retries a failing job with backoff, and fails bad jobs at once', async () => {
+    const { db: file } = tempDb();
+    const [flaky, alwaysFails, unknown, invalid] = await enqueueJobs(file, [
+      { task: 'test_flaky', payload: { failures: 2 }, maxAttempts: 5 },
+      { task: 'test_always_fails', payload: {}, maxAttempts: 3 },
+      { task: 'no_such_task', payload: {} },
+      { task: 'generate_users', payload: { total: 'lots' } },
+    ]);
+    const worker = startCli(['worker', '--db', file, '--tasks', FIXTURE_TASKS, '--poll', '10ms']);
+    const db = inspectDb(file);
+    await waitFor(() => count(db, "select count(*) from jobs where state in ('succeeded', 'failed')") === 4, 'all four jobs to end');
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+
+    const byId = new Map(jobs(db).map((job) => [job.id, job]));
+    expect(byId.get(flaky!)).toMatchObject({ state: 'succeeded', attempts: 3, result: '"succeeded on attempt 3"' });
+
+    const failed = byId.get(alwaysFails!)!;
+    expect(failed).toMatchObject({ state: 'failed', attempts: 3 });
+    const error = JSON.parse(failed.error!) as { name: string; message: string; stack: string };
+    expect(error.message).toBe('this task always fails');
+    expect(error.stack).toContain('tasks.mjs');
+
+    expect(byId.get(unknown!)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(JSON.parse(byId.get(unknown!)!.error!).message).toContain("unknown task 'no_such_task'");
+    expect(byId.get(invalid!)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(JSON.parse(byId.get(invalid!)!.error!).message).toContain('total must be an integer from 50 to 500');
+    expect(worker.stderr()).toContain(`Task test_flaky[${flaky}] retry: Retry in`);
+  });
+});

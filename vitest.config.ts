@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
+    pool: 'forks',
+    // Tests start real worker processes that hash on every core: two files at a time is the machine.
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 30_000,
+  },
+});
