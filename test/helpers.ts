@@ -105,7 +105,9 @@ export async function waitFor<T>(
 export function inspectDb(file: string): BetterSqlite3.Database {
   const db = new BetterSqlite3(file, { fileMustExist: true });
   db.pragma('busy_timeout = 10000');
-  onTestFinished(() => db.close());
+  onTestFinished(() => {
+    db.close();
+  });
   return db;
 }
 

@@ -44,8 +44,10 @@ export interface ClaimOptions {
  * Claims up to `limit` ready jobs for `workerId`, highest priority first, and leases them for
  * `leaseMs`. One UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING, inside BEGIN IMMEDIATE:
  * two workers can never both see a job as queued, because the write lock is taken before the
- * read. A DEFERRED transaction would read first and could fail with SQLITE_BUSY on upgrading its
- * lock when another process wrote in between, which the busy timeout cannot retry.
+ * read. A DEFERRED transaction reads first and fails with SQLITE_BUSY ("database is locked") on
+ * upgrading its lock when another process wrote in between, which the busy timeout cannot retry:
+ * with DEFERRED, test/queue/contention.test.ts (3 workers, 1 enqueuer) saw such failures in 2 runs
+ * of 2; with IMMEDIATE, none.
  * Jobs whose lease has expired (their worker died) are put back first, in the same transaction.
  */
 export async function claimJobs(

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs, generateJob } from './enqueue.js';
@@ -51,5 +53,19 @@ describe('worker', () => {
     expect(byId.get(invalid!)).toMatchObject({ state: 'failed', attempts: 1 });
     expect(JSON.parse(byId.get(invalid!)!.error!).message).toContain('total must be an integer from 50 to 500');
     expect(worker.stderr()).toContain(`Task test_flaky[${flaky}] retry: Retry in`);
+  });
+
+  it('writes its log to --logfile at --loglevel', async () => {
+    const { dir, db: file } = tempDb();
+    await enqueueJobs(file, [generateJob(50), { task: 'no_such_task', payload: {} }]);
+    const logfile = path.join(dir, 'worker.log');
+
+    const quiet = await runCli(['worker', '--db', file, '--drain', '--loglevel', 'error', '--logfile', logfile]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: ERROR\] Task no_such_task\[2\] failed/m);
+    expect(log).not.toContain('INFO');
+    expect(fs.statSync(logfile).mode & 0o777).toBe(0o600);
   });
 });

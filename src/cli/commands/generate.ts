@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../../db/schema.js';
 import { UserError } from '../../errors.js';
+import { parseStoredError } from '../../queue/errors.js';
 import { countLiveWorkers } from '../../queue/store.js';
 import { enqueue } from '../../queue/task.js';
 import { DEFAULT_HASH_ITERATIONS } from '../../tasks/password.js';
@@ -124,6 +125,5 @@ async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal)
 
 function describeEnd(job: JobRow): string {
   if (job.state === 'cancelled') return 'was cancelled';
-  const error = job.error === null ? null : (JSON.parse(job.error) as { message?: string });
-  return `failed after ${job.attempts} attempt(s): ${error?.message ?? 'no error recorded'}`;
+  return `failed after ${job.attempts} attempt(s): ${parseStoredError(job.error)?.message ?? 'no error recorded'}`;
 }
