@@ -1,8 +1,12 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { toError, UsageError, UserError } from '../errors.js';
+import * as backup from './commands/backup.js';
+import * as backups from './commands/backups.js';
 import * as generate from './commands/generate.js';
 import * as list from './commands/list.js';
+import * as restore from './commands/restore.js';
+import * as schedule from './commands/schedule.js';
 import * as worker from './commands/worker.js';
 import type { CliContext } from './context.js';
 
@@ -19,7 +23,7 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list]) command.register(program, context);
+  for (const command of [generate, worker, list, backup, backups, restore, schedule]) command.register(program, context);
   return program;
 }
 

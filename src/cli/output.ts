@@ -54,3 +54,15 @@ export function formatTime(time: number | string | null): string {
 export function formatInteger(value: number): string {
   return value.toLocaleString('en-US');
 }
+
+/** `1.2 MB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -62,10 +62,27 @@ export interface UserTable {
   job_id: number | null;
 }
 
+/** One backup file written by the backup task. */
+export interface BackupTable {
+  id: Generated<number>;
+  /** Absolute path. */
+  file: string;
+  created_at: number;
+  size_bytes: number;
+  /** Users and jobs in the copy. */
+  users: number;
+  jobs: number;
+  duration_ms: number;
+  /** 1: the copy passed `PRAGMA integrity_check` before it was renamed into place. */
+  verified: number;
+  job_id: number | null;
+}
+
 export interface Database {
   jobs: JobTable;
   workers: WorkerTable;
   users: UserTable;
+  backups: BackupTable;
 }
 
 export type JobRow = Selectable<JobTable>;
@@ -73,3 +90,5 @@ export type NewJob = Insertable<JobTable>;
 export type WorkerRow = Selectable<WorkerTable>;
 export type UserRow = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;
+export type BackupRow = Selectable<BackupTable>;
+export type NewBackup = Insertable<BackupTable>;

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
-import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
+import type { Database, JobRow, JobState, NewJob, WorkerRow } from '../db/schema.js';
 
 // Every SQL statement about jobs and workers lives in this file.
 
@@ -15,20 +15,37 @@ export interface NewJobSpec {
 
 /** One autocommit INSERT: durable (at `synchronous=FULL`) once it resolves. */
 export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = Date.now()): Promise<JobRow> {
+  return db.insertInto('jobs').values(newJobValues(spec, now)).returningAll().executeTakeFirstOrThrow();
+}
+
+function newJobValues(spec: NewJobSpec, now: number): NewJob {
+  return {
+    task: spec.task,
+    payload: JSON.stringify(spec.payload),
+    state: 'queued',
+    priority: spec.priority ?? 0,
+    run_at: spec.runAt ?? now,
+    attempts: 0,
+    max_attempts: spec.maxAttempts,
+    created_at: now,
+  };
+}
+
+/**
+ * Like enqueueJob, for a job that may exist at most once per `uniqueKey`, ever. Returns undefined
+ * when a job with that key exists already (enqueued by this process or any other).
+ */
+export async function enqueueUniqueJob(
+  db: Kysely<Database>,
+  spec: NewJobSpec & { uniqueKey: string },
+  now = Date.now(),
+): Promise<JobRow | undefined> {
   return db
     .insertInto('jobs')
-    .values({
-      task: spec.task,
-      payload: JSON.stringify(spec.payload),
-      state: 'queued',
-      priority: spec.priority ?? 0,
-      run_at: spec.runAt ?? now,
-      attempts: 0,
-      max_attempts: spec.maxAttempts,
-      created_at: now,
-    })
+    .values({ ...newJobValues(spec, now), unique_key: spec.uniqueKey })
+    .onConflict((conflict) => conflict.column('unique_key').doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
 }
 
 export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow | undefined> {

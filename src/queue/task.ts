@@ -1,12 +1,14 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { enqueueJob } from './store.js';
+import { enqueueJob, enqueueUniqueJob } from './store.js';
 
 export interface TaskContext {
   readonly jobId: number;
   /** 1 on the first attempt. */
   readonly attempt: number;
+  /** For reads; writes belong in `complete`. */
+  readonly db: Kysely<Database>;
   /** Aborted on timeout, lost lease or worker shutdown: stop work and let the rejection through. */
   readonly signal: AbortSignal;
   /** Records progress (throttled); rejects when the job is no longer this worker's to finish. */
@@ -71,6 +73,11 @@ export interface EnqueueOptions {
   runAt?: number;
 }
 
+function jobSpec<P>(task: TaskDefinition<P, unknown>, payload: P, options: EnqueueOptions) {
+  task.validate(payload);
+  return { task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt };
+}
+
 /** Validates the payload and commits a new job; when this resolves the job is in the file. */
 export async function enqueue<P>(
   db: Kysely<Database>,
@@ -78,12 +85,16 @@ export async function enqueue<P>(
   payload: P,
   options: EnqueueOptions = {},
 ): Promise<JobRow> {
-  task.validate(payload);
-  return enqueueJob(db, {
-    task: task.name,
-    payload,
-    maxAttempts: task.maxAttempts,
-    priority: options.priority,
-    runAt: options.runAt,
-  });
+  return enqueueJob(db, jobSpec(task, payload, options));
+}
+
+/** Enqueues a job only if no job with `uniqueKey` was ever enqueued; returns undefined otherwise. */
+export async function enqueueUnique<P>(
+  db: Kysely<Database>,
+  task: TaskDefinition<P, unknown>,
+  payload: P,
+  uniqueKey: string,
+  options: EnqueueOptions = {},
+): Promise<JobRow | undefined> {
+  return enqueueUniqueJob(db, { ...jobSpec(task, payload, options), uniqueKey });
 }

@@ -8,8 +8,13 @@ export interface AwaitJobOptions {
   /** Called with the job's row each time it is read. */
   onUpdate?: (job: JobRow) => void;
   pollMs?: number;
-  /** When no worker is alive, run the job in this process rather than wait for one. */
-  runInProcess?: boolean;
+  /**
+   * Run the job in this process once it is ready: `always`, or only `when-no-worker` is alive.
+   * Unset: only wait.
+   */
+  runHere?: 'always' | 'when-no-worker';
+  /** How long a job run here may take to finish once `signal` aborts; default at once. */
+  graceMs?: number;
   leaseMs?: number;
   logger?: Logger;
 }
@@ -17,10 +22,10 @@ export interface AwaitJobOptions {
 const DEFAULT_AWAIT_POLL_MS = 100;
 
 /**
- * Resolves with the job's row once it has succeeded, failed or been cancelled. With
- * `runInProcess`, a job that is ready while no worker is alive (none started, or the one running
- * it died and its lease expired) is claimed and run here, through the same claim and fence as
- * in a worker, so a worker starting at the same moment cannot run it a second time.
+ * Resolves with the job's row once it has succeeded, failed or been cancelled. With `runHere`, a
+ * job that is ready (queued, or its worker died and its lease expired) is claimed and run here,
+ * through the same claim and fence as in a worker, so a worker starting at the same moment cannot
+ * run it a second time.
  */
 export async function awaitJob(db: Kysely<Database>, jobId: number, options: AwaitJobOptions = {}): Promise<JobRow> {
   const { signal } = options;
@@ -31,13 +36,13 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
     if (FINAL_STATES.includes(job.state)) return job;
     signal?.throwIfAborted();
     const now = Date.now();
-    if (options.runInProcess && isClaimable(job, now) && (await countLiveWorkers(db, now)) === 0) {
+    if (options.runHere && isClaimable(job, now) && (options.runHere === 'always' || (await countLiveWorkers(db, now)) === 0)) {
       const worker = new Worker(db, {
         concurrency: 1,
         jobId,
         drain: true,
         register: false,
-        graceMs: 0,
+        graceMs: options.graceMs ?? 0,
         leaseMs: options.leaseMs,
         logger: options.logger,
       });

@@ -132,6 +132,11 @@ export class Worker {
     return { ...this.#summary };
   }
 
+  /** Look for ready jobs now rather than at the next poll. */
+  wake(): void {
+    this.#wakeUp();
+  }
+
   /** Claim nothing more; running jobs get the grace period, then go back to the queue. */
   stop(): void {
     this.#stopping = true;
@@ -256,6 +261,7 @@ export class Worker {
     return {
       jobId: job.id,
       attempt: job.attempts,
+      db,
       signal: controller.signal,
       async progress(current, total) {
         controller.signal.throwIfAborted();

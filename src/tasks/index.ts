@@ -1,2 +1,3 @@
 // Registers every built-in task.
+export { backupTask } from './backup.js';
 export { generateUsers } from './generate-users.js';

@@ -108,7 +108,7 @@ async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal)
   try {
     return await awaitJob(db, job.id, {
       signal,
-      runInProcess: true,
+      runHere: 'when-no-worker',
       onUpdate: (row) => {
         if (row.progress_total !== null) {
           spinner.update(`Job ${row.id}: ${row.progress_current ?? 0}/${row.progress_total} users`);

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { UserError } from '../../errors.js';
+import { parseStoredError } from '../../queue/errors.js';
+import { backupNow, type BackupPayload, type BackupResult } from '../../tasks/backup.js';
+import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
+import { checkGlobalOptions, openCommandDatabase, type CliContext } from '../context.js';
+import { formatBytes, formatInteger, printJson, printLine } from '../output.js';
+
+/** Backs the database up now, through the queue, and returns what was written. */
+export async function backupDatabase(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
+  const job = await backupNow(db, payload, signal);
+  if (job.state !== 'succeeded') {
+    throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
+  }
+  return JSON.parse(job.result ?? 'null') as BackupResult;
+}
+
+export function describeBackup(result: BackupResult): string {
+  return `${result.file} (${formatBytes(result.size_bytes)}, ${formatInteger(result.users)} users, ${formatInteger(result.jobs)} jobs, ${result.duration_ms} ms)`;
+}
+
+export function register(program: Command, context: CliContext): void {
+  addBackupOptions(
+    program
+      .command('backup')
+      .description('back the database up now: a consistent copy, checked, named usergen-<UTC time>.db'),
+  )
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {
+      const payload = { dir: backupDir(flags, command), keep: parseKeep(flags) };
+      checkGlobalOptions(command);
+      const db = await openCommandDatabase(command);
+      try {
+        const result = await backupDatabase(db, payload, context.shutdownSignal());
+        if (flags.json) {
+          printJson(result);
+          return;
+        }
+        printLine(`Backup written: ${describeBackup(result)}`);
+        for (const file of result.pruned) printLine(`Deleted old backup ${file}`);
+      } finally {
+        await db.destroy();
+      }
+    });
+}

@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { sql, type Kysely } from 'kysely';
+import { UserError } from '../errors.js';
+import { APPLICATION_ID } from './migrate.js';
+import { SCHEMA_VERSION } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+// Whole-file copies of a database: consistent online snapshots, their checks, and restores.
+
+export interface SnapshotInfo {
+  sizeBytes: number;
+  users: number;
+  jobs: number;
+  schemaVersion: number;
+}
+
+/** The file behind a connection (`PRAGMA database_list`). */
+export async function databaseFileOf(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ name: string; file: string }>`pragma database_list`.execute(db);
+  const main = rows.find((row) => row.name === 'main');
+  if (!main?.file) throw new Error('the database has no file (in memory?)');
+  return main.file;
+}
+
+/**
+ * Writes a consistent copy of `sourceFile` to `targetFile` while other processes keep writing.
+ * `VACUUM INTO` copies inside one read transaction on a connection of its own: a snapshot as of
+ * its start that never blocks writers (WAL). The online backup API was not used: it restarts
+ * whenever another connection writes to the source, so under a busy queue it may never finish.
+ * The copy goes to a temporary name (created 0600 first, so it is never readable by others), is
+ * checked with `integrity_check`, fsynced, and only then renamed into place.
+ */
+export function writeSnapshot(sourceFile: string, targetFile: string): SnapshotInfo {
+  const temporary = path.join(path.dirname(targetFile), `.${path.basename(targetFile)}.${process.pid}.tmp`);
+  fs.closeSync(fs.openSync(temporary, 'wx', 0o600));
+  try {
+    const source = new BetterSqlite3(sourceFile, { fileMustExist: true });
+    try {
+      source.pragma('busy_timeout = 10000');
+      source.prepare('vacuum into ?').run(temporary);
+    } finally {
+      source.close();
+    }
+    const info = inspectSnapshot(temporary);
+    fsyncPath(temporary);
+    fs.renameSync(temporary, targetFile);
+    fsyncPath(path.dirname(targetFile));
+    return info;
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Checks that `file` is a sound usergen database this version can open (not a newer schema) and
+ * counts what it holds. Opens it read-only: the file is not changed.
+ */
+export function inspectSnapshot(file: string): SnapshotInfo {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new UserError(`no such file: ${file}`);
+  }
+  if (!stat.isFile()) throw new UserError(`${file} is not a regular file`);
+  let snapshot: BetterSqlite3.Database;
+  try {
+    snapshot = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new UserError(`cannot open ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const applicationId = snapshot.pragma('application_id', { simple: true });
+    if (applicationId !== APPLICATION_ID) throw new UserError(`${file} is not a usergen database`);
+    const schemaVersion = snapshot.pragma('user_version', { simple: true }) as number;
+    if (schemaVersion > SCHEMA_VERSION) {
+      throw new UserError(
+        `${file} was written by a newer usergen (schema version ${schemaVersion}, this one knows up to ${SCHEMA_VERSION})`,
+      );
+    }
+    const integrity = snapshot.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') throw new UserError(`${file} fails its integrity check: ${String(integrity)}`);
+    const countOf = (table: string) => snapshot.prepare(`select count(*) from ${table}`).pluck().get() as number;
+    return { sizeBytes: stat.size, users: countOf('users'), jobs: countOf('jobs'), schemaVersion };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${file} is not a usable usergen database: ${(error as Error).message}`);
+  } finally {
+    snapshot.close();
+  }
+}
+
+/**
+ * Replaces the content of the live database `targetFile` with `backupFile` through SQLite's backup
+ * API: one write transaction on the target, so other connections see the old content or the new,
+ * never a mix, and the target's WAL stays consistent (a file rename would not be, under an open
+ * WAL).
+ */
+export async function restoreSnapshot(backupFile: string, targetFile: string): Promise<void> {
+  const backup = new BetterSqlite3(backupFile, { readonly: true, fileMustExist: true });
+  try {
+    // All pages in one step: the target is written in a single transaction.
+    await backup.backup(targetFile, { progress: () => Number.MAX_SAFE_INTEGER });
+  } finally {
+    backup.close();
+  }
+}
+
+function fsyncPath(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { forgetBackups, recordBackup } from '../db/backups.js';
+import type { Database, JobRow } from '../db/schema.js';
+import { databaseFileOf, writeSnapshot } from '../db/snapshot.js';
+import { defineTask, enqueue } from '../queue/task.js';
+import { awaitJob } from '../queue/wait.js';
+
+export interface BackupPayload {
+  /** Absolute path of the folder the backup goes to. */
+  dir: string;
+  /** Keep this many backups in `dir`, deleting the oldest beyond it; null keeps all. */
+  keep: number | null;
+}
+
+export interface BackupResult {
+  file: string;
+  size_bytes: number;
+  users: number;
+  jobs: number;
+  duration_ms: number;
+  /** Older backups deleted by `keep`. */
+  pruned: string[];
+}
+
+const BACKUP_NAME = /^usergen-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.db$/;
+
+/** `usergen-2026-11-24T13-00-00-000Z.db`: UTC, sorts by time, no characters filesystems dislike. */
+export function backupFileName(time: Date): string {
+  return `usergen-${time.toISOString().replace(/[:.]/g, '-')}.db`;
+}
+
+export function isBackupFileName(name: string): boolean {
+  return BACKUP_NAME.test(name);
+}
+
+/** The default backup folder: `backups/` beside the database file. */
+export function defaultBackupDir(databaseFile: string): string {
+  return path.join(path.dirname(path.resolve(databaseFile)), 'backups');
+}
+
+export function parseBackupPayload(value: unknown): BackupPayload {
+  if (typeof value !== 'object' || value === null) throw new Error('the payload must be an object like {"dir": "/backups"}');
+  const { dir, keep = null } = value as Record<string, unknown>;
+  if (typeof dir !== 'string' || !path.isAbsolute(dir)) throw new Error(`dir must be an absolute path, got ${JSON.stringify(dir)}`);
+  if (keep !== null && !(typeof keep === 'number' && Number.isInteger(keep) && keep >= 1)) {
+    throw new Error(`keep must be an integer of at least 1, got ${JSON.stringify(keep)}`);
+  }
+  return { dir, keep };
+}
+
+/** A consistent copy of the database the worker runs on, recorded in the backups table. */
+export const backupTask = defineTask<BackupPayload, BackupResult>({
+  name: 'backup',
+  validate: parseBackupPayload,
+  maxAttempts: 3,
+  async handler({ dir, keep }, context) {
+    const started = performance.now();
+    const source = await databaseFileOf(context.db);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const createdAt = new Date();
+    const file = path.join(dir, backupFileName(createdAt));
+    const snapshot = writeSnapshot(source, file);
+    const pruned = keep === null ? [] : pruneBackups(dir, keep);
+    const duration = Math.round(performance.now() - started);
+    return context.complete(async (trx) => {
+      await recordBackup(trx, {
+        file,
+        created_at: createdAt.getTime(),
+        size_bytes: snapshot.sizeBytes,
+        users: snapshot.users,
+        jobs: snapshot.jobs,
+        duration_ms: duration,
+        verified: 1,
+        job_id: context.jobId,
+      });
+      await forgetBackups(trx, pruned);
+      return { file, size_bytes: snapshot.sizeBytes, users: snapshot.users, jobs: snapshot.jobs, duration_ms: duration, pruned };
+    });
+  },
+});
+
+/**
+ * Deletes the oldest backups in `dir` beyond the newest `keep`. Only regular files directly in
+ * `dir` named like a backup are candidates: never a link, a folder, or anything elsewhere.
+ */
+export function pruneBackups(dir: string, keep: number): string[] {
+  const backups = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && isBackupFileName(entry.name))
+    .map((entry) => entry.name)
+    .sort()
+    .reverse();
+  const doomed = backups.slice(keep).map((name) => path.join(dir, name));
+  for (const file of doomed) fs.rmSync(file);
+  return doomed;
+}
+
+/** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim). */
+export async function backupNow(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<JobRow> {
+  const job = await enqueue(db, backupTask, payload);
+  return awaitJob(db, job.id, { runHere: 'always', signal, graceMs: BACKUP_GRACE_MS });
+}
+
+/** A backup under way when a stop is asked for gets this long to finish. */
+export const BACKUP_GRACE_MS = 10 * 60_000;

@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { enqueueJobs, generateJob } from '../queue/enqueue.js';
+import { count, inspectDb, runCli, startCli, tempDb, waitFor, type CliProcess } from '../helpers.js';
+
+const BACKUP_NAME = /^usergen-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.db$/;
+
+function backupFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((name) => BACKUP_NAME.test(name)).sort().map((name) => path.join(dir, name));
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function backupsWritten(process: CliProcess): number {
+  return process.stdout().split('Backup written: ').length - 1;
+}
+
+/** Users in a backup file against what its own job table says was generated: equal in a consistent copy. */
+function checkSnapshot(file: string): { users: number } {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const users = db.prepare('select count(*) from users').pluck().get() as number;
+    const generated = db
+      .prepare(`select coalesce(sum(json_extract(payload, '$.total')), 0) from jobs where task = 'generate_users' and state = 'succeeded'`)
+      .pluck()
+      .get() as number;
+    expect(users).toBe(generated);
+    return { users };
+  } finally {
+    db.close();
+  }
+}
+
+async function generate(file: string, total: number): Promise<void> {
+  const run = await runCli(['generate', String(total), '--wait', '--db', file]);
+  expect(run.code, run.stderr).toBe(0);
+}
+
+async function stop(process: CliProcess): Promise<void> {
+  process.child.kill('SIGTERM');
+  const exit = await process.exited;
+  expect(exit.code, exit.stderr).toBe(0);
+}
+
+describe('backup', () => {
+  it('writes a checked 0600 copy, records it, and lists it', async () => {
+    const { dir, db: file } = tempDb();
+    await generate(file, 50);
+    const run = await runCli(['backup', '--db', file, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { file: string; users: number; jobs: number; size_bytes: number };
+    expect(path.dirname(result.file)).toBe(path.join(dir, 'backups'));
+    expect(path.basename(result.file)).toMatch(BACKUP_NAME);
+    expect(result).toMatchObject({ users: 50, jobs: 2, size_bytes: fs.statSync(result.file).size });
+    expect(fs.statSync(result.file).mode & 0o777).toBe(0o600);
+    expect(checkSnapshot(result.file).users).toBe(50);
+    expect(fs.readdirSync(path.join(dir, 'backups'))).toEqual([path.basename(result.file)]);
+
+    const listed = await runCli(['backups', '--db', file, '--json']);
+    const { backups } = JSON.parse(listed.stdout) as { backups: Array<{ file: string; users: number; verified: boolean }> };
+    expect(backups).toEqual([expect.objectContaining({ file: result.file, users: 50, verified: true })]);
+    const human = await runCli(['backups', '--db', file]);
+    expect(human.stdout).toContain(path.basename(result.file));
+  });
+
+  it('is a consistent snapshot while three workers drain 30 jobs', async () => {
+    const { dir, db: file } = tempDb();
+    await enqueueJobs(file, Array.from({ length: 30 }, (_, i) => generateJob(50 + i, 50_000)));
+    const workers = [1, 2, 3].map(() => startCli(['worker', '--db', file, '--concurrency', '2']));
+    const db = inspectDb(file);
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") >= 3, 'some jobs to succeed');
+    const taken = await runCli(['backup', '--db', file, '--json']);
+    expect(taken.code, taken.stderr).toBe(0);
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 31, 'every job to succeed', 60_000);
+    await Promise.all(workers.map(stop));
+
+    const { file: backup } = JSON.parse(taken.stdout) as { file: string };
+    const { users } = checkSnapshot(backup);
+    expect(users).toBeGreaterThan(0);
+    expect(users).toBeLessThan(count(db, 'select count(*) from users'));
+    expect(backupFiles(path.join(dir, 'backups'))).toEqual([backup]);
+  });
+
+  it('never deletes anything but backup files in the folder on --keep', async () => {
+    const { dir, db: file } = tempDb();
+    const backups = path.join(dir, 'backups');
+    fs.mkdirSync(backups);
+    const outside = path.join(dir, 'precious.db');
+    fs.writeFileSync(outside, 'keep me');
+    fs.symlinkSync(outside, path.join(backups, 'usergen-2000-01-01T00-00-00-000Z.db'));
+    fs.writeFileSync(path.join(backups, 'notes.txt'), 'mine');
+    for (let i = 0; i < 3; i++) expect((await runCli(['backup', '--db', file, '--keep', '2'])).code).toBe(0);
+
+    expect(fs.readFileSync(outside, 'utf8')).toBe('keep me');
+    expect(fs.readdirSync(backups).filter((name) => !BACKUP_NAME.test(name))).toEqual(['notes.txt']);
+    expect(backupFiles(backups).filter((f) => !fs.lstatSync(f).isSymbolicLink())).toHaveLength(2);
+  });
+});
+
+describe('restore', () => {
+  it('brings back exactly the users of the backup, after backing up the current file', async () => {
+    const { dir, db: file } = tempDb();
+    await generate(file, 50);
+    const names = () => inspectDb(file).prepare('select username from users order by id').pluck().all();
+    const before = names();
+    const { stdout } = await runCli(['backup', '--db', file, '--json']);
+    const { file: backup } = JSON.parse(stdout) as { file: string };
+    await generate(file, 60);
+    expect(names()).toHaveLength(110);
+
+    const run = await runCli(['restore', backup, '--yes', '--db', file]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Current database backed up to');
+    expect(names()).toEqual(before);
+    // The 110-user state was saved first.
+    const saved = backupFiles(path.join(dir, 'backups')).filter((f) => f !== backup);
+    expect(saved.map((f) => checkSnapshot(f).users)).toEqual([110]);
+  });
+
+  it('refuses a text file, a missing file and a newer schema, leaving the database as it was', async () => {
+    const { dir, db: file } = tempDb();
+    await generate(file, 50);
+    const text = path.join(dir, 'notes.txt');
+    fs.writeFileSync(text, 'not a database\n');
+    const newer = path.join(dir, 'newer.db');
+    fs.copyFileSync(file, newer);
+    const newerDb = new BetterSqlite3(newer);
+    newerDb.pragma('user_version = 99');
+    newerDb.close();
+    const hash = sha256(file);
+
+    for (const bad of [text, path.join(dir, 'missing.db'), newer]) {
+      const run = await runCli(['restore', bad, '--yes', '--db', file]);
+      expect(run.code, bad).toBe(1);
+      expect(run.stderr).toMatch(/^usergen: error: .+\n$/);
+      expect(sha256(file)).toBe(hash);
+    }
+    expect(fs.existsSync(path.join(dir, 'backups'))).toBe(false);
+    const noYes = await runCli(['restore', newer, '--db', file]);
+    expect(noYes.code).toBe(2);
+  });
+
+  it('refuses while a worker is alive unless --force', async () => {
+    const { db: file } = tempDb();
+    await generate(file, 50);
+    const { stdout } = await runCli(['backup', '--db', file, '--json']);
+    const { file: backup } = JSON.parse(stdout) as { file: string };
+    const worker = startCli(['worker', '--db', file]);
+    const db = inspectDb(file);
+    await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+    const refused = await runCli(['restore', backup, '--yes', '--db', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('worker');
+    const forced = await runCli(['restore', backup, '--yes', '--force', '--db', file]);
+    expect(forced.code, forced.stderr).toBe(0);
+    await stop(worker);
+  });
+});
+
+describe('schedule backup', () => {
+  it('--every 2s --keep 3 makes a catch-up and a backup per slot, keeping 3', async () => {
+    const { dir, db: file } = tempDb();
+    await generate(file, 50);
+    const scheduler = startCli(['schedule', 'backup', '--every', '2s', '--keep', '3', '--db', file]);
+    await waitFor(() => backupsWritten(scheduler) >= 4, 'four backups', 20_000);
+    await generate(file, 60);
+    await waitFor(() => backupsWritten(scheduler) >= 5, 'a fifth backup', 20_000);
+    await stop(scheduler);
+
+    const files = backupFiles(path.join(dir, 'backups'));
+    expect(files).toHaveLength(3);
+    const users = files.map((f) => checkSnapshot(f).users);
+    expect(users[users.length - 1]).toBe(110);
+    expect(scheduler.stdout()).toContain('No backup yet: backing up now.');
+    const db = inspectDb(file);
+    expect(count(db, 'select count(*) from backups')).toBe(3);
+    expect(count(db, "select count(*) from jobs where task = 'backup' and state = 'succeeded'")).toBe(backupsWritten(scheduler));
+  });
+
+  it('two schedulers on one file make one backup per slot, never two', async () => {
+    const { dir, db: file } = tempDb();
+    const args = ['schedule', 'backup', '--every', '2s', '--db', file];
+    const schedulers = [startCli(args), startCli(args)];
+    await waitFor(() => schedulers.reduce((n, s) => n + backupsWritten(s), 0) >= 4, 'four backups', 20_000);
+    await Promise.all(schedulers.map(stop));
+
+    const db = inspectDb(file);
+    const times = db.prepare('select created_at from backups').pluck().all() as number[];
+    const slots = new Set(times.map((time) => Math.floor(time / 2000)));
+    expect(slots.size).toBe(times.length);
+    expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(times.length);
+    expect(schedulers.reduce((n, s) => n + backupsWritten(s), 0)).toBe(times.length);
+    expect(schedulers.map((s) => s.stdout()).join('')).toContain("is already another scheduler's");
+  });
+
+  it('catches up once when the newest backup is older than the period, not when it is recent', async () => {
+    const { dir, db: file } = tempDb();
+    expect((await runCli(['backup', '--db', file])).code).toBe(0);
+    const args = ['schedule', 'backup', '--every', '1h', '--db', file];
+
+    const recent = startCli(args);
+    await waitFor(() => recent.stdout().includes('Next backup at'), 'the next backup time');
+    await stop(recent);
+    expect(backupsWritten(recent)).toBe(0);
+
+    inspectDb(file).prepare('update backups set created_at = created_at - 2 * 3600 * 1000').run();
+    const late = startCli(args);
+    await waitFor(() => late.stdout().includes('Next backup at'), 'the next backup time');
+    await stop(late);
+    expect(late.stdout()).toContain('catching up now');
+    expect(backupsWritten(late)).toBe(1);
+    expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(2);
+  });
+
+  it('--every 1h prints the next top of the hour and exits 0 on SIGTERM', async () => {
+    const { db: file } = tempDb();
+    const scheduler = startCli(['schedule', 'backup', '--every', '1h', '--db', file]);
+    const line = await waitFor(() => /Next backup at (.+) UTC\./.exec(scheduler.stdout()), 'the next backup time');
+    const next = new Date(`${line[1]!.replace(' ', 'T')}Z`).getTime();
+    const topOfHour = Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+    expect(next).toBe(topOfHour);
+    await stop(scheduler);
+  });
+
+  it.each([
+    ['--every', '0s'],
+    ['--every', '1x'],
+    ['--every', 'banana'],
+    ['--cron', 'not cron'],
+  ])('refuses %s %s with exit 2 and schedules nothing', async (flag, value) => {
+    const { db: file } = tempDb();
+    const run = await runCli(['schedule', 'backup', flag, value, '--db', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^usergen: error: .+\n$/);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('refuses --keep 0 and a missing period with exit 2', async () => {
+    const { db: file } = tempDb();
+    for (const args of [['--every', '2s', '--keep', '0'], [], ['--every', '2s', '--cron', '* * * * *']]) {
+      const run = await runCli(['schedule', 'backup', ...args, '--db', file]);
+      expect(run.code, args.join(' ')).toBe(2);
+    }
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
