@@ -64,9 +64,11 @@ describe('generate', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('Queued job 1: generate 60 users.\n');
     expect(run.stderr).toContain('No worker is running');
+    const db = inspectDb(file);
+    expect(jobs(db).map(({ id, task, state }) => ({ id, task, state }))).toEqual([{ id: 1, task: 'generate_users', state: 'queued' }]);
     const json = await runCli(['generate', '70', '--json', '--db', file]);
     expect(JSON.parse(json.stdout)).toMatchObject({ job: { id: 2, task: 'generate_users', state: 'queued', payload: { total: 70 } } });
-    expect(jobs(inspectDb(file)).map((job) => job.state)).toEqual(['queued', 'queued']);
+    expect(jobs(db).map((job) => job.state)).toEqual(['queued', 'queued']);
   });
 
   it('--wait with no worker alive runs the job in the waiting process', async () => {
@@ -86,7 +88,11 @@ describe('generate', () => {
     const run = await runCli(['generate', '60', '--wait', '--db', file]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('60 random users created with success!');
+    // The worker logs the success just after its commit, which is what ended the wait.
+    await waitFor(() => worker.stderr().includes('Task generate_users[1] succeeded'), "the worker's success line");
+    expect(worker.stderr()).toContain('Task generate_users[1] received');
     expect(worker.stderr()).toMatch(/Task generate_users\[1\] succeeded in [\d.]+s: '60 random users created with success!'/);
+    expect(count(db, 'select count(*) from users where job_id = 1')).toBe(60);
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
   });
