@@ -26,6 +26,7 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
  */
 export async function openDatabase(file: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
   checkFile(file);
+  if (fs.existsSync(`${file}-wal`)) checkIdentityReadOnly(file);
   let sqlite: BetterSqlite3.Database;
   try {
     sqlite = new BetterSqlite3(file);
@@ -64,6 +65,24 @@ function checkFile(file: string): void {
   // root may write a file whatever its mode; a file nobody may write is read-only all the same.
   if ((stat.mode & 0o222) === 0 || !canWrite(file)) {
     throw new UserError(`${file} is read-only; usergen needs to write to its database`);
+  }
+}
+
+/**
+ * A file with a WAL beside it (its last writer crashed) is checked through a read-only connection
+ * first: closing a read-write one would checkpoint that WAL into the file, changing a file that
+ * may then be refused. Without a WAL this step is skipped, as a read-only open would leave an
+ * empty WAL and shared-memory file behind.
+ */
+function checkIdentityReadOnly(file: string): void {
+  let reader: BetterSqlite3.Database | undefined;
+  try {
+    reader = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+    checkIdentity(reader, file);
+  } catch (error) {
+    throw describeOpenError(error, file);
+  } finally {
+    reader?.close();
   }
 }
 

@@ -89,7 +89,7 @@ describe('generate', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('60 random users created with success!');
     // The worker logs the success just after its commit, which is what ended the wait.
-    await waitFor(() => worker.stderr().includes('Task generate_users[1] succeeded'), "the worker's success line");
+    await waitFor(() => worker.stderr().includes('Task generate_users[1] succeeded'), "the worker's success line", 5_000);
     expect(worker.stderr()).toContain('Task generate_users[1] received');
     expect(worker.stderr()).toMatch(/Task generate_users\[1\] succeeded in [\d.]+s: '60 random users created with success!'/);
     expect(count(db, 'select count(*) from users where job_id = 1')).toBe(60);
