@@ -50,7 +50,7 @@ async function build(file, users) {
     await db.transaction().execute(async (trx) => {
       const rows = [];
       for (let i = start; i < Math.min(users, start + 50_000); i++) {
-        const username = `user_${i.toString(36).padStart(10, 'a')}`;
+        const username = `user_${i.toString(36).padStart(10, '0')}`;
         rows.push({ username, email: `${username}@example.com`, first_name: 'Bench', last_name: 'User', password: hash,
           is_superuser: 0, is_staff: 0, is_active: 1, last_login: null, date_joined: new Date().toISOString(), job_id: null });
       }
@@ -67,8 +67,8 @@ async function probe(file) {
   process.on('SIGTERM', () => (stopping = true));
   while (!stopping) {
     const begun = performance.now();
-    await store.enqueueJob(db, { task: 'probe', payload: {}, maxAttempts: 1 });
-    const [job] = await store.claimJobs(db, 'probe', 1, 30_000);
+    const { id } = await store.enqueueJob(db, { task: 'probe', payload: {}, maxAttempts: 1 });
+    const [job] = await store.claimJobs(db, 'probe', 1, 30_000, { jobId: id });
     await db.transaction().execute((trx) => store.completeJob(trx, job.id, 'probe', 'null'));
     cycles.push([Date.now(), +(performance.now() - begun).toFixed(2)]);
     await new Promise((resolve) => setImmediate(resolve));

@@ -77,6 +77,14 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return startCli(args, options).exited;
 }
 
+/** SIGTERM, then the exit: a long-running command must stop cleanly with code 0. */
+export async function stopCli(handle: CliProcess): Promise<CliResult> {
+  handle.child.kill('SIGTERM');
+  const exit = await handle.exited;
+  if (exit.code !== 0) throw new Error(`exit ${exit.code ?? exit.signal} after SIGTERM; stderr:\n${exit.stderr}`);
+  return exit;
+}
+
 /** Kills every child still running and names them: a test must not leak a process. */
 export async function killLeakedProcesses(): Promise<string[]> {
   const leaked = [...live];

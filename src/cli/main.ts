@@ -31,6 +31,8 @@ function buildProgram(context: CliContext): Command {
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    // Help was printed (to stderr) in place of a missing command: that says enough.
+    if (error.code === 'commander.help') return 2;
     reportError(error.message.replace(/^error: /, ''));
     return 2;
   }

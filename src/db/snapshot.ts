@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { UserError } from '../errors.js';
@@ -25,14 +27,37 @@ export async function databaseFileOf(db: Kysely<Database>): Promise<string> {
 }
 
 /**
- * Writes a consistent copy of `sourceFile` to `targetFile` while other processes keep writing.
- * `VACUUM INTO` copies inside one read transaction on a connection of its own: a snapshot as of
- * its start that never blocks writers (WAL). The online backup API was not used: it restarts
- * whenever another connection writes to the source, so under a busy queue it may never finish.
- * The copy goes to a temporary name (created 0600 first, so it is never readable by others), is
- * checked with `integrity_check`, fsynced, and only then renamed into place.
+ * Writes a consistent copy of `sourceFile` to `targetFile` while other processes keep writing, on
+ * a thread of its own: the copy of a 1,000,000-user file takes about 1.6 s of synchronous SQLite
+ * work, which would otherwise freeze this process's event loop (heartbeats, other jobs).
  */
-export function writeSnapshot(sourceFile: string, targetFile: string): SnapshotInfo {
+export async function writeSnapshot(sourceFile: string, targetFile: string, jobId: number): Promise<SnapshotInfo> {
+  const thread = new Worker(new URL('./snapshot-thread.js', import.meta.url), {
+    workerData: { sourceFile, targetFile, jobId } satisfies SnapshotRequest,
+  });
+  const [reply] = (await once(thread, 'message')) as [SnapshotReply];
+  if ('info' in reply) return reply.info;
+  throw reply.userError ? new UserError(reply.message) : new Error(reply.message);
+}
+
+export interface SnapshotRequest {
+  sourceFile: string;
+  targetFile: string;
+  jobId: number;
+}
+
+export type SnapshotReply = { info: SnapshotInfo } | { message: string; userError: boolean };
+
+/**
+ * The copy itself (see writeSnapshot). `VACUUM INTO` copies inside one read transaction on a
+ * connection of its own: a snapshot as of its start that never blocks writers (WAL). The online
+ * backup API was not used: it restarts whenever another connection writes to the source, so under
+ * a busy queue it may never finish. The copy goes to a temporary name (created 0600 first, so it
+ * is never readable by others), is checked with `integrity_check`, fsynced, and only then renamed
+ * into place. In the copy, the backup's own job (`jobId`, running when the copy was taken) is
+ * marked succeeded: restored, the copy must not run that backup again.
+ */
+export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotRequest): SnapshotInfo {
   const temporary = path.join(path.dirname(targetFile), `.${path.basename(targetFile)}.${process.pid}.tmp`);
   fs.closeSync(fs.openSync(temporary, 'wx', 0o600));
   try {
@@ -42,6 +67,16 @@ export function writeSnapshot(sourceFile: string, targetFile: string): SnapshotI
       source.prepare('vacuum into ?').run(temporary);
     } finally {
       source.close();
+    }
+    const copy = new BetterSqlite3(temporary, { fileMustExist: true });
+    try {
+      copy
+        .prepare(
+          "update jobs set state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null where id = ? and state = 'running'",
+        )
+        .run(Date.now(), jobId);
+    } finally {
+      copy.close();
     }
     const info = inspectSnapshot(temporary);
     fsyncPath(temporary);

@@ -128,16 +128,21 @@ async function recoverExpiredLeases(trx: Transaction<Database>, now: number): Pr
     .execute();
 }
 
-/** Pushes out the lease of every job `workerId` runs; returns the ids it still holds. */
+/**
+ * Pushes out the leases of `jobIds`, the jobs `workerId` is running now; returns those it still
+ * holds. Only the jobs it runs: a row it failed to settle must be let go, not kept alive.
+ */
 export async function renewLeases(
   db: Kysely<Database>,
   workerId: string,
+  jobIds: number[],
   leaseMs: number,
   now = Date.now(),
 ): Promise<number[]> {
   const rows = await db
     .updateTable('jobs')
     .set({ locked_until: now + leaseMs })
+    .where('id', 'in', jobIds)
     .where('locked_by', '=', workerId)
     .where('state', '=', 'running')
     .returning('id')

@@ -7,7 +7,10 @@ export interface TaskContext {
   readonly jobId: number;
   /** 1 on the first attempt. */
   readonly attempt: number;
-  /** For reads; writes belong in `complete`. */
+  /**
+   * For reads before `complete`. Inside `complete`'s callback use its `trx`: the database has one
+   * connection, which the transaction holds, so a query on `db` there would wait forever.
+   */
   readonly db: Kysely<Database>;
   /** Aborted on timeout, lost lease or worker shutdown: stop work and let the rejection through. */
   readonly signal: AbortSignal;
@@ -94,7 +97,6 @@ export async function enqueueUnique<P>(
   task: TaskDefinition<P, unknown>,
   payload: P,
   uniqueKey: string,
-  options: EnqueueOptions = {},
 ): Promise<JobRow | undefined> {
-  return enqueueUniqueJob(db, { ...jobSpec(task, payload, options), uniqueKey });
+  return enqueueUniqueJob(db, { ...jobSpec(task, payload, {}), uniqueKey });
 }

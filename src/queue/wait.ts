@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
+import { delay } from './delay.js';
 import { countLiveWorkers, FINAL_STATES, getJob } from './store.js';
 import { Worker, type Logger } from './worker.js';
 
@@ -56,16 +57,4 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
 function isClaimable(job: JobRow, now: number): boolean {
   if (job.state === 'queued') return job.run_at <= now;
   return job.state === 'running' && job.locked_until !== null && job.locked_until < now;
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

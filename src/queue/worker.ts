@@ -8,16 +8,15 @@ import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
 import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
 import {
   claimJobs,
-  completeJob,
   failAttempt,
   heartbeatWorker,
   registerWorker,
   releaseJob,
   renewLeases,
-  saveProgress,
   unregisterWorker,
 } from './store.js';
-import { getTask, taskNames, type TaskContext, type TaskDefinition } from './task.js';
+import { createTaskContext, type ActiveJob } from './job-context.js';
+import { getTask, taskNames, type TaskDefinition } from './task.js';
 
 export interface Logger {
   debug(message: string): void;
@@ -48,8 +47,7 @@ export interface WorkerOptions {
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_POLL_MS = 200;
 export const DEFAULT_GRACE_MS = 30_000;
-/** Progress is written at most this often (and always at the end). */
-const PROGRESS_INTERVAL_MS = 100;
+const CLAIM_RETRY_MS = 1_000;
 
 export interface WorkerSummary {
   succeeded: number;
@@ -58,13 +56,6 @@ export interface WorkerSummary {
   released: number;
 }
 
-interface ActiveJob {
-  job: JobRow;
-  controller: AbortController;
-  /** Inside its completion transaction: the fence decides, a heartbeat must not abort it. */
-  completing: boolean;
-  completed: boolean;
-}
 
 export function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -132,11 +123,6 @@ export class Worker {
     return { ...this.#summary };
   }
 
-  /** Look for ready jobs now rather than at the next poll. */
-  wake(): void {
-    this.#wakeUp();
-  }
-
   /** Claim nothing more; running jobs get the grace period, then go back to the queue. */
   stop(): void {
     this.#stopping = true;
@@ -148,7 +134,15 @@ export class Worker {
       // A slot is claimed for only when it is free: no job waits in this process's memory.
       const free = this.#concurrency - this.#running.size;
       if (free > 0) {
-        const jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId });
+        let jobs: JobRow[];
+        try {
+          jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId });
+        } catch (error) {
+          // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
+          this.#log.warn(`could not claim jobs: ${toError(error).message}; trying again`);
+          await this.#idle(Math.max(this.#pollMs, CLAIM_RETRY_MS));
+          continue;
+        }
         for (const job of jobs) this.#start(job);
         if (jobs.length === free) continue;
         if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain) return;
@@ -168,19 +162,22 @@ export class Worker {
     clearTimeout(timer);
     if (graceExpired) {
       for (const active of this.#running.values()) {
-        active.controller.abort(new ShutdownError('worker stopped before the job finished'));
+        if (!active.completing) active.controller.abort(new ShutdownError('worker stopped before the job finished'));
       }
     }
     await this.#queue.onIdle();
   }
 
   #start(job: JobRow): void {
+    // Claimed again while still running here: this worker's lease lapsed (its event loop was
+    // blocked past it). The older run can no longer commit; stop it.
+    this.#running.get(job.id)?.controller.abort(new LeaseLostError(`job ${job.id} was claimed again`));
     const active: ActiveJob = { job, controller: new AbortController(), completing: false, completed: false };
     this.#running.set(job.id, active);
     void this.#queue
       .add(() => this.#runJob(active))
       .finally(() => {
-        this.#running.delete(job.id);
+        if (this.#running.get(job.id) === active) this.#running.delete(job.id);
         this.#wakeUp();
       });
   }
@@ -200,7 +197,7 @@ export class Worker {
         const timeoutMs = task.timeoutMs;
         timer = setTimeout(() => controller.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
       }
-      const context = this.#contextFor(active);
+      const context = createTaskContext(this.#db, this.id, active);
       const handled = task.handler(payload, context);
       const result = await untilAborted(handled, controller.signal);
       if (!active.completed) await context.complete(async () => result);
@@ -252,55 +249,14 @@ export class Worker {
     }
   }
 
-  #contextFor(active: ActiveJob): TaskContext {
-    const { job, controller } = active;
-    const db = this.#db;
-    const workerId = this.id;
-    let lastProgressAt = 0;
-    const lost = () => new LeaseLostError(`job ${job.id} is no longer held by worker ${workerId}`);
-    return {
-      jobId: job.id,
-      attempt: job.attempts,
-      db,
-      signal: controller.signal,
-      async progress(current, total) {
-        controller.signal.throwIfAborted();
-        const now = Date.now();
-        if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-        lastProgressAt = now;
-        if (!(await saveProgress(db, job.id, workerId, current, total))) {
-          const error = lost();
-          controller.abort(error);
-          throw error;
-        }
-      },
-      async complete(write) {
-        controller.signal.throwIfAborted();
-        active.completing = true;
-        try {
-          const result = await db.transaction().execute(async (trx) => {
-            const value = await write(trx);
-            if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) {
-              throw lost();
-            }
-            return value;
-          });
-          active.completed = true;
-          return result;
-        } finally {
-          active.completing = false;
-        }
-      },
-    };
-  }
-
   async #heartbeat(register: boolean): Promise<void> {
     if (this.#heartbeating) return;
     this.#heartbeating = true;
     try {
       const now = Date.now();
       if (this.#running.size > 0) {
-        const held = new Set(await renewLeases(this.#db, this.id, this.#leaseMs, now));
+        const running = [...this.#running.keys()];
+        const held = new Set(await renewLeases(this.#db, this.id, running, this.#leaseMs, now));
         for (const active of this.#running.values()) {
           if (!held.has(active.job.id) && !active.completing && !active.completed) {
             active.controller.abort(new LeaseLostError(`the lease on job ${active.job.id} expired and was taken over`));

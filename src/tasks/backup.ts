@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import { forgetBackups, recordBackup } from '../db/backups.js';
 import type { Database, JobRow } from '../db/schema.js';
 import { databaseFileOf, writeSnapshot } from '../db/snapshot.js';
+import { UserError } from '../errors.js';
+import { parseStoredError } from '../queue/errors.js';
 import { defineTask, enqueue } from '../queue/task.js';
 import { awaitJob } from '../queue/wait.js';
 
@@ -61,40 +63,56 @@ export const backupTask = defineTask<BackupPayload, BackupResult>({
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const createdAt = new Date();
     const file = path.join(dir, backupFileName(createdAt));
-    const snapshot = writeSnapshot(source, file);
-    const pruned = keep === null ? [] : pruneBackups(dir, keep);
+    const snapshot = await writeSnapshot(source, file, context.jobId);
+    const doomed = keep === null ? [] : backupFiles(dir).slice(0, -keep);
     const duration = Math.round(performance.now() - started);
-    return context.complete(async (trx) => {
-      await recordBackup(trx, {
-        file,
-        created_at: createdAt.getTime(),
-        size_bytes: snapshot.sizeBytes,
-        users: snapshot.users,
-        jobs: snapshot.jobs,
-        duration_ms: duration,
-        verified: 1,
-        job_id: context.jobId,
+    let result: BackupResult;
+    try {
+      result = await context.complete(async (trx) => {
+        await recordBackup(trx, {
+          file,
+          created_at: createdAt.getTime(),
+          size_bytes: snapshot.sizeBytes,
+          users: snapshot.users,
+          jobs: snapshot.jobs,
+          duration_ms: duration,
+          verified: 1,
+          job_id: context.jobId,
+        });
+        await forgetBackups(trx, doomed);
+        return { file, size_bytes: snapshot.sizeBytes, users: snapshot.users, jobs: snapshot.jobs, duration_ms: duration, pruned: doomed };
       });
-      await forgetBackups(trx, pruned);
-      return { file, size_bytes: snapshot.sizeBytes, users: snapshot.users, jobs: snapshot.jobs, duration_ms: duration, pruned };
-    });
+    } catch (error) {
+      // Not recorded (lease lost, database error): this attempt's file must not linger.
+      fs.rmSync(file, { force: true });
+      throw error;
+    }
+    // Deleted only once their records are gone: a failed commit deletes nothing.
+    for (const old of doomed) fs.rmSync(old, { force: true });
+    return result;
   },
 });
 
 /**
- * Deletes the oldest backups in `dir` beyond the newest `keep`. Only regular files directly in
- * `dir` named like a backup are candidates: never a link, a folder, or anything elsewhere.
+ * The backup files in `dir`, oldest first: regular files directly in it, named like a backup.
+ * Never a link, a folder or anything elsewhere, so `--keep` can delete nothing else. One folder
+ * serves one database: `--keep` counts every backup file in it.
  */
-export function pruneBackups(dir: string, keep: number): string[] {
-  const backups = fs
+export function backupFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isFile() && isBackupFileName(entry.name))
-    .map((entry) => entry.name)
-    .sort()
-    .reverse();
-  const doomed = backups.slice(keep).map((name) => path.join(dir, name));
-  for (const file of doomed) fs.rmSync(file);
-  return doomed;
+    .map((entry) => path.join(dir, entry.name))
+    .sort();
+}
+
+/** The result of a finished backup job; a UserError if it did not succeed. */
+export function backupResult(job: JobRow): BackupResult {
+  if (job.state !== 'succeeded') {
+    throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
+  }
+  return JSON.parse(job.result ?? 'null') as BackupResult;
 }
 
 /** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim). */

@@ -3,14 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { isBackupFileName } from '../../src/tasks/backup.js';
 import { enqueueJobs, generateJob } from '../queue/enqueue.js';
-import { count, inspectDb, runCli, startCli, tempDb, waitFor, type CliProcess } from '../helpers.js';
-
-const BACKUP_NAME = /^usergen-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.db$/;
+import { count, inspectDb, runCli, startCli, stopCli, tempDb, waitFor, type CliProcess } from '../helpers.js';
 
 function backupFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((name) => BACKUP_NAME.test(name)).sort().map((name) => path.join(dir, name));
+  return fs.readdirSync(dir).filter(isBackupFileName).sort().map((name) => path.join(dir, name));
 }
 
 function sha256(file: string): string {
@@ -43,12 +42,6 @@ async function generate(file: string, total: number): Promise<void> {
   expect(run.code, run.stderr).toBe(0);
 }
 
-async function stop(process: CliProcess): Promise<void> {
-  process.child.kill('SIGTERM');
-  const exit = await process.exited;
-  expect(exit.code, exit.stderr).toBe(0);
-}
-
 describe('backup', () => {
   it('writes a checked 0600 copy, records it, and lists it', async () => {
     const { dir, db: file } = tempDb();
@@ -57,7 +50,7 @@ describe('backup', () => {
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { file: string; users: number; jobs: number; size_bytes: number };
     expect(path.dirname(result.file)).toBe(path.join(dir, 'backups'));
-    expect(path.basename(result.file)).toMatch(BACKUP_NAME);
+    expect(path.basename(result.file)).toSatisfy(isBackupFileName);
     expect(result).toMatchObject({ users: 50, jobs: 2, size_bytes: fs.statSync(result.file).size });
     expect(fs.statSync(result.file).mode & 0o777).toBe(0o600);
     expect(checkSnapshot(result.file).users).toBe(50);
@@ -79,7 +72,7 @@ describe('backup', () => {
     const taken = await runCli(['backup', '--db', file, '--json']);
     expect(taken.code, taken.stderr).toBe(0);
     await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 31, 'every job to succeed', 60_000);
-    await Promise.all(workers.map(stop));
+    await Promise.all(workers.map(stopCli));
 
     const { file: backup } = JSON.parse(taken.stdout) as { file: string };
     const { users } = checkSnapshot(backup);
@@ -99,7 +92,7 @@ describe('backup', () => {
     for (let i = 0; i < 3; i++) expect((await runCli(['backup', '--db', file, '--keep', '2'])).code).toBe(0);
 
     expect(fs.readFileSync(outside, 'utf8')).toBe('keep me');
-    expect(fs.readdirSync(backups).filter((name) => !BACKUP_NAME.test(name))).toEqual(['notes.txt']);
+    expect(fs.readdirSync(backups).filter((name) => !isBackupFileName(name))).toEqual(['notes.txt']);
     expect(backupFiles(backups).filter((f) => !fs.lstatSync(f).isSymbolicLink())).toHaveLength(2);
   });
 });
@@ -160,7 +153,7 @@ describe('restore', () => {
     expect(refused.stderr).toContain('worker');
     const forced = await runCli(['restore', backup, '--yes', '--force', '--db', file]);
     expect(forced.code, forced.stderr).toBe(0);
-    await stop(worker);
+    await stopCli(worker);
   });
 });
 
@@ -172,7 +165,7 @@ describe('schedule backup', () => {
     await waitFor(() => backupsWritten(scheduler) >= 4, 'four backups', 20_000);
     await generate(file, 60);
     await waitFor(() => backupsWritten(scheduler) >= 5, 'a fifth backup', 20_000);
-    await stop(scheduler);
+    await stopCli(scheduler);
 
     const files = backupFiles(path.join(dir, 'backups'));
     expect(files).toHaveLength(3);
@@ -189,14 +182,15 @@ describe('schedule backup', () => {
     const args = ['schedule', 'backup', '--every', '2s', '--db', file];
     const schedulers = [startCli(args), startCli(args)];
     await waitFor(() => schedulers.reduce((n, s) => n + backupsWritten(s), 0) >= 4, 'four backups', 20_000);
-    await Promise.all(schedulers.map(stop));
+    await Promise.all(schedulers.map(stopCli));
 
     const db = inspectDb(file);
-    const times = db.prepare('select created_at from backups').pluck().all() as number[];
-    const slots = new Set(times.map((time) => Math.floor(time / 2000)));
-    expect(slots.size).toBe(times.length);
-    expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(times.length);
-    expect(schedulers.reduce((n, s) => n + backupsWritten(s), 0)).toBe(times.length);
+    const keys = db.prepare("select unique_key from jobs where task = 'backup' and state = 'succeeded'").pluck().all() as string[];
+    // Every backup belongs to a slot, and no slot has two (catch-ups are keyed '<slot>/catch-up').
+    expect(keys.every((key) => /^backup@\d{4}-.+Z(\/catch-up)?$/.test(key))).toBe(true);
+    expect(count(db, 'select count(*) from backups')).toBe(keys.length);
+    expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(keys.length);
+    expect(schedulers.reduce((n, s) => n + backupsWritten(s), 0)).toBe(keys.length);
     expect(schedulers.map((s) => s.stdout()).join('')).toContain("is already another scheduler's");
   });
 
@@ -207,13 +201,13 @@ describe('schedule backup', () => {
 
     const recent = startCli(args);
     await waitFor(() => recent.stdout().includes('Next backup at'), 'the next backup time');
-    await stop(recent);
+    await stopCli(recent);
     expect(backupsWritten(recent)).toBe(0);
 
     inspectDb(file).prepare('update backups set created_at = created_at - 2 * 3600 * 1000').run();
     const late = startCli(args);
     await waitFor(() => late.stdout().includes('Next backup at'), 'the next backup time');
-    await stop(late);
+    await stopCli(late);
     expect(late.stdout()).toContain('catching up now');
     expect(backupsWritten(late)).toBe(1);
     expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(2);
@@ -226,7 +220,7 @@ describe('schedule backup', () => {
     const next = new Date(`${line[1]!.replace(' ', 'T')}Z`).getTime();
     const topOfHour = Math.ceil(Date.now() / 3_600_000) * 3_600_000;
     expect(next).toBe(topOfHour);
-    await stop(scheduler);
+    await stopCli(scheduler);
   });
 
   it.each([

@@ -78,6 +78,11 @@ describe('database files that are not usable', () => {
     expect(run.stderr).toMatch(/^usergen: error: [^\n]+\n$/);
     expect(run.stderr).toMatch(message);
     expect(snapshotFolder(dir)).toEqual(before);
+
+    // A worker refused the same file creates nothing either, not even its log file.
+    const worker = await runCli(['worker', '--drain', '--logfile', path.join(dir, 'worker.log'), '--db', file]);
+    expect(worker.code).toBe(1);
+    expect(snapshotFolder(dir)).toEqual(before);
   });
 });
 

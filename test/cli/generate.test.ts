@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, jobs, runCli, startCli, tempDb, waitFor } from '../helpers.js';
+import { count, inspectDb, jobs, runCli, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
 
 /** A rejected command prints one error line, nothing on stdout, and creates no file. */
 function expectRejected(run: { code: number | null; stdout: string; stderr: string }, file: string, code = 2): void {
@@ -58,6 +58,14 @@ describe('generate', () => {
     }
   });
 
+  it('with no command prints the help and exits 2', async () => {
+    const run = await runCli([]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('Usage: usergen');
+    expect(run.stderr).not.toContain('error');
+  });
+
   it('enqueues without --wait and prints the job id; --json parses', async () => {
     const { db: file } = tempDb();
     const run = await runCli(['generate', '60', '--db', file]);
@@ -93,8 +101,7 @@ describe('generate', () => {
     expect(worker.stderr()).toContain('Task generate_users[1] received');
     expect(worker.stderr()).toMatch(/Task generate_users\[1\] succeeded in [\d.]+s: '60 random users created with success!'/);
     expect(count(db, 'select count(*) from users where job_id = 1')).toBe(60);
-    worker.child.kill('SIGTERM');
-    expect((await worker.exited).code).toBe(0);
+    await stopCli(worker);
   });
 
   it('--wait exits 1 with the error when the job fails', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, jobs, ROOT, startCli, tempDb, waitFor } from '../helpers.js';
+import { count, inspectDb, jobs, ROOT, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
 
 const JOBS = 50;
 
@@ -24,8 +24,7 @@ describe('several processes on one file', () => {
 
     const db = inspectDb(file);
     await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === JOBS, 'every job to succeed', 60_000);
-    for (const worker of workers) worker.child.kill('SIGTERM');
-    const exits = await Promise.all(workers.map((worker) => worker.exited));
+    const exits = await Promise.all(workers.map(stopCli));
 
     const output = [enqueued, ...exits].map((run) => run.stdout + run.stderr).join('\n');
     expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);

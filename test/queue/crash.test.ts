@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, tempDb, waitFor } from '../helpers.js';
+import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs, generateJob } from './enqueue.js';
 
 // Hashes slow enough that a job is caught mid-way, fast enough to finish twice in a test.
@@ -11,26 +11,48 @@ function progressOf(db: ReturnType<typeof inspectDb>, id: number): number {
   return count(db, "select coalesce(progress_current, 0) from jobs where id = ? and state = 'running'", id);
 }
 
+function succeeded(db: ReturnType<typeof inspectDb>): number {
+  return count(db, "select count(*) from jobs where state = 'succeeded'");
+}
+
+/** A 500-user job, and a worker (started with `args`) caught hashing it. */
+async function hashingWorker(args: string[]) {
+  const { db: file } = tempDb();
+  const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
+  const db = inspectDb(file);
+  const worker = startCli(['worker', '--db', file, ...args]);
+  await waitFor(() => progressOf(db, id!) > 0, 'the worker to be hashing');
+  return { file, id: id!, db, worker };
+}
+
 describe('crash recovery', () => {
   it('a job whose worker is killed while hashing is finished by another, users written once', async () => {
-    const { db: file } = tempDb();
-    const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
-    const db = inspectDb(file);
-
-    const first = startCli(['worker', '--db', file, '--lease', '2s']);
-    await waitFor(() => progressOf(db, id!) > 0, 'the first worker to be hashing');
+    const { file, id, db, worker: first } = await hashingWorker(['--lease', '2s']);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     expect(count(db, 'select count(*) from users')).toBe(0);
 
     const second = startCli(['worker', '--db', file, '--lease', '2s']);
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 1, 'the second worker to finish the job');
-    second.child.kill('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    await waitFor(() => succeeded(db) === 1, 'the second worker to finish the job');
+    await stopCli(second);
 
     expect(jobs(db)[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
     expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(500);
     expect(count(db, 'select count(*) from users')).toBe(500);
+  });
+
+  it('a worker paused past its lease loses the job to another and writes nothing when it wakes', async () => {
+    const { file, id, db, worker: paused } = await hashingWorker(['--lease', '1s']);
+    paused.child.kill('SIGSTOP');
+    const other = startCli(['worker', '--db', file, '--lease', '1s']);
+    await waitFor(() => succeeded(db) === 1, 'the other worker to finish the job');
+    paused.child.kill('SIGCONT');
+    await waitFor(() => paused.stderr().includes(`Task generate_users[${id}] abandoned`), 'the paused worker to give the job up');
+    await Promise.all([stopCli(paused), stopCli(other)]);
+
+    expect(jobs(db)[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(500);
+    expect(paused.stderr()).not.toContain(`Task generate_users[${id}] succeeded`);
   });
 
   it('a worker killed inside the final transaction leaves no partial users', async () => {
@@ -47,9 +69,8 @@ describe('crash recovery', () => {
     await first.exited;
 
     const second = startCli(['worker', '--db', file, '--lease', '2s', '--tasks', FIXTURE_TASKS]);
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 1, 'the second worker to finish the job');
-    second.child.kill('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    await waitFor(() => succeeded(db) === 1, 'the second worker to finish the job');
+    await stopCli(second);
 
     expect(jobs(db)[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
     expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(100);
@@ -64,25 +85,17 @@ describe('graceful shutdown', () => {
     const db = inspectDb(file);
     const worker = startCli(['worker', '--db', file, '--concurrency', '2']);
     await waitFor(() => ids.every((id) => progressOf(db, id) > 0), 'both jobs to be hashing');
-    worker.child.kill('SIGTERM');
-    const exit = await worker.exited;
+    await stopCli(worker);
 
-    expect(exit.code, exit.stderr).toBe(0);
     expect(jobs(db).map((job) => job.state)).toEqual(['succeeded', 'succeeded']);
     expect(count(db, 'select count(*) from users')).toBe(200);
     expect(count(db, 'select count(*) from workers')).toBe(0);
   });
 
   it('jobs still running when the grace period ends go back to the queue, attempt not counted', async () => {
-    const { db: file } = tempDb();
-    const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
-    const db = inspectDb(file);
-    const worker = startCli(['worker', '--db', file, '--grace', '1ms']);
-    await waitFor(() => progressOf(db, id!) > 0, 'the job to be hashing');
-    worker.child.kill('SIGTERM');
-    const exit = await worker.exited;
+    const { id, db, worker } = await hashingWorker(['--grace', '1ms']);
+    const exit = await stopCli(worker);
 
-    expect(exit.code, exit.stderr).toBe(0);
     expect(jobs(db)[0]).toMatchObject({ state: 'queued', attempts: 0 });
     expect(count(db, 'select count(*) from users')).toBe(0);
     expect(exit.stderr).toContain(`Task generate_users[${id}] returned to the queue`);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, tempDb, waitFor } from '../helpers.js';
+import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs, generateJob } from './enqueue.js';
 
 describe('worker', () => {
@@ -36,8 +36,7 @@ describe('worker', () => {
     const worker = startCli(['worker', '--db', file, '--tasks', FIXTURE_TASKS, '--poll', '10ms']);
     const db = inspectDb(file);
     await waitFor(() => count(db, "select count(*) from jobs where state in ('succeeded', 'failed')") === 4, 'all four jobs to end');
-    worker.child.kill('SIGTERM');
-    expect((await worker.exited).code).toBe(0);
+    await stopCli(worker);
 
     const byId = new Map(jobs(db).map((job) => [job.id, job]));
     expect(byId.get(flaky!)).toMatchObject({ state: 'succeeded', attempts: 3, result: '"succeeded on attempt 3"' });

@@ -1,20 +1,14 @@
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { UserError } from '../../errors.js';
-import { parseStoredError } from '../../queue/errors.js';
-import { backupNow, type BackupPayload, type BackupResult } from '../../tasks/backup.js';
+import { backupNow, backupResult, type BackupPayload, type BackupResult } from '../../tasks/backup.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
 import { checkGlobalOptions, openCommandDatabase, type CliContext } from '../context.js';
 import { formatBytes, formatInteger, printJson, printLine } from '../output.js';
 
 /** Backs the database up now, through the queue, and returns what was written. */
 export async function backupDatabase(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
-  const job = await backupNow(db, payload, signal);
-  if (job.state !== 'succeeded') {
-    throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
-  }
-  return JSON.parse(job.result ?? 'null') as BackupResult;
+  return backupResult(await backupNow(db, payload, signal));
 }
 
 export function describeBackup(result: BackupResult): string {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { listBackups } from '../../db/backups.js';
 import type { Database } from '../../db/schema.js';
-import { isBackupFileName } from '../../tasks/backup.js';
+import { backupFiles } from '../../tasks/backup.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
 import { checkGlobalOptions, openCommandDatabase } from '../context.js';
 import { formatBytes, formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
@@ -34,13 +34,11 @@ export async function backupListing(db: Kysely<Database>, dir: string): Promise<
       on_disk: fs.existsSync(row.file),
     });
   }
-  const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter(isBackupFileName) : [];
-  for (const name of names) {
-    const file = path.join(dir, name);
+  for (const file of backupFiles(dir)) {
     if (listing.has(file)) continue;
     listing.set(file, {
       file,
-      created_at: timeFromName(name),
+      created_at: timeFromName(path.basename(file)),
       size_bytes: fs.statSync(file).size,
       users: null,
       verified: false,

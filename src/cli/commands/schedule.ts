@@ -1,14 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import { newestBackupTime } from '../../db/backups.js';
-import type { Database } from '../../db/schema.js';
-import { toError, UsageError } from '../../errors.js';
-import { parseStoredError } from '../../queue/errors.js';
-import { cronCadence, everyCadence, slotKey, type Cadence } from '../../queue/schedule.js';
-import { enqueueUnique } from '../../queue/task.js';
-import { awaitJob } from '../../queue/wait.js';
-import { BACKUP_GRACE_MS, backupTask, type BackupPayload, type BackupResult } from '../../tasks/backup.js';
+import { UsageError } from '../../errors.js';
+import { cronCadence, everyCadence, type Cadence } from '../../queue/schedule.js';
+import { runBackupSchedule, type BackupScheduleOptions, type ScheduleEvent } from '../../tasks/backup-schedule.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
 import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
 import { formatTime, printLine, printNotice } from '../output.js';
@@ -19,13 +13,6 @@ interface Flags extends BackupFlags {
   every?: string;
   cron?: string;
   enqueueOnly?: boolean;
-}
-
-export interface BackupScheduleOptions {
-  cadence: Cadence;
-  payload: BackupPayload;
-  /** Only enqueue each slot's job; a `usergen worker` runs it. */
-  enqueueOnly: boolean;
 }
 
 async function parseCadence(flags: Flags): Promise<Cadence> {
@@ -63,59 +50,30 @@ export function register(program: Command, context: CliContext): void {
           `Backing up ${path.resolve(databaseFile(command))} ${options.cadence.label} into ${options.payload.dir}` +
             (options.payload.keep === null ? '.' : `, keeping ${options.payload.keep}.`),
         );
-        await runBackupSchedule(db, options, context.shutdownSignal());
+        await runBackupSchedule(db, options, context.shutdownSignal(), printEvent);
       } finally {
         await db.destroy();
       }
     });
 }
 
-/** Runs until `signal` aborts: a catch-up backup if one is due, then one backup per slot. */
-export async function runBackupSchedule(db: Kysely<Database>, options: BackupScheduleOptions, signal: AbortSignal): Promise<void> {
-  const { cadence } = options;
-  const newest = await newestBackupTime(db);
-  if (newest === undefined || Date.now() - newest > cadence.periodMs) {
-    printLine(newest === undefined ? 'No backup yet: backing up now.' : `The newest backup is from ${formatTime(newest)} UTC: catching up now.`);
-    await runSlot(db, options, cadence.slotOf(Date.now()), signal);
+function printEvent(event: ScheduleEvent): void {
+  switch (event.type) {
+    case 'catch-up':
+      return printLine(
+        event.newest === undefined
+          ? 'No backup yet: backing up now.'
+          : `The newest backup is from ${formatTime(event.newest)} UTC: catching up now.`,
+      );
+    case 'next':
+      return printLine(`Next backup at ${formatTime(event.at)} UTC.`);
+    case 'taken':
+      return printLine(`The backup for ${formatTime(event.slot)} UTC is already another scheduler's.`);
+    case 'queued':
+      return printLine(`Queued backup job ${event.jobId} for ${formatTime(event.slot)} UTC.`);
+    case 'done':
+      return printLine(`Backup written: ${describeBackup(event.result)}`);
+    case 'failed':
+      return printNotice(`usergen: backup for ${formatTime(event.slot)} UTC failed: ${event.message}`);
   }
-  while (!signal.aborted) {
-    const next = cadence.next(Date.now());
-    printLine(`Next backup at ${formatTime(next)} UTC.`);
-    if (!(await sleepUntil(next, signal))) return;
-    await runSlot(db, options, next, signal);
-  }
-}
-
-async function runSlot(db: Kysely<Database>, options: BackupScheduleOptions, slot: number, signal: AbortSignal): Promise<void> {
-  const job = await enqueueUnique(db, backupTask, options.payload, slotKey(backupTask.name, slot));
-  if (!job) {
-    printLine(`The backup for ${formatTime(slot)} UTC is already another scheduler's.`);
-    return;
-  }
-  if (options.enqueueOnly) {
-    printLine(`Queued backup job ${job.id} for ${formatTime(slot)} UTC.`);
-    return;
-  }
-  try {
-    const done = await awaitJob(db, job.id, { runHere: 'always', signal, graceMs: BACKUP_GRACE_MS });
-    if (done.state === 'succeeded') printLine(`Backup written: ${describeBackup(JSON.parse(done.result!) as BackupResult)}`);
-    else printNotice(`usergen: backup job ${job.id} ${done.state}: ${parseStoredError(done.error)?.message ?? ''}`);
-  } catch (error) {
-    if (!signal.aborted) printNotice(`usergen: backup job ${job.id}: ${toError(error).message}`);
-  }
-}
-
-/** Resolves true at `time`, or false as soon as `signal` aborts. */
-function sleepUntil(time: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    const finish = (reached: boolean) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(reached);
-    };
-    const onAbort = () => finish(false);
-    const timer = setTimeout(() => finish(true), Math.max(0, time - Date.now()));
-    if (signal.aborted) finish(false);
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -72,8 +72,8 @@ export function register(program: Command, context: CliContext): void {
 }
 
 async function runWorker(options: WorkerCommandOptions, command: Command, signal: AbortSignal): Promise<void> {
-  const logger = createLogger(options.logLevel, options.logFile);
   const db = await openCommandDatabase(command);
+  const logger = createLogger(options.logLevel, options.logFile);
   try {
     await import('../../tasks/index.js');
     for (const module of options.taskModules) await loadTasks(module);

@@ -1,0 +1,12 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { UserError } from '../errors.js';
+import { writeSnapshotSync, type SnapshotReply, type SnapshotRequest } from './snapshot.js';
+
+// Runs one snapshot off the main thread (see writeSnapshot) and replies with its outcome.
+let reply: SnapshotReply;
+try {
+  reply = { info: writeSnapshotSync(workerData as SnapshotRequest) };
+} catch (error) {
+  reply = { message: (error as Error).message, userError: error instanceof UserError };
+}
+parentPort!.postMessage(reply);

@@ -1,0 +1,58 @@
+import type { Kysely } from 'kysely';
+import type { Database, JobRow } from '../db/schema.js';
+import { LeaseLostError } from './errors.js';
+import { completeJob, saveProgress } from './store.js';
+import type { TaskContext } from './task.js';
+
+/** A job a worker is running. */
+export interface ActiveJob {
+  job: JobRow;
+  controller: AbortController;
+  /** Inside its completion transaction: the fence decides, a heartbeat must not abort it. */
+  completing: boolean;
+  completed: boolean;
+}
+
+/** Progress is written at most this often (and always at the end). */
+const PROGRESS_INTERVAL_MS = 100;
+
+/** What a task's handler gets: progress and completion, both fenced by the lease of `workerId`. */
+export function createTaskContext(db: Kysely<Database>, workerId: string, active: ActiveJob): TaskContext {
+  const { job, controller } = active;
+  let lastProgressAt = 0;
+  const lost = () => new LeaseLostError(`job ${job.id} is no longer held by worker ${workerId}`);
+  return {
+    jobId: job.id,
+    attempt: job.attempts,
+    db,
+    signal: controller.signal,
+    async progress(current, total) {
+      controller.signal.throwIfAborted();
+      const now = Date.now();
+      if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+      lastProgressAt = now;
+      if (!(await saveProgress(db, job.id, workerId, current, total))) {
+        const error = lost();
+        controller.abort(error);
+        throw error;
+      }
+    },
+    async complete(write) {
+      controller.signal.throwIfAborted();
+      active.completing = true;
+      try {
+        const result = await db.transaction().execute(async (trx) => {
+          const value = await write(trx);
+          if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) {
+            throw lost();
+          }
+          return value;
+        });
+        active.completed = true;
+        return result;
+      } finally {
+        active.completing = false;
+      }
+    },
+  };
+}
