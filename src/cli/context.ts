@@ -35,3 +35,14 @@ export function checkGlobalOptions(command: Command): void {
   const { durability } = command.optsWithGlobals<GlobalOptions>();
   if (durability !== undefined) parseChoice(durability, '--durability', DURABILITIES);
 }
+
+/** Opens the database, runs `work` on it, and closes it whatever happens. */
+export async function withCommandDatabase<T>(command: Command, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  checkGlobalOptions(command);
+  const db = await openCommandDatabase(command);
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}

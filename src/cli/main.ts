@@ -4,9 +4,14 @@ import { toError, UsageError, UserError } from '../errors.js';
 import * as backup from './commands/backup.js';
 import * as backups from './commands/backups.js';
 import * as generate from './commands/generate.js';
+import * as job from './commands/job.js';
+import * as jobs from './commands/jobs.js';
 import * as list from './commands/list.js';
+import * as purge from './commands/purge.js';
 import * as restore from './commands/restore.js';
+import * as retryCancel from './commands/retry-cancel.js';
 import * as schedule from './commands/schedule.js';
+import * as status from './commands/status.js';
 import * as worker from './commands/worker.js';
 import type { CliContext } from './context.js';
 
@@ -23,7 +28,7 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list, backup, backups, restore, schedule]) command.register(program, context);
+  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, backup, backups, restore, schedule]) command.register(program, context);
   return program;
 }
 

@@ -30,6 +30,8 @@ export interface JobTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** JSON array of earlier runs (state, attempts, error, finished_at), one per retry. */
+  history: string | null;
 }
 
 export interface WorkerTable {

@@ -52,3 +52,9 @@ export async function countUsers(db: Kysely<Database>): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
+
+/** The usernames a job created, in creation order. */
+export async function usernamesOfJob(db: Kysely<Database>, jobId: number): Promise<string[]> {
+  const rows = await db.selectFrom('users').select('username').where('job_id', '=', jobId).orderBy('id').execute();
+  return rows.map((row) => row.username);
+}

@@ -20,7 +20,8 @@ const PROGRESS_INTERVAL_MS = 100;
 export function createTaskContext(db: Kysely<Database>, workerId: string, active: ActiveJob): TaskContext {
   const { job, controller } = active;
   let lastProgressAt = 0;
-  const lost = () => new LeaseLostError(`job ${job.id} is no longer held by worker ${workerId}`);
+  const lost = () =>
+    new LeaseLostError(`job ${job.id} is no longer held by worker ${workerId} (cancelled, or taken over after its lease expired)`);
   return {
     jobId: job.id,
     attempt: job.attempts,

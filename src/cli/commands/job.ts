@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { usernamesOfJob } from '../../db/users.js';
+import { parseStoredError } from '../../queue/errors.js';
+import { withCommandDatabase } from '../context.js';
+import { parseJobId, requireJob } from '../job-arguments.js';
+import { progressOf, tookOf, toJobView } from '../job-view.js';
+import { formatInteger, formatTime, printJson, printLine } from '../output.js';
+
+/** Users listed by name in the human output; --json lists them all. */
+const USERS_SHOWN = 10;
+
+export function register(program: Command): void {
+  program
+    .command('job')
+    .description('everything about one job: payload, result, the full error, the users it created')
+    .argument('<id>', 'the job id')
+    .option('--json', 'print the job as JSON')
+    .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
+      const id = parseJobId(idText);
+      const { job, users } = await withCommandDatabase(command, async (db) => ({
+        job: await requireJob(db, id),
+        users: await usernamesOfJob(db, id),
+      }));
+      if (flags.json) {
+        printJson({ job: toJobView(job), users });
+        return;
+      }
+      const view = toJobView(job);
+      const error = parseStoredError(job.error);
+      const lines: Array<[string, string]> = [
+        ['state', `${job.state} (attempt ${job.attempts} of ${job.max_attempts})`],
+        ['payload', JSON.stringify(view.payload)],
+        ['priority', String(job.priority)],
+        ['progress', progressOf(job)],
+        ['created', formatTime(job.created_at)],
+        ['run at', formatTime(job.run_at)],
+        ['started', formatTime(job.started_at)],
+        ['finished', job.finished_at === null ? '' : `${formatTime(job.finished_at)} (took ${tookOf(job)})`],
+        ['result', view.result === null ? '' : typeof view.result === 'string' ? view.result : JSON.stringify(view.result)],
+        ['error', error ? (error.stack ?? `${error.name}: ${error.message}`) : ''],
+        ['history', view.history.map((run) => JSON.stringify(run)).join('\n')],
+        ['users', users.length === 0 ? '' : `${formatInteger(users.length)}: ${users.slice(0, USERS_SHOWN).join(', ')}${users.length > USERS_SHOWN ? ', ...' : ''}`],
+      ];
+      printLine(`Job ${job.id}: ${job.task}`);
+      for (const [name, value] of lines) {
+        if (value !== '') printLine(`  ${name.padEnd(9)}${value.replace(/\n/g, `\n${' '.repeat(11)}`)}`);
+      }
+    });
+}

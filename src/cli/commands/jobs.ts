@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { listJobs, type JobFilter } from '../../queue/admin-store.js';
+import { withCommandDatabase } from '../context.js';
+import { parseJobState } from '../job-arguments.js';
+import { outcomeOf, progressOf, tookOf, toJobView } from '../job-view.js';
+import { formatTime, printJson, printLine, renderTable } from '../output.js';
+import { parseInteger } from '../parse.js';
+
+interface Flags {
+  state?: string;
+  task?: string;
+  limit: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('jobs')
+    .description('list the jobs in the queue, newest first')
+    .option('--state <state>', 'only jobs in this state: queued, running, succeeded, failed or cancelled')
+    .option('--task <name>', 'only jobs of this task')
+    .option('--limit <n>', 'how many, 1 to 10000', '20')
+    .option('--json', 'print the jobs as JSON')
+    .action(async (flags: Flags, command: Command) => {
+      const filter: JobFilter = {
+        state: flags.state === undefined ? undefined : parseJobState(flags.state),
+        task: flags.task,
+        limit: parseInteger(flags.limit, '--limit', 1, 10_000),
+      };
+      const jobs = await withCommandDatabase(command, (db) => listJobs(db, filter));
+      if (flags.json) {
+        printJson({ jobs: jobs.map(toJobView) });
+        return;
+      }
+      if (jobs.length === 0) {
+        printLine('No jobs match. Queue one with: usergen generate 50');
+        return;
+      }
+      const rows = jobs.map((job) => [
+        String(job.id),
+        job.task,
+        job.state,
+        `${job.attempts}/${job.max_attempts}`,
+        progressOf(job),
+        formatTime(job.created_at),
+        formatTime(job.run_at),
+        tookOf(job),
+        outcomeOf(job),
+      ]);
+      printLine(await renderTable(['ID', 'Task', 'State', 'Attempts', 'Progress', 'Created (UTC)', 'Run at (UTC)', 'Took', 'Result or error'], rows));
+    });
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { purgeJobs } from '../../queue/admin-store.js';
+import { FINAL_STATES } from '../../queue/store.js';
+import { withCommandDatabase } from '../context.js';
+import { parseJobState } from '../job-arguments.js';
+import { formatInteger, printJson, printLine } from '../output.js';
+import { parseDuration } from '../parse.js';
+
+export function register(program: Command): void {
+  program
+    .command('purge')
+    .description('delete jobs that ended long enough ago (their users stay)')
+    .requiredOption('--state <state>', 'succeeded, failed or cancelled')
+    .requiredOption('--older-than <duration>', 'that ended at least this long ago: 7d, 12h, 0s (all)')
+    .option('--json', 'print the count as JSON')
+    .action(async (flags: { state: string; olderThan: string; json?: boolean }, command: Command) => {
+      const state = parseJobState(flags.state);
+      if (!FINAL_STATES.includes(state)) {
+        throw new UsageError(`--state must be one of ${FINAL_STATES.join(', ')}: only jobs that ended can be purged`);
+      }
+      const before = Date.now() - parseDuration(flags.olderThan, '--older-than');
+      const deleted = await withCommandDatabase(command, (db) => purgeJobs(db, state, before));
+      if (flags.json) printJson({ deleted });
+      else printLine(`Deleted ${formatInteger(deleted)} ${state} job(s).`);
+    });
+}

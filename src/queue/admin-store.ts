@@ -1,0 +1,113 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
+
+// The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
+// The worker's own hot path is in store.ts.
+
+export interface JobFilter {
+  state?: JobState | undefined;
+  task?: string | undefined;
+  limit: number;
+}
+
+/** Newest first. */
+export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise<JobRow[]> {
+  let query = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(filter.limit);
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+  if (filter.task !== undefined) query = query.where('task', '=', filter.task);
+  return query.execute();
+}
+
+/**
+ * A failed or cancelled job goes back to the queue with its attempts reset; what its last run
+ * ended with is appended to `history`. Returns the job as it is now, or undefined if it was not
+ * failed or cancelled (a changed state between read and write included).
+ */
+export async function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  const earlier = sql<string>`json_object('state', state, 'attempts', attempts, 'error', json(error), 'finished_at', finished_at, 'retried_at', ${now})`;
+  return db
+    .updateTable('jobs')
+    .set({
+      history: sql`json_insert(coalesce(history, '[]'), '$[#]', ${earlier})`,
+      state: 'queued',
+      attempts: 0,
+      run_at: now,
+      error: null,
+      result: null,
+      finished_at: null,
+      progress_current: null,
+      progress_total: null,
+    })
+    .where('id', '=', id)
+    .where('state', 'in', ['failed', 'cancelled'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Cancels a queued or running job. A running one loses its lease with this: its worker's next
+ * progress report or heartbeat finds the job no longer its own and stops, and its completion,
+ * fenced on `state = 'running'`, can no longer commit, so none of its writes land.
+ */
+export async function cancelJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({ state: 'cancelled', finished_at: now, locked_by: null, locked_until: null })
+    .where('id', '=', id)
+    .where('state', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Deletes jobs in a final `state` that finished before `before`; returns how many. */
+export async function purgeJobs(db: Kysely<Database>, state: JobState, before: number): Promise<number> {
+  const result = await db
+    .deleteFrom('jobs')
+    .where('state', '=', state)
+    .where('finished_at', '<', before)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export interface QueueStatus {
+  counts: Record<JobState, number>;
+  workers: WorkerRow[];
+  /** Since when the oldest ready job has waited (ms since the epoch), if one waits. */
+  oldest_ready_since: number | null;
+  /** Jobs that ended (succeeded or failed) in the last minute. */
+  finished_last_minute: number;
+}
+
+export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {
+  const counts: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy('state')
+    .execute();
+  for (const row of rows) counts[row.state] = Number(row.count);
+  const workers = await db
+    .selectFrom('workers')
+    .selectAll()
+    .where('alive_until', '>', now)
+    .orderBy('started_at')
+    .execute();
+  const oldest = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.min('run_at').as('run_at'))
+    .where('state', '=', 'queued')
+    .where('run_at', '<=', now)
+    .executeTakeFirst();
+  const finished = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('state', 'in', ['succeeded', 'failed'])
+    .where('finished_at', '>', now - 60_000)
+    .executeTakeFirstOrThrow();
+  return {
+    counts,
+    workers,
+    oldest_ready_since: oldest?.run_at ?? null,
+    finished_last_minute: Number(finished.count),
+  };
+}
