@@ -17,6 +17,14 @@ export interface OpenOptions {
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+const openedFiles = new WeakMap<Kysely<Database>, string>();
+
+/** The absolute path of the file `db` was opened on by openDatabase. */
+export function fileOfDatabase(db: Kysely<Database>): string {
+  const file = openedFiles.get(db);
+  if (file === undefined) throw new Error('this database was not opened with openDatabase');
+  return file;
+}
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /**
@@ -41,6 +49,7 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
     await migrateToLatest(db, sqlite, file);
+    openedFiles.set(db, path.resolve(file));
     return db;
   } catch (error) {
     sqlite.close();

@@ -3,11 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { sql, type Kysely } from 'kysely';
 import { UserError } from '../errors.js';
 import { APPLICATION_ID } from './migrate.js';
 import { SCHEMA_VERSION } from './migrations/index.js';
-import type { Database } from './schema.js';
 
 // Whole-file copies of a database: consistent online snapshots, their checks, and restores.
 
@@ -16,14 +14,6 @@ export interface SnapshotInfo {
   users: number;
   jobs: number;
   schemaVersion: number;
-}
-
-/** The file behind a connection (`PRAGMA database_list`). */
-export async function databaseFileOf(db: Kysely<Database>): Promise<string> {
-  const { rows } = await sql<{ name: string; file: string }>`pragma database_list`.execute(db);
-  const main = rows.find((row) => row.name === 'main');
-  if (!main?.file) throw new Error('the database has no file (in memory?)');
-  return main.file;
 }
 
 /**

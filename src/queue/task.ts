@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { enqueueJob, enqueueUniqueJob } from './store.js';
+import { signalWork } from './wakeup.js';
 
 export interface TaskContext {
   readonly jobId: number;
@@ -88,7 +89,9 @@ export async function enqueue<P>(
   payload: P,
   options: EnqueueOptions = {},
 ): Promise<JobRow> {
-  return enqueueJob(db, jobSpec(task, payload, options));
+  const job = await enqueueJob(db, jobSpec(task, payload, options));
+  if (job.run_at <= Date.now()) signalWork(db);
+  return job;
 }
 
 /** Enqueues a job only if no job with `uniqueKey` was ever enqueued; returns undefined otherwise. */
@@ -98,5 +101,7 @@ export async function enqueueUnique<P>(
   payload: P,
   uniqueKey: string,
 ): Promise<JobRow | undefined> {
-  return enqueueUniqueJob(db, { ...jobSpec(task, payload, {}), uniqueKey });
+  const job = await enqueueUniqueJob(db, { ...jobSpec(task, payload, {}), uniqueKey });
+  if (job) signalWork(db);
+  return job;
 }

@@ -17,6 +17,7 @@ import {
 } from './store.js';
 import { createTaskContext, type ActiveJob } from './job-context.js';
 import { getTask, taskNames, type TaskDefinition } from './task.js';
+import { watchForWork } from './wakeup.js';
 
 export interface Logger {
   debug(message: string): void;
@@ -75,6 +76,7 @@ export class Worker {
   readonly #summary: WorkerSummary = { succeeded: 0, failed: 0, retried: 0, released: 0 };
   #stopping = false;
   #wake: (() => void) | undefined;
+  #wakePending = false;
   #heartbeating = false;
 
   constructor(db: Kysely<Database>, options: WorkerOptions) {
@@ -108,11 +110,13 @@ export class Worker {
       });
     }
     const heartbeat = setInterval(() => void this.#heartbeat(register), Math.max(50, this.#leaseMs / 3));
+    const stopWatching = watchForWork(this.#db, () => this.#wakeUp());
     try {
       await this.#claimUntilStopped();
       await this.#finishRunning();
     } finally {
       clearInterval(heartbeat);
+      stopWatching();
       signal?.removeEventListener('abort', stop);
       if (register) {
         await unregisterWorker(this.#db, this.id).catch((error: unknown) =>
@@ -274,6 +278,10 @@ export class Worker {
   }
 
   #idle(ms: number): Promise<void> {
+    if (this.#wakePending) {
+      this.#wakePending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
@@ -286,8 +294,10 @@ export class Worker {
     });
   }
 
+  /** Ends the current idle wait, or, if there is none (a claim is under way), the next one. */
   #wakeUp(): void {
-    this.#wake?.();
+    if (this.#wake) this.#wake();
+    else this.#wakePending = true;
   }
 }
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { forgetBackups, recordBackup } from '../db/backups.js';
 import type { Database, JobRow } from '../db/schema.js';
-import { databaseFileOf, writeSnapshot } from '../db/snapshot.js';
+import { fileOfDatabase } from '../db/open.js';
+import { writeSnapshot } from '../db/snapshot.js';
 import { UserError } from '../errors.js';
 import { parseStoredError } from '../queue/errors.js';
 import { defineTask, enqueue } from '../queue/task.js';
@@ -59,7 +60,7 @@ export const backupTask = defineTask<BackupPayload, BackupResult>({
   maxAttempts: 3,
   async handler({ dir, keep }, context) {
     const started = performance.now();
-    const source = await databaseFileOf(context.db);
+    const source = fileOfDatabase(context.db);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const createdAt = new Date();
     const file = path.join(dir, backupFileName(createdAt));

@@ -67,4 +67,18 @@ describe('worker', () => {
     expect(log).not.toContain('INFO');
     expect(fs.statSync(logfile).mode & 0o777).toBe(0o600);
   });
+
+  it('an idle worker is woken by an enqueue from another process, not by its poll', async () => {
+    const { db: file } = tempDb();
+    expect((await runCli(['list', '--db', file])).code).toBe(0);
+    const worker = startCli(['worker', '--db', file, '--poll', '1h']);
+    const db = inspectDb(file);
+    await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+    // A claim needs a wake-up from here on: the next poll is an hour away.
+    for (const total of ['50', '51']) {
+      expect((await runCli(['generate', total, '--db', file])).code).toBe(0);
+      await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded' and payload like ?", `%${total}%`), `job of ${total}`, 10_000);
+    }
+    await stopCli(worker);
+  });
 });

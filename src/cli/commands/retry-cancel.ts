@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { cancelJob, retryJob } from '../../queue/admin-store.js';
+import { signalWork } from '../../queue/wakeup.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobId, requireJob } from '../job-arguments.js';
 import { toJobView } from '../job-view.js';
@@ -19,6 +20,7 @@ export function register(program: Command): void {
         const before = await requireJob(db, id);
         const after = await retryJob(db, id);
         if (!after) throw new UserError(`job ${id} is ${before.state}: only failed or cancelled jobs can be retried`);
+        signalWork(db);
         return after;
       });
       if (flags.json) printJson({ job: toJobView(job) });
