@@ -1,0 +1,190 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { pbkdf2, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Kysely } from 'kysely';
+import { openDatabase, type Durability } from '../db/open.js';
+import type { Database } from '../db/schema.js';
+import { queueStatus } from '../queue/admin-store.js';
+import { enqueueJob, getJob } from '../queue/store.js';
+import { enqueue } from '../queue/task.js';
+import { awaitJob } from '../queue/wait.js';
+import { signalWork } from '../queue/wakeup.js';
+import { generateUsers } from '../tasks/generate-users.js';
+import { noopTask } from '../tasks/noop.js';
+
+// Each measurement runs the real queue path on a database of its own in a temporary folder.
+
+const pbkdf2Async = promisify(pbkdf2);
+
+export interface Scratch {
+  file: string;
+  db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+export async function scratchDatabase(durability: Durability = 'full'): Promise<Scratch> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-'));
+  const file = path.join(dir, 'bench.db');
+  const db = await openDatabase(file, { durability });
+  return {
+    file,
+    db,
+    async close() {
+      await db.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function perSecond(count: number, ms: number): number {
+  return Math.round((count * 1000) / ms);
+}
+
+/** `enqueue()` through the library, `inFlight` at a time, each awaited. */
+export async function enqueueRate(count: number, durability: Durability, inFlight = 1): Promise<number> {
+  const scratch = await scratchDatabase(durability);
+  try {
+    const started = performance.now();
+    for (let done = 0; done < count; done += inFlight) {
+      const batch = Math.min(inFlight, count - done);
+      await Promise.all(Array.from({ length: batch }, () => enqueue(scratch.db, noopTask, {})));
+    }
+    return perSecond(count, performance.now() - started);
+  } finally {
+    await scratch.close();
+  }
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+function startWorker(bin: string, file: string, args: string[]): WorkerProcess {
+  const child = spawn(process.execPath, [bin, 'worker', '--db', file, '--loglevel', 'warning', ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { child, exited: new Promise((resolve) => child.on('close', () => resolve())) };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function succeededJobs(db: Kysely<Database>): Promise<number> {
+  return (await queueStatus(db)).counts.succeeded;
+}
+
+/** Peak resident memory of a process, from /proc (Linux); null elsewhere. */
+function peakRssMiB(pid: number | undefined): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+    return Number.isFinite(kib) ? +(kib / 1024).toFixed(1) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function withWorkers<T>(bin: string, file: string, db: Kysely<Database>, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
+  const processes = Array.from({ length: workers }, () => startWorker(bin, file, args));
+  try {
+    await until(async () => (await queueStatus(db)).workers.length === workers, 30_000, 'the workers to start');
+    return await work(processes);
+  } finally {
+    for (const worker of processes) worker.child.kill('SIGTERM');
+    await Promise.all(processes.map((worker) => worker.exited));
+  }
+}
+
+export interface DrainResult {
+  jobsPerSecond: number;
+  peakRssMiB: number | null;
+}
+
+/** `count` no-op jobs committed at once, drained by `workers` worker processes already idle. */
+export async function drainRate(bin: string, count: number, workers: number, concurrency: number): Promise<DrainResult> {
+  const scratch = await scratchDatabase();
+  try {
+    return await withWorkers(bin, scratch.file, scratch.db, workers, ['--concurrency', String(concurrency)], async (processes) => {
+      const started = performance.now();
+      await scratch.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < count; i++) await enqueueJob(trx, { task: noopTask.name, payload: {}, maxAttempts: 1 });
+      });
+      signalWork(scratch.db);
+      await until(async () => (await succeededJobs(scratch.db)) === count, 600_000, 'the jobs to be drained');
+      const elapsed = performance.now() - started;
+      const peaks = processes.map((worker) => peakRssMiB(worker.child.pid)).filter((peak) => peak !== null);
+      return { jobsPerSecond: perSecond(count, elapsed), peakRssMiB: peaks.length ? Math.max(...peaks) : null };
+    });
+  } finally {
+    await scratch.close();
+  }
+}
+
+export interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** From the commit of a job in this process to an idle worker process having claimed it. */
+export async function pickupLatency(bin: string, count: number): Promise<Latency> {
+  const scratch = await scratchDatabase();
+  try {
+    return await withWorkers(bin, scratch.file, scratch.db, 1, [], async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const job = await enqueue(scratch.db, noopTask, {});
+        const committed = performance.now();
+        for (;;) {
+          const row = await getJob(scratch.db, job.id);
+          if (row && row.state !== 'queued') break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        samples.push(performance.now() - committed);
+        await until(async () => (await getJob(scratch.db, job.id))?.state === 'succeeded', 10_000, 'the job to finish');
+      }
+      samples.sort((a, b) => a - b);
+      const at = (q: number) => +samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!.toFixed(2);
+      return { p50Ms: at(0.5), p99Ms: at(0.99) };
+    });
+  } finally {
+    await scratch.close();
+  }
+}
+
+export interface GenerationResult {
+  /** 200 bare PBKDF2 hashes, all at once on the thread pool. */
+  bareMs: number;
+  /** One generate_users job of the same size, end to end. */
+  jobMs: number;
+}
+
+export async function generation(total: number, iterations: number): Promise<GenerationResult> {
+  let started = performance.now();
+  await Promise.all(Array.from({ length: total }, () => pbkdf2Async(randomBytes(32), randomBytes(16), iterations, 32, 'sha256')));
+  const bareMs = performance.now() - started;
+  const scratch = await scratchDatabase();
+  try {
+    started = performance.now();
+    const job = await enqueue(scratch.db, generateUsers, { total, iterations });
+    const done = await awaitJob(scratch.db, job.id, { runHere: 'always' });
+    if (done.state !== 'succeeded') throw new Error(`bench: the generate job ${done.state}`);
+    return { bareMs: Math.round(bareMs), jobMs: Math.round(performance.now() - started) };
+  } finally {
+    await scratch.close();
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
