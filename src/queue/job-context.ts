@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { LeaseLostError } from './errors.js';
+import { groupCommitterOf } from './group-commit.js';
 import { completeJob, saveProgress } from './store.js';
 import type { TaskContext } from './task.js';
 
@@ -42,7 +43,7 @@ export function createTaskContext(db: Kysely<Database>, workerId: string, active
       controller.signal.throwIfAborted();
       active.completing = true;
       try {
-        const result = await db.transaction().execute(async (trx) => {
+        const result = await groupCommitterOf(db).submit(async (trx) => {
           const value = await write(trx);
           if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) {
             throw lost();

@@ -43,7 +43,7 @@ export async function enqueueUniqueJob(
   return db
     .insertInto('jobs')
     .values({ ...newJobValues(spec, now), unique_key: spec.uniqueKey })
-    .onConflict((conflict) => conflict.column('unique_key').doNothing())
+    .onConflict((conflict) => conflict.column('unique_key').where('unique_key', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { groupCommitterOf } from './group-commit.js';
 import { enqueueJob, enqueueUniqueJob } from './store.js';
 import { signalWork } from './wakeup.js';
 
@@ -89,7 +90,8 @@ export async function enqueue<P>(
   payload: P,
   options: EnqueueOptions = {},
 ): Promise<JobRow> {
-  const job = await enqueueJob(db, jobSpec(task, payload, options));
+  const spec = jobSpec(task, payload, options);
+  const job = await groupCommitterOf(db).submit((trx) => enqueueJob(trx, spec), { single: true });
   if (job.run_at <= Date.now()) signalWork(db);
   return job;
 }

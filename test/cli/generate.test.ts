@@ -63,7 +63,7 @@ describe('generate', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('Usage: usergen');
-    expect(run.stderr).not.toContain('error');
+    expect(run.stderr).not.toContain('usergen: error');
   });
 
   it('enqueues without --wait and prints the job id; --json parses', async () => {
