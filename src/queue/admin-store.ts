@@ -111,3 +111,11 @@ export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promi
     finished_last_minute: Number(finished.count),
   };
 }
+
+/** Whether any job is queued or running (through the partial indexes: cheap however big the table). */
+export async function hasUnfinishedJobs(db: Kysely<Database>): Promise<boolean> {
+  const queued = await db.selectFrom('jobs').select('id').where('state', '=', 'queued').limit(1).executeTakeFirst();
+  if (queued) return true;
+  const running = await db.selectFrom('jobs').select('id').where('state', '=', 'running').limit(1).executeTakeFirst();
+  return running !== undefined;
+}

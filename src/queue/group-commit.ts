@@ -5,7 +5,7 @@ type Write<T> = (trx: Transaction<Database>) => Promise<T>;
 
 interface Pending {
   write: Write<unknown>;
-  /** One statement: alone, it may run in autocommit rather than in a transaction. */
+  /** One statement (atomic by itself): needs no savepoint, and alone may run in autocommit. */
   single: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -60,6 +60,15 @@ export class GroupCommitter {
         for (const item of batch) {
           if (batch.length === 1) {
             outcomes.push({ ok: true, value: await item.write(trx) });
+            continue;
+          }
+          if (item.single) {
+            // One statement fails whole or not at all: no savepoint needed.
+            try {
+              outcomes.push({ ok: true, value: await item.write(trx) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
             continue;
           }
           await sql`savepoint grouped_write`.execute(trx);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { LeaseLostError } from './errors.js';
 import { groupCommitterOf } from './group-commit.js';
@@ -21,8 +21,6 @@ const PROGRESS_INTERVAL_MS = 100;
 export function createTaskContext(db: Kysely<Database>, workerId: string, active: ActiveJob): TaskContext {
   const { job, controller } = active;
   let lastProgressAt = 0;
-  const lost = () =>
-    new LeaseLostError(`job ${job.id} is no longer held by worker ${workerId} (cancelled, or taken over after its lease expired)`);
   return {
     jobId: job.id,
     attempt: job.attempts,
@@ -34,27 +32,46 @@ export function createTaskContext(db: Kysely<Database>, workerId: string, active
       if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
       lastProgressAt = now;
       if (!(await saveProgress(db, job.id, workerId, current, total))) {
-        const error = lost();
+        const error = lostLease(job.id, workerId);
         controller.abort(error);
         throw error;
       }
     },
-    async complete(write) {
-      controller.signal.throwIfAborted();
-      active.completing = true;
-      try {
-        const result = await groupCommitterOf(db).submit(async (trx) => {
-          const value = await write(trx);
-          if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) {
-            throw lost();
-          }
-          return value;
-        });
-        active.completed = true;
-        return result;
-      } finally {
-        active.completing = false;
-      }
-    },
+    complete: (write) => commitCompletion(db, workerId, active, write, false),
   };
+}
+
+/** Marks a job that wrote nothing of its own succeeded with `result` (fenced, group-committed). */
+export function finishJob(db: Kysely<Database>, workerId: string, active: ActiveJob, result: unknown): Promise<unknown> {
+  return commitCompletion(db, workerId, active, async () => result, true);
+}
+
+async function commitCompletion<R>(
+  db: Kysely<Database>,
+  workerId: string,
+  active: ActiveJob,
+  write: (trx: Transaction<Database>) => Promise<R>,
+  single: boolean,
+): Promise<R> {
+  const { job, controller } = active;
+  controller.signal.throwIfAborted();
+  active.completing = true;
+  try {
+    const result = await groupCommitterOf(db).submit(
+      async (trx) => {
+        const value = await write(trx);
+        if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) throw lostLease(job.id, workerId);
+        return value;
+      },
+      { single },
+    );
+    active.completed = true;
+    return result;
+  } finally {
+    active.completing = false;
+  }
+}
+
+function lostLease(jobId: number, workerId: string): LeaseLostError {
+  return new LeaseLostError(`job ${jobId} is no longer held by worker ${workerId} (cancelled, or taken over after its lease expired)`);
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Database, JobRow, JobState, NewJob, WorkerRow } from '../db/schema.js';
 
 // Every SQL statement about jobs and workers lives in this file.
@@ -192,6 +192,12 @@ export async function saveProgress(
   return result.numUpdatedRows === 1n;
 }
 
+// Hot path: one statement per finished job. Precompiled: building it with kysely's query builder
+// took about a tenth of a worker's time when draining no-op jobs (node --cpu-prof).
+const COMPLETE_JOB = `update jobs set state = 'succeeded', result = ?, finished_at = ?, locked_by = null,
+  locked_until = null, progress_current = coalesce(progress_total, progress_current)
+  where id = ? and locked_by = ? and state = 'running'`;
+
 /** Marks the job succeeded; must run in the transaction that holds the task's writes. */
 export async function completeJob(
   trx: Transaction<Database>,
@@ -200,19 +206,8 @@ export async function completeJob(
   result: string,
   now = Date.now(),
 ): Promise<boolean> {
-  const update = await heldBy(
-    trx.updateTable('jobs').set({
-      state: 'succeeded',
-      result,
-      finished_at: now,
-      locked_by: null,
-      locked_until: null,
-      progress_current: sql`coalesce(progress_total, progress_current)`,
-    }),
-    jobId,
-    workerId,
-  ).executeTakeFirst();
-  return update.numUpdatedRows === 1n;
+  const update = await trx.executeQuery(CompiledQuery.raw(COMPLETE_JOB, [result, now, jobId, workerId]));
+  return update.numAffectedRows === 1n;
 }
 
 /** Records a failed attempt: back to the queue at `retryAt`, or failed for good when it is null. */

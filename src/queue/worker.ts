@@ -15,7 +15,7 @@ import {
   renewLeases,
   unregisterWorker,
 } from './store.js';
-import { createTaskContext, type ActiveJob } from './job-context.js';
+import { createTaskContext, finishJob, type ActiveJob } from './job-context.js';
 import { getTask, taskNames, type TaskDefinition } from './task.js';
 import { watchForWork } from './wakeup.js';
 
@@ -204,7 +204,7 @@ export class Worker {
       const context = createTaskContext(this.#db, this.id, active);
       const handled = task.handler(payload, context);
       const result = await untilAborted(handled, controller.signal);
-      if (!active.completed) await context.complete(async () => result);
+      if (!active.completed) await finishJob(this.#db, this.id, active, result);
       this.#summary.succeeded += 1;
       this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
     } catch (thrown) {
