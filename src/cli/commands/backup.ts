@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { backupNow, backupResult, type BackupPayload, type BackupResult } from '../../tasks/backup.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
-import { checkGlobalOptions, openCommandDatabase, type CliContext } from '../context.js';
+import { withCommandDatabase, type CliContext } from '../context.js';
 import { formatBytes, formatInteger, printJson, printLine } from '../output.js';
 
 /** Backs the database up now, through the queue, and returns what was written. */
@@ -24,18 +24,12 @@ export function register(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {
       const payload = { dir: backupDir(flags, command), keep: parseKeep(flags) };
-      checkGlobalOptions(command);
-      const db = await openCommandDatabase(command);
-      try {
-        const result = await backupDatabase(db, payload, context.shutdownSignal());
-        if (flags.json) {
-          printJson(result);
-          return;
-        }
-        printLine(`Backup written: ${describeBackup(result)}`);
-        for (const file of result.pruned) printLine(`Deleted old backup ${file}`);
-      } finally {
-        await db.destroy();
+      const result = await withCommandDatabase(command, (db) => backupDatabase(db, payload, context.shutdownSignal()));
+      if (flags.json) {
+        printJson(result);
+        return;
       }
+      printLine(`Backup written: ${describeBackup(result)}`);
+      for (const file of result.pruned) printLine(`Deleted old backup ${file}`);
     });
 }

@@ -6,7 +6,7 @@ import { listBackups } from '../../db/backups.js';
 import type { Database } from '../../db/schema.js';
 import { backupFiles } from '../../tasks/backup.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
-import { checkGlobalOptions, openCommandDatabase } from '../context.js';
+import { withCommandDatabase } from '../context.js';
 import { formatBytes, formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 
 export interface BackupListing {
@@ -60,15 +60,9 @@ export function register(program: Command): void {
     .option('--json', 'print the list as JSON')
     .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {
       const dir = backupDir(flags, command);
-      checkGlobalOptions(command);
-      const db = await openCommandDatabase(command);
-      try {
-        const backups = await backupListing(db, dir);
-        if (flags.json) printJson({ dir, backups });
-        else await printBackups(backups, dir);
-      } finally {
-        await db.destroy();
-      }
+      const backups = await withCommandDatabase(command, (db) => backupListing(db, dir));
+      if (flags.json) printJson({ dir, backups });
+      else await printBackups(backups, dir);
     });
 }
 

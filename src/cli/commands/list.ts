@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { countUsers, listUsers, type PublicUser } from '../../db/users.js';
-import { checkGlobalOptions, openCommandDatabase } from '../context.js';
+import { withCommandDatabase } from '../context.js';
 import { formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 import { parseInteger } from '../parse.js';
 
@@ -34,15 +34,9 @@ export function register(program: Command): void {
     .action(async (flags: Flags, command: Command) => {
       const limit = parseInteger(flags.limit, '--limit', 1, 10_000);
       const offset = parseInteger(flags.offset, '--offset', 0, Number.MAX_SAFE_INTEGER);
-      checkGlobalOptions(command);
-      const db = await openCommandDatabase(command);
-      try {
-        const page = await usersPage(db, limit, offset);
-        if (flags.json) printJson(page);
-        else await printUsersPage(page);
-      } finally {
-        await db.destroy();
-      }
+      const page = await withCommandDatabase(command, (db) => usersPage(db, limit, offset));
+      if (flags.json) printJson(page);
+      else await printUsersPage(page);
     });
 }
 

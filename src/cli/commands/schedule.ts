@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { cronCadence, everyCadence, type Cadence } from '../../queue/schedule.js';
 import { runBackupSchedule, type BackupScheduleOptions, type ScheduleEvent } from '../../tasks/backup-schedule.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
-import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
+import { databaseFile, withCommandDatabase, type CliContext } from '../context.js';
 import { formatTime, printLine, printNotice } from '../output.js';
 import { parseDuration } from '../parse.js';
 import { describeBackup } from './backup.js';
@@ -43,17 +43,13 @@ export function register(program: Command, context: CliContext): void {
         payload: { dir: backupDir(flags, command), keep: parseKeep(flags) },
         enqueueOnly: flags.enqueueOnly === true,
       };
-      checkGlobalOptions(command);
-      const db = await openCommandDatabase(command);
-      try {
+      await withCommandDatabase(command, async (db) => {
         printLine(
           `Backing up ${path.resolve(databaseFile(command))} ${options.cadence.label} into ${options.payload.dir}` +
             (options.payload.keep === null ? '.' : `, keeping ${options.payload.keep}.`),
         );
         await runBackupSchedule(db, options, context.shutdownSignal(), printEvent);
-      } finally {
-        await db.destroy();
-      }
+      });
     });
 }
 
