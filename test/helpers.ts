@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { onTestFinished } from 'vitest';
+import { wakeFileOf } from '../src/queue/wakeup.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = path.join(ROOT, 'bin', 'usergen.js');
@@ -16,11 +17,13 @@ export const TEST_ITERATIONS = '1000';
 /** A fresh folder with a database path in it; removed if the test passes, its path printed if not. */
 export function tempDb(): { dir: string; db: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-test-'));
+  const db = path.join(dir, 'usergen.db');
   onTestFinished(({ task }) => {
+    fs.rmSync(wakeFileOf(db), { force: true });
     if (task.result?.state === 'fail') console.error(`test files kept in ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { dir, db: path.join(dir, 'usergen.db') };
+  return { dir, db };
 }
 
 export interface CliResult {

@@ -11,7 +11,7 @@ import { hasUnfinishedJobs, queueStatus } from '../queue/admin-store.js';
 import { enqueueJob, getJob } from '../queue/store.js';
 import { enqueue } from '../queue/task.js';
 import { awaitJob } from '../queue/wait.js';
-import { signalWork } from '../queue/wakeup.js';
+import { signalWork, wakeFileOf } from '../queue/wakeup.js';
 import { generateUsers } from '../tasks/generate-users.js';
 import { noopTask } from '../tasks/noop.js';
 
@@ -34,6 +34,7 @@ export async function scratchDatabase(durability: Durability = 'full'): Promise<
     db,
     async close() {
       await db.destroy();
+      fs.rmSync(wakeFileOf(file), { force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
