@@ -14,6 +14,18 @@ export type FileIdentity = 'empty' | 'usergen';
  * (even the switch to WAL, which rewrites the header) touches it.
  */
 export function checkIdentity(sqlite: BetterSqlite3.Database, file: string): FileIdentity {
+  // One read transaction: read apart, the header and the schema can straddle another process's
+  // commit of a new schema (seen: "another application" for a file being created next door).
+  if (sqlite.inTransaction) return readIdentity(sqlite, file);
+  sqlite.exec('begin');
+  try {
+    return readIdentity(sqlite, file);
+  } finally {
+    sqlite.exec('commit');
+  }
+}
+
+function readIdentity(sqlite: BetterSqlite3.Database, file: string): FileIdentity {
   const applicationId = sqlite.pragma('application_id', { simple: true }) as number;
   const version = sqlite.pragma('user_version', { simple: true }) as number;
   if (applicationId === APPLICATION_ID) {

@@ -24,7 +24,8 @@ export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise
  * failed or cancelled (a changed state between read and write included).
  */
 export async function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
-  const earlier = sql<string>`json_object('state', state, 'attempts', attempts, 'error', json(error), 'finished_at', finished_at, 'retried_at', ${now})`;
+  const error = sql`case when json_valid(error) then json(error) else error end`;
+  const earlier = sql<string>`json_object('state', state, 'attempts', attempts, 'error', ${error}, 'finished_at', finished_at, 'retried_at', ${now})`;
   return db
     .updateTable('jobs')
     .set({
@@ -34,6 +35,7 @@ export async function retryJob(db: Kysely<Database>, id: number, now = Date.now(
       run_at: now,
       error: null,
       result: null,
+      started_at: null,
       finished_at: null,
       progress_current: null,
       progress_total: null,

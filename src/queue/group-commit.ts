@@ -5,7 +5,7 @@ type Write<T> = (trx: Transaction<Database>) => Promise<T>;
 
 interface Pending {
   write: Write<unknown>;
-  /** One statement (atomic by itself): needs no savepoint, and alone may run in autocommit. */
+  /** One statement (atomic by itself): alone, it may run in autocommit. */
   single: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -62,15 +62,9 @@ export class GroupCommitter {
             outcomes.push({ ok: true, value: await item.write(trx) });
             continue;
           }
-          if (item.single) {
-            // One statement fails whole or not at all: no savepoint needed.
-            try {
-              outcomes.push({ ok: true, value: await item.write(trx) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-            continue;
-          }
+          // A savepoint even for one statement: an error that ends the whole transaction (disk
+          // full, I/O) then makes the ROLLBACK TO below fail too, so the batch stops and nothing
+          // after it runs outside the transaction.
           await sql`savepoint grouped_write`.execute(trx);
           try {
             outcomes.push({ ok: true, value: await item.write(trx) });

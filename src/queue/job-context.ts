@@ -59,6 +59,8 @@ async function commitCompletion<R>(
   try {
     const result = await groupCommitterOf(db).submit(
       async (trx) => {
+        // Aborted (timeout, shutdown) while waiting for the batch: do not commit after all.
+        controller.signal.throwIfAborted();
         const value = await write(trx);
         if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) throw lostLease(job.id, workerId);
         return value;

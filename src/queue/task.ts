@@ -91,6 +91,8 @@ export async function enqueue<P>(
   options: EnqueueOptions = {},
 ): Promise<JobRow> {
   const spec = jobSpec(task, payload, options);
+  // Inside a caller's transaction the job commits with it (workers find it at their next poll).
+  if (db.isTransaction) return enqueueJob(db, spec);
   const job = await groupCommitterOf(db).submit((trx) => enqueueJob(trx, spec), { single: true });
   if (job.run_at <= Date.now()) signalWork(db);
   return job;

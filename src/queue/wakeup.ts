@@ -19,7 +19,7 @@ const SHARED_MEMORY = '/dev/shm';
 const wakeFiles = new WeakMap<Kysely<Database>, string>();
 
 export function wakeFileOf(databaseFile: string): string {
-  if (!fs.existsSync(SHARED_MEMORY)) return `${databaseFile}-wake`;
+  if (!isWritableFolder(SHARED_MEMORY)) return `${databaseFile}-wake`;
   let real = databaseFile;
   try {
     real = fs.realpathSync(databaseFile);
@@ -41,26 +41,45 @@ function wakeFile(db: Kysely<Database>): string {
 
 /** Tells idle workers on `db`'s file that a job is ready. Never throws: a lost wake-up costs a poll. */
 export function signalWork(db: Kysely<Database>): void {
-  const file = wakeFile(db);
-  const now = new Date();
   try {
-    fs.utimesSync(file, now, now);
+    const file = wakeFile(db);
+    const now = new Date();
+    try {
+      fs.utimesSync(file, now, now);
+    } catch {
+      ensureWakeFile(file);
+    }
   } catch {
-    ensureWakeFile(file);
+    // No file known for this handle (a transaction): the workers' poll finds the job.
   }
 }
 
 /** Calls `onWork` whenever another process signals work on `db`'s file; returns a function that stops watching. */
 export function watchForWork(db: Kysely<Database>, onWork: () => void): () => void {
   const file = wakeFile(db);
-  ensureWakeFile(file);
-  try {
-    const watcher = fs.watch(file, { persistent: false }, () => onWork());
-    watcher.on('error', () => watcher.close());
-    return () => watcher.close();
-  } catch {
-    return () => {};
-  }
+  let watcher: fs.FSWatcher | undefined;
+  let stopped = false;
+  const watch = () => {
+    watcher?.close();
+    watcher = undefined;
+    if (stopped) return;
+    ensureWakeFile(file);
+    try {
+      watcher = fs.watch(file, { persistent: false }, (event) => {
+        onWork();
+        // Deleted or replaced (a temp cleaner): a watch on the old file would never fire again.
+        if (event === 'rename') watch();
+      });
+      watcher.on('error', watch);
+    } catch {
+      // Not watchable: polling it is.
+    }
+  };
+  watch();
+  return () => {
+    stopped = true;
+    watcher?.close();
+  };
 }
 
 function ensureWakeFile(file: string): void {
@@ -68,5 +87,14 @@ function ensureWakeFile(file: string): void {
     fs.closeSync(fs.openSync(file, 'a', 0o600));
   } catch {
     // Not creatable (read-only folder): workers fall back to polling.
+  }
+}
+
+function isWritableFolder(folder: string): boolean {
+  try {
+    fs.accessSync(folder, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }

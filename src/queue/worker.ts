@@ -263,7 +263,7 @@ export class Worker {
         const held = new Set(await renewLeases(this.#db, this.id, running, this.#leaseMs, now));
         for (const active of this.#running.values()) {
           if (!held.has(active.job.id) && !active.completing && !active.completed) {
-            active.controller.abort(new LeaseLostError(`the lease on job ${active.job.id} expired and was taken over`));
+            active.controller.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
           }
         }
       }

@@ -2,8 +2,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { bareCommitRate } from '../../db/bare-commit-rate.js';
-import { drainRate, enqueueRate, generation, median, pickupLatency } from '../../bench/measure.js';
 import { formatInteger, printJson, printLine, printNotice, renderTable } from '../output.js';
 import { parseInteger } from '../parse.js';
 
@@ -28,6 +26,8 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 
 /** Every figure, as the median of `runs` runs. */
 export async function runBench(options: BenchOptions, progress: (line: string) => void): Promise<BenchFigure[]> {
+  const { bareCommitRate } = await import('../../db/bare-commit-rate.js');
+  const { drainRate, enqueueRate, generation, median, pickupLatency } = await import('../../bench/measure.js');
   const figures: BenchFigure[] = [];
   const measure = async (name: string, unit: string, one: () => Promise<number | null> | number | null) => {
     const runs: number[] = [];

@@ -17,9 +17,9 @@ export function register(program: Command): void {
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
       const job = await withCommandDatabase(command, async (db) => {
-        const before = await requireJob(db, id);
+        await requireJob(db, id);
         const after = await retryJob(db, id);
-        if (!after) throw new UserError(`job ${id} is ${before.state}: only failed or cancelled jobs can be retried`);
+        if (!after) throw new UserError(`job ${id} is ${(await requireJob(db, id)).state}: only failed or cancelled jobs can be retried`);
         signalWork(db);
         return after;
       });
@@ -37,7 +37,7 @@ export function register(program: Command): void {
       const { job, was } = await withCommandDatabase(command, async (db) => {
         const before = await requireJob(db, id);
         const after = await cancelJob(db, id);
-        if (!after) throw new UserError(`job ${id} is ${before.state}: only queued or running jobs can be cancelled`);
+        if (!after) throw new UserError(`job ${id} is ${(await requireJob(db, id)).state}: only queued or running jobs can be cancelled`);
         return { job: after, was: before.state };
       });
       if (flags.json) printJson({ job: toJobView(job) });
