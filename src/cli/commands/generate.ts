@@ -13,7 +13,7 @@ import {
   MIN_HASH_ITERATIONS,
   MIN_TOTAL,
 } from '../../tasks/generate-users.js';
-import { checkGlobalOptions, openCommandDatabase, type CliContext } from '../context.js';
+import { withCommandDatabase, type CliContext } from '../context.js';
 import { toJobView } from '../job-view.js';
 import { printJson, printLine, printNotice, startSpinner } from '../output.js';
 import { parseDuration, parseInteger } from '../parse.js';
@@ -75,9 +75,7 @@ export function register(program: Command, context: CliContext): void {
     )
     .action(async (totalText: string, flags: Flags, command: Command) => {
       const options = parseOptions(totalText, flags);
-      checkGlobalOptions(command);
-      const db = await openCommandDatabase(command);
-      try {
+      await withCommandDatabase(command, async (db) => {
         const job = await enqueueGeneration(db, options);
         if (!flags.wait) {
           if (flags.json) printJson({ job: toJobView(job) });
@@ -95,9 +93,7 @@ export function register(program: Command, context: CliContext): void {
           return;
         }
         throw new UserError(`job ${job.id} ${describeEnd(finished)}`);
-      } finally {
-        await db.destroy();
-      }
+      });
     });
 }
 
