@@ -21,6 +21,7 @@ export function createLogger(level: LogLevel, file?: string): Logger & { close()
     info: (message) => write('info', message),
     warn: (message) => write('warning', message),
     error: (message) => write('error', message),
+    infoEnabled: threshold <= LOG_LEVELS.indexOf('info'),
     close: () => {
       if (fd !== 2) fs.closeSync(fd);
     },

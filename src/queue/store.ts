@@ -71,6 +71,9 @@ export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow |
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** What a claim returns of a job: what running it needs. */
+export type ClaimedJob = Pick<JobRow, 'id' | 'task' | 'payload' | 'priority' | 'run_at' | 'attempts' | 'max_attempts'>;
+
 export interface ClaimOptions {
   /** Claim this job only (if it is ready). */
   jobId?: number | undefined;
@@ -93,37 +96,28 @@ export async function claimJobs(
   leaseMs: number,
   options: ClaimOptions = {},
   now = Date.now(),
-): Promise<JobRow[]> {
+): Promise<ClaimedJob[]> {
   return db.transaction().execute(async (trx) => {
     await recoverExpiredLeases(trx, now);
-    let ready = trx
-      .selectFrom('jobs')
-      .select('id')
-      .where('state', '=', 'queued')
-      .where('run_at', '<=', now)
-      .orderBy('priority', 'desc')
-      .orderBy('run_at')
-      .orderBy('id')
-      .limit(limit);
-    if (options.jobId !== undefined) ready = ready.where('id', '=', options.jobId);
-    const jobs = await trx
-      .updateTable('jobs')
-      .set({
-        state: 'running',
-        locked_by: workerId,
-        locked_until: now + leaseMs,
-        attempts: sql`attempts + 1`,
-        started_at: now,
-        progress_current: null,
-        progress_total: null,
-      })
-      .where('id', 'in', ready)
-      .returningAll()
-      .execute();
+    const lease = [workerId, now + leaseMs, now, now];
+    const claim =
+      options.jobId === undefined
+        ? CompiledQuery.raw(CLAIM_READY, [...lease, limit])
+        : CompiledQuery.raw(CLAIM_ONE, [...lease, options.jobId, limit]);
+    const { rows } = await trx.executeQuery<ClaimedJob>(claim);
     // RETURNING gives no order: run them in claim order.
-    return jobs.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+    return rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
   });
 }
+
+// Hot path, precompiled (kysely's builder took a tenth of a draining worker's time): the claim.
+const CLAIM = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
+  started_at = ?, progress_current = null, progress_total = null
+  where id in (select id from jobs where state = 'queued' and run_at <= ? %ONE%
+    order by priority desc, run_at, id limit ?)
+  returning id, task, payload, priority, run_at, attempts, max_attempts`;
+const CLAIM_READY = CLAIM.replace('%ONE%', '');
+const CLAIM_ONE = CLAIM.replace('%ONE%', 'and id = ?');
 
 /**
  * A running job whose lease has expired lost its worker (killed, or hung past its lease). It goes
@@ -131,21 +125,16 @@ export async function claimJobs(
  * kills its worker every time cannot crash-loop the fleet.
  */
 async function recoverExpiredLeases(trx: Transaction<Database>, now: number): Promise<void> {
-  const error = sql<string>`json_object('name', 'LeaseExpiredError', 'message',
-    'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)')`;
-  await trx
-    .updateTable('jobs')
-    .set({
-      state: sql`case when attempts >= max_attempts then 'failed' else 'queued' end`,
-      finished_at: sql`case when attempts >= max_attempts then ${now} else null end`,
-      error,
-      locked_by: null,
-      locked_until: null,
-    })
-    .where('state', '=', 'running')
-    .where('locked_until', '<', now)
-    .execute();
+  await trx.executeQuery(CompiledQuery.raw(RECOVER_EXPIRED, [now, now]));
 }
+
+const RECOVER_EXPIRED = `update jobs set
+  state = case when attempts >= max_attempts then 'failed' else 'queued' end,
+  finished_at = case when attempts >= max_attempts then ? else null end,
+  error = json_object('name', 'LeaseExpiredError', 'message',
+    'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)'),
+  locked_by = null, locked_until = null
+  where state = 'running' and locked_until < ?`;
 
 /**
  * Pushes out the leases of `jobIds`, the jobs `workerId` is running now; returns those it still
@@ -192,11 +181,16 @@ export async function saveProgress(
   return result.numUpdatedRows === 1n;
 }
 
-// Hot path: one statement per finished job. Precompiled: building it with kysely's query builder
-// took about a tenth of a worker's time when draining no-op jobs (node --cpu-prof).
-const COMPLETE_JOB = `update jobs set state = 'succeeded', result = ?, finished_at = ?, locked_by = null,
-  locked_until = null, progress_current = coalesce(progress_total, progress_current)
+// Hot path, precompiled: completions. One statement marks one job that wrote through its
+// transaction; one statement marks a whole batch of jobs that wrote nothing of their own.
+const COMPLETE_SET = `state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null,
+  progress_current = coalesce(progress_total, progress_current)`;
+const COMPLETE_JOB = `update jobs set ${COMPLETE_SET}, result = ?
   where id = ? and locked_by = ? and state = 'running'`;
+const COMPLETE_JOBS = `update jobs set ${COMPLETE_SET}, result = done.value ->> '$[1]'
+  from json_each(?) as done
+  where jobs.id = done.value ->> '$[0]' and locked_by = ? and state = 'running'
+  returning jobs.id`;
 
 /** Marks the job succeeded; must run in the transaction that holds the task's writes. */
 export async function completeJob(
@@ -206,8 +200,32 @@ export async function completeJob(
   result: string,
   now = Date.now(),
 ): Promise<boolean> {
-  const update = await trx.executeQuery(CompiledQuery.raw(COMPLETE_JOB, [result, now, jobId, workerId]));
+  const update = await trx.executeQuery(CompiledQuery.raw(COMPLETE_JOB, [now, result, jobId, workerId]));
   return update.numAffectedRows === 1n;
+}
+
+export interface Completion {
+  jobId: number;
+  workerId: string;
+  /** The task's return value, as JSON. */
+  result: string;
+}
+
+/** Marks jobs succeeded in one statement; returns the ids that were still held (the rest are left alone). */
+export async function completeJobs(db: Kysely<Database>, completions: Completion[], now = Date.now()): Promise<Set<number>> {
+  const held = new Set<number>();
+  // One statement per worker id; a worker submits its own only, so this is one statement.
+  const byWorker = new Map<string, Array<[number, string]>>();
+  for (const { jobId, workerId, result } of completions) {
+    let list = byWorker.get(workerId);
+    if (!list) byWorker.set(workerId, (list = []));
+    list.push([jobId, result]);
+  }
+  for (const [workerId, list] of byWorker) {
+    const { rows } = await db.executeQuery<{ id: number }>(CompiledQuery.raw(COMPLETE_JOBS, [now, JSON.stringify(list), workerId]));
+    for (const row of rows) held.add(row.id);
+  }
+  return held;
 }
 
 /** Records a failed attempt: back to the queue at `retryAt`, or failed for good when it is null. */

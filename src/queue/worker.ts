@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
-import type { Database, JobRow } from '../db/schema.js';
+import type { Database } from '../db/schema.js';
 import { toError } from '../errors.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
 import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
 import {
   claimJobs,
+  type ClaimedJob,
   failAttempt,
   heartbeatWorker,
   registerWorker,
@@ -15,7 +16,7 @@ import {
   renewLeases,
   unregisterWorker,
 } from './store.js';
-import { createTaskContext, finishJob, type ActiveJob } from './job-context.js';
+import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
 import { getTask, taskNames, type TaskDefinition } from './task.js';
 import { watchForWork } from './wakeup.js';
 
@@ -24,9 +25,11 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /** False when info lines are dropped: a line per job is then not even built. */
+  readonly infoEnabled?: boolean;
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, infoEnabled: false };
 
 export interface WorkerOptions {
   /** Jobs run at once by this worker. */
@@ -138,7 +141,7 @@ export class Worker {
       // A slot is claimed for only when it is free: no job waits in this process's memory.
       const free = this.#concurrency - this.#running.size;
       if (free > 0) {
-        let jobs: JobRow[];
+        let jobs: ClaimedJob[];
         try {
           jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId });
         } catch (error) {
@@ -166,17 +169,17 @@ export class Worker {
     clearTimeout(timer);
     if (graceExpired) {
       for (const active of this.#running.values()) {
-        if (!active.completing) active.controller.abort(new ShutdownError('worker stopped before the job finished'));
+        if (!active.completing) active.abort(new ShutdownError('worker stopped before the job finished'));
       }
     }
     await this.#queue.onIdle();
   }
 
-  #start(job: JobRow): void {
+  #start(job: ClaimedJob): void {
     // Claimed again while still running here: this worker's lease lapsed (its event loop was
     // blocked past it). The older run can no longer commit; stop it.
-    this.#running.get(job.id)?.controller.abort(new LeaseLostError(`job ${job.id} was claimed again`));
-    const active: ActiveJob = { job, controller: new AbortController(), completing: false, completed: false };
+    this.#running.get(job.id)?.abort(new LeaseLostError(`job ${job.id} was claimed again`));
+    const active = new ActiveJob(job);
     this.#running.set(job.id, active);
     void this.#queue
       .add(() => this.#runJob(active))
@@ -187,9 +190,10 @@ export class Worker {
   }
 
   async #runJob(active: ActiveJob): Promise<void> {
-    const { job, controller } = active;
+    const { job } = active;
     const started = performance.now();
-    this.#log.info(`Task ${job.task}[${job.id}] received`);
+    const logInfo = this.#log.infoEnabled ?? true;
+    if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] received`);
     const task = getTask(job.task);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -199,18 +203,18 @@ export class Worker {
       const payload = validatePayload(task, job);
       if (task.timeoutMs !== undefined) {
         const timeoutMs = task.timeoutMs;
-        timer = setTimeout(() => controller.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
+        timer = setTimeout(() => active.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
       }
       const context = createTaskContext(this.#db, this.id, active);
       const handled = task.handler(payload, context);
-      const result = await untilAborted(handled, controller.signal);
+      const result = await active.race(handled);
       if (!active.completed) await finishJob(this.#db, this.id, active, result);
       this.#summary.succeeded += 1;
-      this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
+      if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
     } catch (thrown) {
       if (active.completed) {
         this.#summary.succeeded += 1;
-        this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}`);
+        if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}`);
       } else {
         await this.#settleFailure(job, toError(thrown), task, started);
       }
@@ -221,7 +225,7 @@ export class Worker {
 
   // WHATEVER WENT WRONG, THE ATTEMPT MUST BE SETTLED HERE (released, retried or failed) and this
   // method MUST NOT THROW: a job left 'running' waits out its lease before anyone runs it again.
-  async #settleFailure(job: JobRow, error: Error, task: TaskDefinition | undefined, started: number): Promise<void> {
+  async #settleFailure(job: ClaimedJob, error: Error, task: TaskDefinition | undefined, started: number): Promise<void> {
     const name = `Task ${job.task}[${job.id}]`;
     try {
       if (error instanceof ShutdownError) {
@@ -263,7 +267,7 @@ export class Worker {
         const held = new Set(await renewLeases(this.#db, this.id, running, this.#leaseMs, now));
         for (const active of this.#running.values()) {
           if (!held.has(active.job.id) && !active.completing && !active.completed) {
-            active.controller.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
+            active.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
           }
         }
       }
@@ -301,23 +305,12 @@ export class Worker {
   }
 }
 
-function validatePayload<P>(task: TaskDefinition<P>, job: JobRow): P {
+function validatePayload<P>(task: TaskDefinition<P>, job: ClaimedJob): P {
   try {
     return task.validate(JSON.parse(job.payload));
   } catch (error) {
     throw new PermanentJobError(`invalid payload for ${task.name}: ${toError(error).message}`);
   }
-}
-
-/** Settles as soon as `signal` aborts, whatever `work` does; `work` may go on but is ignored. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => {});
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function elapsed(started: number): string {

@@ -1,0 +1,68 @@
+import type { Kysely } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open.js';
+import type { Database } from '../../src/db/schema.js';
+import { cancelJob } from '../../src/queue/admin-store.js';
+import { groupCommitterOf } from '../../src/queue/group-commit.js';
+import { claimJobs, completeJobs, enqueueJob, getJob } from '../../src/queue/store.js';
+import { tempDb } from '../helpers.js';
+
+// The store's hot-path statements on a real file: what a batch of completions may and may not write.
+
+let db: Kysely<Database>;
+
+beforeEach(async () => {
+  db = await openDatabase(tempDb().db);
+});
+
+afterEach(async () => {
+  await db.destroy();
+});
+
+async function claimThree(workerId: string): Promise<number[]> {
+  for (let i = 0; i < 3; i++) await enqueueJob(db, { task: 'noop', payload: { i }, maxAttempts: 3 });
+  const claimed = await claimJobs(db, workerId, 3, 30_000);
+  return claimed.map((job) => job.id);
+}
+
+describe('completing a batch of jobs in one statement', () => {
+  it('marks only the jobs this worker still holds, each with its own result', async () => {
+    const [held, cancelled, takenOver] = await claimThree('worker-a');
+    await cancelJob(db, cancelled!);
+    await db.updateTable('jobs').set({ locked_by: 'worker-b' }).where('id', '=', takenOver!).execute();
+
+    const done = await completeJobs(db, [
+      { jobId: held!, workerId: 'worker-a', result: '{"n":1}' },
+      { jobId: cancelled!, workerId: 'worker-a', result: '{"n":2}' },
+      { jobId: takenOver!, workerId: 'worker-a', result: '{"n":3}' },
+    ]);
+
+    expect([...done]).toEqual([held]);
+    const [a, b, c] = await Promise.all([held, cancelled, takenOver].map((id) => getJob(db, id!)));
+    expect(a).toMatchObject({ state: 'succeeded', result: '{"n":1}', locked_by: null, locked_until: null });
+    expect(a!.finished_at).not.toBeNull();
+    expect(b).toMatchObject({ state: 'cancelled', result: null });
+    expect(c).toMatchObject({ state: 'running', result: null, locked_by: 'worker-b' });
+  });
+
+  it('through the group committer: a lost job resolves false, an aborted one rejects unwritten', async () => {
+    const [held, cancelled, aborted] = await claimThree('worker-a');
+    await cancelJob(db, cancelled!);
+    const committer = groupCommitterOf(db);
+    const shutdown = new Error('shutting down');
+    const outcomes = await Promise.allSettled([
+      committer.complete({ jobId: held!, workerId: 'worker-a', result: 'null', abortedReason: () => undefined }),
+      committer.complete({ jobId: cancelled!, workerId: 'worker-a', result: 'null', abortedReason: () => undefined }),
+      committer.complete({ jobId: aborted!, workerId: 'worker-a', result: 'null', abortedReason: () => shutdown }),
+    ]);
+
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: true },
+      { status: 'fulfilled', value: false },
+      { status: 'rejected', reason: shutdown },
+    ]);
+    expect((await getJob(db, held!))!.state).toBe('succeeded');
+    expect((await getJob(db, cancelled!))!.state).toBe('cancelled');
+    expect((await getJob(db, aborted!))!.state).toBe('running');
+  });
+});
