@@ -17,13 +17,18 @@ export interface OpenOptions {
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-const openedFiles = new WeakMap<Kysely<Database>, string>();
+const openedFiles = new WeakMap<Kysely<Database>, { file: string; durability: Durability }>();
 
 /** The absolute path of the file `db` was opened on by openDatabase. */
 export function fileOfDatabase(db: Kysely<Database>): string {
-  const file = openedFiles.get(db);
-  if (file === undefined) throw new Error('this database was not opened with openDatabase');
-  return file;
+  const opened = openedFiles.get(db);
+  if (opened === undefined) throw new Error('this database was not opened with openDatabase');
+  return opened.file;
+}
+
+/** The durability `db` was opened with (`full` for a handle not opened by openDatabase). */
+export function durabilityOf(db: Kysely<Database>): Durability {
+  return openedFiles.get(db)?.durability ?? 'full';
 }
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
@@ -49,7 +54,7 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
     await migrateToLatest(db, sqlite, file);
-    openedFiles.set(db, path.resolve(file));
+    openedFiles.set(db, { file: path.resolve(file), durability: options.durability ?? 'full' });
     return db;
   } catch (error) {
     sqlite.close();
