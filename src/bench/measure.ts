@@ -64,8 +64,15 @@ export interface WorkerProcess {
   exited: Promise<void>;
 }
 
+/** The node flags of `bin`'s `#!/usr/bin/env -S node ...` line: a worker runs as the installed command does. */
+function nodeFlags(bin: string): string[] {
+  const [first = ''] = fs.readFileSync(bin, 'utf8').split('\n', 1);
+  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  return words.slice(1);
+}
+
 function startWorker(bin: string, file: string, args: string[]): WorkerProcess {
-  const child = spawn(process.execPath, [bin, 'worker', '--db', file, '--loglevel', 'warning', ...args], {
+  const child = spawn(process.execPath, [...nodeFlags(bin), bin, 'worker', '--db', file, '--loglevel', 'warning', ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return { child, exited: new Promise((resolve) => child.on('close', () => resolve())) };

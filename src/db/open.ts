@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely } from 'kysely';
+import { Kysely } from './kysely.js';
 import { UserError } from '../errors.js';
 import { ImmediateSqliteDialect } from './driver.js';
 import { checkIdentity, migrateToLatest } from './migrate.js';

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Database } from '../db/schema.js';
 import { completeJobs, type Completion } from './store.js';
 

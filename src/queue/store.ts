@@ -1,4 +1,5 @@
-import { CompiledQuery, sql, type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
+import { CompiledQuery, sql } from '../db/kysely.js';
 import { durabilityOf } from '../db/open.js';
 import type { Database, JobRow, JobState, NewJob, WorkerRow } from '../db/schema.js';
 
