@@ -11,13 +11,20 @@ import { CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler }
  */
 export class ImmediateSqliteDialect implements Dialect {
   readonly #database: BetterSqlite3.Database;
+  #driver: ImmediateSqliteDriver | undefined;
 
   constructor(database: BetterSqlite3.Database) {
     this.#database = database;
   }
 
   createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#database);
+    this.#driver = new ImmediateSqliteDriver(this.#database);
+    return this.#driver;
+  }
+
+  /** Lets executeNow reach the connection of `db`, the Kysely instance made with this dialect. */
+  bind(db: Kysely<any>): void {
+    if (this.#driver) drivers.set(db, this.#driver);
   }
 
   createQueryCompiler() {
@@ -34,6 +41,17 @@ export class ImmediateSqliteDialect implements Dialect {
 }
 
 const STATEMENT_CACHE_SIZE = 200;
+const drivers = new WeakMap<Kysely<any>, ImmediateSqliteDriver>();
+
+/**
+ * Runs `query` at once, synchronously, if nothing holds `db`'s connection (no transaction or query
+ * under way); returns undefined otherwise, and for a transaction's handle: the caller then goes
+ * through kysely as usual. Only for single statements on the hottest path (an enqueue): kysely's
+ * executor costs a few microseconds per query in promises, a fifth of an enqueue at normal durability.
+ */
+export function executeNow<R>(db: Kysely<any>, query: CompiledQuery): QueryResult<R> | undefined {
+  return drivers.get(db)?.executeNow<R>(query);
+}
 
 class ImmediateSqliteDriver implements Driver {
   readonly #connection: CachingSqliteConnection;
@@ -59,6 +77,11 @@ class ImmediateSqliteDriver implements Driver {
     const unlock = this.#unlock;
     this.#unlock = undefined;
     unlock?.();
+  }
+
+  executeNow<R>(query: CompiledQuery): QueryResult<R> | undefined {
+    if (this.#unlock) return undefined;
+    return this.#connection.execute<R>(query);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -87,6 +110,10 @@ class CachingSqliteConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return this.execute<R>(query);
+  }
+
+  execute<R>(query: CompiledQuery): QueryResult<R> {
     const statement = this.#prepare(query.sql);
     const parameters = query.parameters as unknown[];
     if (statement.reader) return { rows: statement.all(parameters) as R[] };

@@ -52,7 +52,9 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
+    const dialect = new ImmediateSqliteDialect(sqlite);
+    const db = new Kysely<Database>({ dialect });
+    dialect.bind(db);
     await migrateToLatest(db, sqlite, file);
     openedFiles.set(db, { file: path.resolve(file), durability: options.durability ?? 'full' });
     return db;

@@ -14,7 +14,7 @@ interface PendingWrite {
 }
 
 export interface PendingCompletion extends Completion {
-  /** Checked as the batch is written: a job aborted meanwhile (timeout, shutdown) is left out. */
+  /** Why the job was aborted (timeout, shutdown), else undefined: checked as the batch is written, an aborted job is left out. */
   abortedReason(): unknown;
   resolve: (held: boolean) => void;
   reject: (error: unknown) => void;

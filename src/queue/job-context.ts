@@ -100,7 +100,7 @@ export async function finishJob(db: Kysely<Database>, workerId: string, active: 
       jobId: job.id,
       workerId,
       result: JSON.stringify(result ?? null),
-      abortedReason: () => active.reason,
+      abortedReason: () => (active.aborted ? (active.reason ?? new Error(`job ${job.id} was aborted`)) : undefined),
     });
     if (!held) throw lostLease(job.id, workerId);
     active.completed = true;

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
+import { executeNow } from '../db/driver.js';
 import { CompiledQuery, sql } from '../db/kysely.js';
 import { durabilityOf } from '../db/open.js';
 import type { Database, JobRow, JobState, NewJob, WorkerRow } from '../db/schema.js';
@@ -22,16 +23,15 @@ export interface NewJobSpec {
  */
 export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = Date.now()): Promise<JobRow> {
   const values = newJobValues(spec, now);
-  const { insertId } = await db.executeQuery(
-    CompiledQuery.raw(INSERT_JOB, [
-      values.task,
-      values.payload,
-      values.priority,
-      values.run_at,
-      values.max_attempts,
-      values.created_at,
-    ]),
-  );
+  const insert = CompiledQuery.raw(INSERT_JOB, [
+    values.task,
+    values.payload,
+    values.priority,
+    values.run_at,
+    values.max_attempts,
+    values.created_at,
+  ]);
+  const { insertId } = executeNow(db, insert) ?? (await db.executeQuery(insert));
   return {
     locked_by: null,
     locked_until: null,

@@ -66,3 +66,27 @@ describe('completing a batch of jobs in one statement', () => {
     expect((await getJob(db, aborted!))!.state).toBe('running');
   });
 });
+
+describe('enqueue on a handle another query holds', () => {
+  it('waits for the transaction under way and is not part of it', async () => {
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = db.transaction().execute(async (trx) => {
+      await enqueueJob(trx, { task: 'noop', payload: { rolledBack: true }, maxAttempts: 1 });
+      entered();
+      await held;
+      throw new Error('rolled back');
+    });
+    await inside;
+    const enqueued = enqueueJob(db, { task: 'noop', payload: { kept: true }, maxAttempts: 1 });
+    release();
+
+    await expect(transaction).rejects.toThrow('rolled back');
+    const job = await enqueued;
+    expect(await getJob(db, job.id)).toMatchObject({ state: 'queued', payload: '{"kept":true}' });
+    const all = await db.selectFrom('jobs').select('payload').execute();
+    expect(all).toEqual([{ payload: '{"kept":true}' }]);
+  });
+});
