@@ -54,8 +54,8 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
     sqlite.pragma('foreign_keys = ON');
     const dialect = new ImmediateSqliteDialect(sqlite);
     const db = new Kysely<Database>({ dialect });
-    dialect.bind(db);
     await migrateToLatest(db, sqlite, file);
+    dialect.bind(db);
     openedFiles.set(db, { file: path.resolve(file), durability: options.durability ?? 'full' });
     return db;
   } catch (error) {

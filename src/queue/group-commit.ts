@@ -69,7 +69,7 @@ export class GroupCommitter {
         const completions = this.#completions;
         this.#writes = [];
         this.#completions = [];
-        await this.#commit(writes, completions.filter(notAborted));
+        await this.#commit(writes, completions);
       }
     } finally {
       this.#flushing = false;
@@ -81,7 +81,8 @@ export class GroupCommitter {
     if (writes.length === 0 || (writes.length === 1 && first!.single && completions.length === 0)) {
       // One statement alone is atomic: BEGIN and COMMIT would only add two statements around it.
       if (first) await first.write(this.#db as Transaction<Database>).then(first.resolve, first.reject);
-      else await this.#completeAll(this.#db, completions);
+      // Held from the abort check to the UPDATE, so nothing (a claim) runs in between.
+      else await this.#db.connection().execute((connection) => this.#completeAll(connection, completions));
       return;
     }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
@@ -106,6 +107,7 @@ export class GroupCommitter {
           }
           await sql`release grouped_write`.execute(trx);
         }
+        completions = completions.filter(notAborted);
         if (completions.length > 0) held = await completeJobs(trx, completions);
       });
     } catch (error) {
@@ -119,10 +121,11 @@ export class GroupCommitter {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });
-    for (const item of completions) item.resolve(held!.has(item.jobId));
+    for (const item of completions) item.resolve(held?.has(item.jobId) ?? false);
   }
 
-  async #completeAll(db: Kysely<Database>, completions: PendingCompletion[]): Promise<void> {
+  async #completeAll(db: Kysely<Database>, batch: PendingCompletion[]): Promise<void> {
+    const completions = batch.filter(notAborted);
     if (completions.length === 0) return;
     let held: Set<number>;
     try {

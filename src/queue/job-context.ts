@@ -99,6 +99,7 @@ export async function finishJob(db: Kysely<Database>, workerId: string, active: 
     const held = await groupCommitterOf(db).complete({
       jobId: job.id,
       workerId,
+      attempt: job.attempts,
       result: JSON.stringify(result ?? null),
       abortedReason: () => (active.aborted ? (active.reason ?? new Error(`job ${job.id} was aborted`)) : undefined),
     });
@@ -123,7 +124,8 @@ async function commitCompletion<R>(
       // Aborted (timeout, shutdown) while waiting for the batch: do not commit after all.
       active.throwIfAborted();
       const value = await write(trx);
-      if (!(await completeJob(trx, job.id, workerId, JSON.stringify(value ?? null)))) throw lostLease(job.id, workerId);
+      const completion = { jobId: job.id, workerId, attempt: job.attempts, result: JSON.stringify(value ?? null) };
+      if (!(await completeJob(trx, completion))) throw lostLease(job.id, workerId);
       return value;
     });
     active.completed = true;

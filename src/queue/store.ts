@@ -213,50 +213,43 @@ export async function saveProgress(
 }
 
 // Hot path, precompiled: completions. One statement marks one job that wrote through its
-// transaction; one statement marks a whole batch of jobs that wrote nothing of their own.
+// transaction; one statement marks a whole batch of jobs that wrote nothing of their own. Both are
+// fenced by the attempt too: a run whose lease lapsed and whose job this same worker claimed again
+// must not complete the newer attempt.
 const COMPLETE_SET = `state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null,
   progress_current = coalesce(progress_total, progress_current)`;
 const COMPLETE_JOB = `update jobs set ${COMPLETE_SET}, result = ?
-  where id = ? and locked_by = ? and state = 'running'`;
+  where id = ? and locked_by = ? and attempts = ? and state = 'running'`;
 const COMPLETE_JOBS = `update jobs set ${COMPLETE_SET}, result = done.value ->> '$[1]'
   from json_each(?) as done
-  where jobs.id = done.value ->> '$[0]' and locked_by = ? and state = 'running'
+  where jobs.id = done.value ->> '$[0]' and locked_by = done.value ->> '$[2]'
+    and attempts = done.value ->> '$[3]' and state = 'running'
   returning jobs.id`;
-
-/** Marks the job succeeded; must run in the transaction that holds the task's writes. */
-export async function completeJob(
-  trx: Transaction<Database>,
-  jobId: number,
-  workerId: string,
-  result: string,
-  now = Date.now(),
-): Promise<boolean> {
-  const update = await trx.executeQuery(CompiledQuery.raw(COMPLETE_JOB, [now, result, jobId, workerId]));
-  return update.numAffectedRows === 1n;
-}
 
 export interface Completion {
   jobId: number;
   workerId: string;
+  /** The attempt being completed (the job's `attempts` when it was claimed). */
+  attempt: number;
   /** The task's return value, as JSON. */
   result: string;
 }
 
-/** Marks jobs succeeded in one statement; returns the ids that were still held (the rest are left alone). */
+/** Marks the job succeeded; must run in the transaction that holds the task's writes. */
+export async function completeJob(trx: Transaction<Database>, completion: Completion, now = Date.now()): Promise<boolean> {
+  const { jobId, workerId, attempt, result } = completion;
+  const update = await trx.executeQuery(CompiledQuery.raw(COMPLETE_JOB, [now, result, jobId, workerId, attempt]));
+  return update.numAffectedRows === 1n;
+}
+
+/**
+ * Marks jobs succeeded in one statement (all or nothing); returns the ids that were still held by
+ * the attempt named, the others are left alone.
+ */
 export async function completeJobs(db: Kysely<Database>, completions: Completion[], now = Date.now()): Promise<Set<number>> {
-  const held = new Set<number>();
-  // One statement per worker id; a worker submits its own only, so this is one statement.
-  const byWorker = new Map<string, Array<[number, string]>>();
-  for (const { jobId, workerId, result } of completions) {
-    let list = byWorker.get(workerId);
-    if (!list) byWorker.set(workerId, (list = []));
-    list.push([jobId, result]);
-  }
-  for (const [workerId, list] of byWorker) {
-    const { rows } = await db.executeQuery<{ id: number }>(CompiledQuery.raw(COMPLETE_JOBS, [now, JSON.stringify(list), workerId]));
-    for (const row of rows) held.add(row.id);
-  }
-  return held;
+  const list = completions.map(({ jobId, result, workerId, attempt }) => [jobId, result, workerId, attempt]);
+  const { rows } = await db.executeQuery<{ id: number }>(CompiledQuery.raw(COMPLETE_JOBS, [now, JSON.stringify(list)]));
+  return new Set(rows.map((row) => row.id));
 }
 
 /** Records a failed attempt: back to the queue at `retryAt`, or failed for good when it is null. */

@@ -32,9 +32,9 @@ describe('completing a batch of jobs in one statement', () => {
     await db.updateTable('jobs').set({ locked_by: 'worker-b' }).where('id', '=', takenOver!).execute();
 
     const done = await completeJobs(db, [
-      { jobId: held!, workerId: 'worker-a', result: '{"n":1}' },
-      { jobId: cancelled!, workerId: 'worker-a', result: '{"n":2}' },
-      { jobId: takenOver!, workerId: 'worker-a', result: '{"n":3}' },
+      { jobId: held!, workerId: 'worker-a', attempt: 1, result: '{"n":1}' },
+      { jobId: cancelled!, workerId: 'worker-a', attempt: 1, result: '{"n":2}' },
+      { jobId: takenOver!, workerId: 'worker-a', attempt: 1, result: '{"n":3}' },
     ]);
 
     expect([...done]).toEqual([held]);
@@ -45,15 +45,39 @@ describe('completing a batch of jobs in one statement', () => {
     expect(c).toMatchObject({ state: 'running', result: null, locked_by: 'worker-b' });
   });
 
+  it('does not complete a newer attempt of a job the same worker claimed again after its lease lapsed', async () => {
+    const [id] = await claimThree('worker-a');
+    await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
+    const again = await claimJobs(db, 'worker-a', 3, 30_000);
+    expect(again.map((job) => [job.id, job.attempts])).toEqual([[id, 2]]);
+
+    const stale = await completeJobs(db, [{ jobId: id!, workerId: 'worker-a', attempt: 1, result: '"stale"' }]);
+    expect(stale.size).toBe(0);
+    expect(await getJob(db, id!)).toMatchObject({ state: 'running', attempts: 2, result: null });
+    const current = await completeJobs(db, [{ jobId: id!, workerId: 'worker-a', attempt: 2, result: '"current"' }]);
+    expect([...current]).toEqual([id]);
+    expect(await getJob(db, id!)).toMatchObject({ state: 'succeeded', result: '"current"' });
+  });
+
+  it('completes jobs of two workers sharing a handle in one statement', async () => {
+    const [a, b] = await claimThree('worker-a');
+    await db.updateTable('jobs').set({ locked_by: 'worker-b' }).where('id', '=', b!).execute();
+    const done = await completeJobs(db, [
+      { jobId: a!, workerId: 'worker-a', attempt: 1, result: 'null' },
+      { jobId: b!, workerId: 'worker-b', attempt: 1, result: 'null' },
+    ]);
+    expect([...done].sort()).toEqual([a, b].sort());
+  });
+
   it('through the group committer: a lost job resolves false, an aborted one rejects unwritten', async () => {
     const [held, cancelled, aborted] = await claimThree('worker-a');
     await cancelJob(db, cancelled!);
     const committer = groupCommitterOf(db);
     const shutdown = new Error('shutting down');
     const outcomes = await Promise.allSettled([
-      committer.complete({ jobId: held!, workerId: 'worker-a', result: 'null', abortedReason: () => undefined }),
-      committer.complete({ jobId: cancelled!, workerId: 'worker-a', result: 'null', abortedReason: () => undefined }),
-      committer.complete({ jobId: aborted!, workerId: 'worker-a', result: 'null', abortedReason: () => shutdown }),
+      committer.complete({ jobId: held!, workerId: 'worker-a', attempt: 1, result: 'null', abortedReason: () => undefined }),
+      committer.complete({ jobId: cancelled!, workerId: 'worker-a', attempt: 1, result: 'null', abortedReason: () => undefined }),
+      committer.complete({ jobId: aborted!, workerId: 'worker-a', attempt: 1, result: 'null', abortedReason: () => shutdown }),
     ]);
 
     expect(outcomes).toEqual([
