@@ -69,7 +69,8 @@ async function probe(file) {
     const begun = performance.now();
     const { id } = await store.enqueueJob(db, { task: 'probe', payload: {}, maxAttempts: 1 });
     const [job] = await store.claimJobs(db, 'probe', 1, 30_000, { jobId: id });
-    await db.transaction().execute((trx) => store.completeJob(trx, job.id, 'probe', 'null'));
+    const completion = { jobId: job.id, workerId: 'probe', attempt: job.attempts, result: 'null' };
+    await db.transaction().execute((trx) => store.completeJob(trx, completion));
     cycles.push([Date.now(), +(performance.now() - begun).toFixed(2)]);
     await new Promise((resolve) => setImmediate(resolve));
   }
