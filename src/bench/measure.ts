@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import { openDatabase, type Durability } from '../db/open.js';
 import type { Database } from '../db/schema.js';
-import { hasUnfinishedJobs, queueStatus } from '../queue/admin-store.js';
-import { enqueueJob, getJob } from '../queue/store.js';
+import { hasUnfinishedJobs } from '../queue/admin-store.js';
+import { countLiveWorkers, enqueueJob, getJob } from '../queue/store.js';
 import { enqueue } from '../queue/task.js';
 import { awaitJob } from '../queue/wait.js';
 import { signalWork, wakeFileOf } from '../queue/wakeup.js';
@@ -19,13 +19,13 @@ import { noopTask } from '../tasks/noop.js';
 
 const pbkdf2Async = promisify(pbkdf2);
 
-export interface Scratch {
+interface Scratch {
   file: string;
   db: Kysely<Database>;
   close(): Promise<void>;
 }
 
-export async function scratchDatabase(durability: Durability = 'full'): Promise<Scratch> {
+async function scratchDatabase(durability: Durability = 'full'): Promise<Scratch> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-'));
   const file = path.join(dir, 'bench.db');
   const db = await openDatabase(file, { durability });
@@ -59,7 +59,7 @@ export async function enqueueRate(count: number, durability: Durability, inFligh
   }
 }
 
-export interface WorkerProcess {
+interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<void>;
 }
@@ -100,7 +100,7 @@ function peakRssMiB(pid: number | undefined): number | null {
 async function withWorkers<T>(bin: string, file: string, db: Kysely<Database>, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
   const processes = Array.from({ length: workers }, () => startWorker(bin, file, args));
   try {
-    await until(async () => (await queueStatus(db)).workers.length === workers, 30_000, 'the workers to start');
+    await until(async () => (await countLiveWorkers(db)) === workers, 30_000, 'the workers to start');
     return await work(processes);
   } finally {
     for (const worker of processes) worker.child.kill('SIGTERM');

@@ -60,7 +60,8 @@ export function progressOf(job: JobRow): string {
   return job.progress_total === null ? '' : `${job.progress_current ?? 0}/${job.progress_total}`;
 }
 
-function describeValue(value: unknown): string {
+/** A string as it is, anything else as JSON. */
+export function describeValue(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

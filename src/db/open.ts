@@ -124,7 +124,8 @@ function readHeader(file: string): Buffer {
   }
 }
 
-function canWrite(file: string): boolean {
+/** Whether this process may write to `file` (a file or a folder). */
+export function canWrite(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.W_OK);
     return true;

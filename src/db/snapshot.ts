@@ -13,7 +13,6 @@ export interface SnapshotInfo {
   sizeBytes: number;
   users: number;
   jobs: number;
-  schemaVersion: number;
 }
 
 /**
@@ -109,7 +108,7 @@ export function inspectSnapshot(file: string): SnapshotInfo {
     const integrity = snapshot.pragma('integrity_check', { simple: true });
     if (integrity !== 'ok') throw new UserError(`${file} fails its integrity check: ${String(integrity)}`);
     const countOf = (table: string) => snapshot.prepare(`select count(*) from ${table}`).pluck().get() as number;
-    return { sizeBytes: stat.size, users: countOf('users'), jobs: countOf('jobs'), schemaVersion };
+    return { sizeBytes: stat.size, users: countOf('users'), jobs: countOf('jobs') };
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`${file} is not a usable usergen database: ${(error as Error).message}`);

@@ -15,7 +15,7 @@ interface PendingWrite {
 
 export interface PendingCompletion extends Completion {
   /** Why the job was aborted (timeout, shutdown), else undefined: checked as the batch is written, an aborted job is left out. */
-  abortedReason(): unknown;
+  abortedReason(): Error | undefined;
   resolve: (held: boolean) => void;
   reject: (error: unknown) => void;
 }
@@ -77,16 +77,23 @@ export class GroupCommitter {
   }
 
   async #commit(writes: PendingWrite[], completions: PendingCompletion[]): Promise<void> {
+    if (writes.length === 0) {
+      // Held from the abort check to the UPDATE, so that nothing (a claim) runs in between.
+      const written = await this.#db
+        .connection()
+        .execute((connection) => writeCompletions(connection, completions))
+        .catch((error: unknown) => ({ error }));
+      settleCompletions(completions, written);
+      return;
+    }
     const [first] = writes;
-    if (writes.length === 0 || (writes.length === 1 && first!.single && completions.length === 0)) {
+    if (writes.length === 1 && first!.single && completions.length === 0) {
       // One statement alone is atomic: BEGIN and COMMIT would only add two statements around it.
-      if (first) await first.write(this.#db as Transaction<Database>).then(first.resolve, first.reject);
-      // Held from the abort check to the UPDATE, so nothing (a claim) runs in between.
-      else await this.#db.connection().execute((connection) => this.#completeAll(connection, completions));
+      await first!.write(this.#db as Transaction<Database>).then(first!.resolve, first!.reject);
       return;
     }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    let held: Set<number> | undefined;
+    let written: Written = { held: new Set() };
     try {
       await this.#db.transaction().execute(async (trx) => {
         const alone = writes.length === 1 && completions.length === 0;
@@ -107,13 +114,12 @@ export class GroupCommitter {
           }
           await sql`release grouped_write`.execute(trx);
         }
-        completions = completions.filter(notAborted);
-        if (completions.length > 0) held = await completeJobs(trx, completions);
+        written = await writeCompletions(trx, completions);
       });
     } catch (error) {
       // The transaction itself failed (or a lone write threw): nothing of it committed.
       for (const item of writes) item.reject(error);
-      for (const item of completions) item.reject(error);
+      settleCompletions(completions, { error });
       return;
     }
     writes.forEach((item, i) => {
@@ -121,28 +127,28 @@ export class GroupCommitter {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });
-    for (const item of completions) item.resolve(held?.has(item.jobId) ?? false);
-  }
-
-  async #completeAll(db: Kysely<Database>, batch: PendingCompletion[]): Promise<void> {
-    const completions = batch.filter(notAborted);
-    if (completions.length === 0) return;
-    let held: Set<number>;
-    try {
-      held = await completeJobs(db, completions);
-    } catch (error) {
-      for (const item of completions) item.reject(error);
-      return;
-    }
-    for (const item of completions) item.resolve(held.has(item.jobId));
+    settleCompletions(completions, written);
   }
 }
 
-function notAborted(item: PendingCompletion): boolean {
-  const reason = item.abortedReason();
-  if (reason === undefined) return true;
-  item.reject(reason);
-  return false;
+type Written = { held: Set<number> } | { error: unknown };
+
+/** Rejects the completions of jobs aborted meanwhile, and marks the others in one statement. */
+async function writeCompletions(db: Kysely<Database>, completions: PendingCompletion[]): Promise<Written> {
+  const live = completions.filter((item) => {
+    const reason = item.abortedReason();
+    if (reason) item.reject(reason);
+    return !reason;
+  });
+  return { held: live.length > 0 ? await completeJobs(db, live) : new Set() };
+}
+
+/** Once the batch is committed (or failed): an aborted job's promise is rejected already, and stays so. */
+function settleCompletions(completions: PendingCompletion[], written: Written): void {
+  for (const item of completions) {
+    if ('error' in written) item.reject(written.error);
+    else item.resolve(written.held.has(item.jobId));
+  }
 }
 
 const committers = new WeakMap<Kysely<Database>, GroupCommitter>();

@@ -106,7 +106,7 @@ export interface ClaimOptions {
  * At `full` durability the claim alone commits without an fsync (synchronous=NORMAL for its
  * transaction): a claim lost to a power cut leaves the job queued, which is what a worker killed
  * mid-job leads to anyway, and the next fsynced commit (the job's completion) makes it durable
- * along with everything before it in the WAL. It saves an fsync per claim, which is most of an
+ * along with everything before it in the WAL. It saves an fsync per claim, about a third of an
  * idle worker's pickup time.
  */
 export async function claimJobs(
@@ -226,11 +226,14 @@ const COMPLETE_JOBS = `update jobs set ${COMPLETE_SET}, result = done.value ->> 
     and attempts = done.value ->> '$[3]' and state = 'running'
   returning jobs.id`;
 
-export interface Completion {
+/** Whose a running job is: the worker that claimed it, and the attempt (its `attempts` when claimed). */
+export interface Claim {
   jobId: number;
   workerId: string;
-  /** The attempt being completed (the job's `attempts` when it was claimed). */
   attempt: number;
+}
+
+export interface Completion extends Claim {
   /** The task's return value, as JSON. */
   result: string;
 }

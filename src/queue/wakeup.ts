@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { fileOfDatabase } from '../db/open.js';
+import { canWrite, fileOfDatabase } from '../db/open.js';
 import type { Database } from '../db/schema.js';
 
 // SQLite has no LISTEN/NOTIFY. Its stand-in: a wake file that a process touches (one utimes call)
@@ -19,7 +19,7 @@ const SHARED_MEMORY = '/dev/shm';
 const wakeFiles = new WeakMap<Kysely<Database>, string>();
 
 export function wakeFileOf(databaseFile: string): string {
-  if (!isWritableFolder(SHARED_MEMORY)) return `${databaseFile}-wake`;
+  if (!canWrite(SHARED_MEMORY)) return `${databaseFile}-wake`;
   let real = databaseFile;
   try {
     real = fs.realpathSync(databaseFile);
@@ -87,14 +87,5 @@ function ensureWakeFile(file: string): void {
     fs.closeSync(fs.openSync(file, 'a', 0o600));
   } catch {
     // Not creatable (read-only folder): workers fall back to polling.
-  }
-}
-
-function isWritableFolder(folder: string): boolean {
-  try {
-    fs.accessSync(folder, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
   }
 }

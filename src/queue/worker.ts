@@ -60,7 +60,6 @@ export interface WorkerSummary {
   released: number;
 }
 
-
 export function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
@@ -179,7 +178,7 @@ export class Worker {
     // Claimed again while still running here: this worker's lease lapsed (its event loop was
     // blocked past it). The older run can no longer commit; stop it.
     this.#running.get(job.id)?.abort(new LeaseLostError(`job ${job.id} was claimed again`));
-    const active = new ActiveJob(job);
+    const active = new ActiveJob(job, this.id);
     this.#running.set(job.id, active);
     void this.#queue
       .add(() => this.#runJob(active))
@@ -205,10 +204,10 @@ export class Worker {
         const timeoutMs = task.timeoutMs;
         timer = setTimeout(() => active.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
       }
-      const context = createTaskContext(this.#db, this.id, active);
+      const context = createTaskContext(this.#db, active);
       const handled = task.handler(payload, context);
       const result = await active.race(handled);
-      if (!active.completed) await finishJob(this.#db, this.id, active, result);
+      if (!active.completed) await finishJob(this.#db, active, result);
       this.#summary.succeeded += 1;
       if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
     } catch (thrown) {

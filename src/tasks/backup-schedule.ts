@@ -5,8 +5,7 @@ import { toError } from '../errors.js';
 import { sleepUntil } from '../queue/delay.js';
 import { slotKey, type Cadence } from '../queue/schedule.js';
 import { enqueueUnique } from '../queue/task.js';
-import { awaitJob } from '../queue/wait.js';
-import { BACKUP_GRACE_MS, backupResult, backupTask, type BackupPayload, type BackupResult } from './backup.js';
+import { backupTask, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
 
 export interface BackupScheduleOptions {
   cadence: Cadence;
@@ -63,8 +62,7 @@ async function runSlot(
   if (!job) return report({ type: 'taken', slot });
   if (options.enqueueOnly) return report({ type: 'queued', slot, jobId: job.id });
   try {
-    const done = await awaitJob(db, job.id, { runHere: 'always', signal, graceMs: BACKUP_GRACE_MS });
-    report({ type: 'done', slot, result: backupResult(done) });
+    report({ type: 'done', slot, result: await runBackupJob(db, job.id, signal) });
   } catch (error) {
     // Stopped while waiting: the job stays queued for any worker; not a failure to report.
     if (!signal.aborted) report({ type: 'failed', slot, message: toError(error).message });

@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { forgetBackups, recordBackup } from '../db/backups.js';
-import type { Database, JobRow } from '../db/schema.js';
+import type { Database } from '../db/schema.js';
 import { fileOfDatabase } from '../db/open.js';
 import { writeSnapshot } from '../db/snapshot.js';
 import { UserError } from '../errors.js';
 import { parseStoredError } from '../queue/errors.js';
 import { defineTask, enqueue } from '../queue/task.js';
-import { awaitJob } from '../queue/wait.js';
 
 export interface BackupPayload {
   /** Absolute path of the folder the backup goes to. */
@@ -27,7 +26,7 @@ export interface BackupResult {
   pruned: string[];
 }
 
-const BACKUP_NAME = /^usergen-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.db$/;
+const BACKUP_NAME = /^usergen-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z\.db$/;
 
 /** `usergen-2026-11-24T13-00-00-000Z.db`: UTC, sorts by time, no characters filesystems dislike. */
 export function backupFileName(time: Date): string {
@@ -36,6 +35,12 @@ export function backupFileName(time: Date): string {
 
 export function isBackupFileName(name: string): boolean {
   return BACKUP_NAME.test(name);
+}
+
+/** The time in a backup's file name: `usergen-2026-11-24T13-00-00-000Z.db` -> `2026-11-24T13:00:00.000Z`. */
+export function timeOfBackupFileName(name: string): string {
+  const [, date, hours, minutes, seconds, ms] = BACKUP_NAME.exec(name)!;
+  return `${date}T${hours}:${minutes}:${seconds}.${ms}Z`;
 }
 
 /** The default backup folder: `backups/` beside the database file. */
@@ -108,19 +113,22 @@ export function backupFiles(dir: string): string[] {
     .sort();
 }
 
-/** The result of a finished backup job; a UserError if it did not succeed. */
-export function backupResult(job: JobRow): BackupResult {
+/** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim). */
+export async function backupNow(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
+  const job = await enqueue(db, backupTask, payload);
+  return runBackupJob(db, job.id, signal);
+}
+
+/** Runs backup job `jobId` here (unless a worker has it) and returns what it wrote; a UserError if it did not succeed. */
+export async function runBackupJob(db: Kysely<Database>, jobId: number, signal?: AbortSignal): Promise<BackupResult> {
+  // Imported when needed: the worker loop is not loaded by every command that imports this file.
+  const { awaitJob } = await import('../queue/wait.js');
+  const job = await awaitJob(db, jobId, { runHere: 'always', signal, graceMs: BACKUP_GRACE_MS });
   if (job.state !== 'succeeded') {
     throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
   }
   return JSON.parse(job.result ?? 'null') as BackupResult;
 }
 
-/** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim). */
-export async function backupNow(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<JobRow> {
-  const job = await enqueue(db, backupTask, payload);
-  return awaitJob(db, job.id, { runHere: 'always', signal, graceMs: BACKUP_GRACE_MS });
-}
-
 /** A backup under way when a stop is asked for gets this long to finish. */
-export const BACKUP_GRACE_MS = 10 * 60_000;
+const BACKUP_GRACE_MS = 10 * 60_000;

@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { backupNow, backupResult, type BackupPayload, type BackupResult } from '../../tasks/backup.js';
+import { backupNow, type BackupResult } from '../../tasks/backup.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
 import { withCommandDatabase, type CliContext } from '../context.js';
 import { formatBytes, formatInteger, printJson, printLine } from '../output.js';
-
-/** Backs the database up now, through the queue, and returns what was written. */
-export async function backupDatabase(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
-  return backupResult(await backupNow(db, payload, signal));
-}
 
 export function describeBackup(result: BackupResult): string {
   return `${result.file} (${formatBytes(result.size_bytes)}, ${formatInteger(result.users)} users, ${formatInteger(result.jobs)} jobs, ${result.duration_ms} ms)`;
@@ -24,7 +17,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {
       const payload = { dir: backupDir(flags, command), keep: parseKeep(flags) };
-      const result = await withCommandDatabase(command, (db) => backupDatabase(db, payload, context.shutdownSignal()));
+      const result = await withCommandDatabase(command, (db) => backupNow(db, payload, context.shutdownSignal()));
       if (flags.json) {
         printJson(result);
         return;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { listBackups } from '../../db/backups.js';
 import type { Database } from '../../db/schema.js';
-import { backupFiles } from '../../tasks/backup.js';
+import { backupFiles, timeOfBackupFileName } from '../../tasks/backup.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
 import { withCommandDatabase } from '../context.js';
 import { formatBytes, formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
@@ -38,7 +38,7 @@ export async function backupListing(db: Kysely<Database>, dir: string): Promise<
     if (listing.has(file)) continue;
     listing.set(file, {
       file,
-      created_at: timeFromName(path.basename(file)),
+      created_at: timeOfBackupFileName(path.basename(file)),
       size_bytes: fs.statSync(file).size,
       users: null,
       verified: false,
@@ -47,12 +47,6 @@ export async function backupListing(db: Kysely<Database>, dir: string): Promise<
     });
   }
   return [...listing.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
-}
-
-/** `usergen-2026-11-24T13-00-00-000Z.db` -> `2026-11-24T13:00:00.000Z`. */
-function timeFromName(name: string): string {
-  const [, date, hours, minutes, seconds, ms] = /^usergen-(.{10})T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z/.exec(name)!;
-  return `${date}T${hours}:${minutes}:${seconds}.${ms}Z`;
 }
 
 export function register(program: Command): void {

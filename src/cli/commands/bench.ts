@@ -28,68 +28,45 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 export async function runBench(options: BenchOptions, progress: (line: string) => void): Promise<BenchFigure[]> {
   const { bareCommitRate } = await import('../../db/bare-commit-rate.js');
   const { drainRate, enqueueRate, generation, median, pickupLatency } = await import('../../bench/measure.js');
+  const repeat = async <T>(one: (run: number) => Promise<T>): Promise<T[]> => {
+    const results: T[] = [];
+    for (let i = 0; i < options.runs; i++) results.push(await one(i));
+    return results;
+  };
   const figures: BenchFigure[] = [];
-  const measure = async (name: string, unit: string, one: () => Promise<number | null> | number | null) => {
-    const runs: number[] = [];
-    for (let i = 0; i < options.runs; i++) {
-      const value = await one();
-      if (value !== null) runs.push(value);
-    }
-    const figure = { name, unit, runs, value: runs.length ? median(runs) : null };
-    figures.push(figure);
-    progress(`${name}: ${figure.value ?? 'n/a'} ${unit}`);
-    return figure;
+  const figure = (name: string, unit: string, values: Array<number | null>) => {
+    const runs = values.filter((value) => value !== null);
+    const value = runs.length ? median(runs) : null;
+    figures.push({ name, unit, runs, value });
+    progress(`${name}: ${value ?? 'n/a'} ${unit}`);
   };
   const count = options.jobs;
   // The bare rate and the library's are measured in pairs, in alternating order, so that the
   // machine's drift over the run weighs on both alike; the ratio is the median of the pairs'.
-  const pairs: Array<{ bare: number; library: number }> = [];
   const commits = Math.min(count, 5_000);
-  for (let i = 0; i < options.runs; i++) {
-    if (i % 2 === 0) {
+  const pairs = await repeat(async (run) => {
+    if (run % 2 === 0) {
       const bare = bareCommitRate(commits);
-      pairs.push({ bare, library: await enqueueRate(commits, 'full') });
-    } else {
-      const library = await enqueueRate(commits, 'full');
-      pairs.push({ bare: bareCommitRate(commits), library });
+      return { bare, library: await enqueueRate(commits, 'full') };
     }
-  }
-  let pair = 0;
-  await measure('bare SQLite commits (FULL)', 'commits/s', () => pairs[pair++]!.bare);
-  pair = 0;
-  await measure('enqueue, one at a time (full)', 'jobs/s', () => pairs[pair++]!.library);
-  pair = 0;
-  await measure('enqueue (full) / bare commits', '%', () => {
-    const { bare, library } = pairs[pair++]!;
-    return Math.round((1000 * library) / bare) / 10;
+    const library = await enqueueRate(commits, 'full');
+    return { bare: bareCommitRate(commits), library };
   });
-  await measure('enqueue, one at a time (normal)', 'jobs/s', () => enqueueRate(Math.min(count, 20_000), 'normal'));
-  await measure('enqueue, 100 in flight (full)', 'jobs/s', () => enqueueRate(Math.min(count, 20_000), 'full', 100));
-  const drains: Array<{ jobsPerSecond: number; peakRssMiB: number | null }> = [];
-  await measure(`drain ${formatInteger(count)} no-op jobs, ${options.workers} worker(s)`, 'jobs/s', async () => {
-    const result = await drainRate(BIN, count, options.workers, options.concurrency);
-    drains.push(result);
-    return result.jobsPerSecond;
-  });
-  let drainIndex = 0;
-  await measure('worker peak RSS', 'MiB', () => drains[drainIndex++]?.peakRssMiB ?? null);
-  const latencies: Array<{ p50Ms: number; p99Ms: number }> = [];
-  await measure(`pickup latency p50 (${options.pickups} jobs)`, 'ms', async () => {
-    const latency = await pickupLatency(BIN, options.pickups);
-    latencies.push(latency);
-    return latency.p50Ms;
-  });
-  let latencyIndex = 0;
-  await measure(`pickup latency p99 (${options.pickups} jobs)`, 'ms', () => latencies[latencyIndex++]?.p99Ms ?? null);
-  const generations: Array<{ bareMs: number; jobMs: number }> = [];
+  figure('bare SQLite commits (FULL)', 'commits/s', pairs.map((pair) => pair.bare));
+  figure('enqueue, one at a time (full)', 'jobs/s', pairs.map((pair) => pair.library));
+  figure('enqueue (full) / bare commits', '%', pairs.map(({ bare, library }) => Math.round((1000 * library) / bare) / 10));
+  figure('enqueue, one at a time (normal)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'normal')));
+  figure('enqueue, 100 in flight (full)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'full', 100)));
+  const drains = await repeat(() => drainRate(BIN, count, options.workers, options.concurrency));
+  figure(`drain ${formatInteger(count)} no-op jobs, ${options.workers} worker(s)`, 'jobs/s', drains.map((drain) => drain.jobsPerSecond));
+  figure('worker peak RSS', 'MiB', drains.map((drain) => drain.peakRssMiB));
+  const latencies = await repeat(() => pickupLatency(BIN, options.pickups));
+  figure(`pickup latency p50 (${options.pickups} jobs)`, 'ms', latencies.map((latency) => latency.p50Ms));
+  figure(`pickup latency p99 (${options.pickups} jobs)`, 'ms', latencies.map((latency) => latency.p99Ms));
+  const generations = await repeat(() => generation(options.generateTotal, options.generateIterations));
   const label = `${options.generateTotal} users at ${formatInteger(options.generateIterations)} iterations`;
-  await measure(`bare PBKDF2, ${label}`, 'ms', async () => {
-    const result = await generation(options.generateTotal, options.generateIterations);
-    generations.push(result);
-    return result.bareMs;
-  });
-  let generationIndex = 0;
-  await measure(`generate job, ${label}`, 'ms', () => generations[generationIndex++]?.jobMs ?? null);
+  figure(`bare PBKDF2, ${label}`, 'ms', generations.map((result) => result.bareMs));
+  figure(`generate job, ${label}`, 'ms', generations.map((result) => result.jobMs));
   return figures;
 }
 

@@ -3,7 +3,7 @@ import { usernamesOfJob } from '../../db/users.js';
 import { parseStoredError } from '../../queue/errors.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobId, requireJob } from '../job-arguments.js';
-import { progressOf, tookOf, toJobView } from '../job-view.js';
+import { describeValue, progressOf, tookOf, toJobView } from '../job-view.js';
 import { formatInteger, formatTime, printJson, printLine } from '../output.js';
 
 /** Users listed by name in the human output; --json lists them all. */
@@ -21,11 +21,11 @@ export function register(program: Command): void {
         job: await requireJob(db, id),
         users: await usernamesOfJob(db, id),
       }));
+      const view = toJobView(job);
       if (flags.json) {
-        printJson({ job: toJobView(job), users });
+        printJson({ job: view, users });
         return;
       }
-      const view = toJobView(job);
       const error = parseStoredError(job.error);
       const lines: Array<[string, string]> = [
         ['state', `${job.state} (attempt ${job.attempts} of ${job.max_attempts})`],
@@ -36,7 +36,7 @@ export function register(program: Command): void {
         ['run at', formatTime(job.run_at)],
         ['started', formatTime(job.started_at)],
         ['finished', job.finished_at === null ? '' : `${formatTime(job.finished_at)} (took ${tookOf(job)})`],
-        ['result', view.result === null ? '' : typeof view.result === 'string' ? view.result : JSON.stringify(view.result)],
+        ['result', view.result === null ? '' : describeValue(view.result)],
         ['error', error ? (error.stack ?? `${error.name}: ${error.message}`) : ''],
         ['history', view.history.map((run) => JSON.stringify(run)).join('\n')],
         ['users', users.length === 0 ? '' : `${formatInteger(users.length)}: ${users.slice(0, USERS_SHOWN).join(', ')}${users.length > USERS_SHOWN ? ', ...' : ''}`],

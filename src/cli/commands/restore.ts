@@ -7,9 +7,10 @@ import { countUsers } from '../../db/users.js';
 import { UsageError, UserError } from '../../errors.js';
 import { countLiveWorkers } from '../../queue/store.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
-import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
+import { checkGlobalOptions, databaseFile, withCommandDatabase, type CliContext } from '../context.js';
 import { formatInteger, printLine } from '../output.js';
-import { backupDatabase, describeBackup } from './backup.js';
+import { backupNow } from '../../tasks/backup.js';
+import { describeBackup } from './backup.js';
 
 interface Flags extends BackupFlags {
   yes?: boolean;
@@ -33,8 +34,7 @@ export function register(program: Command, context: CliContext): void {
       }
       const backup = inspectSnapshot(path.resolve(file));
       const target = databaseFile(command);
-      const db = await openCommandDatabase(command);
-      try {
+      await withCommandDatabase(command, async (db) => {
         const workers = await countLiveWorkers(db);
         if (workers > 0 && !flags.force) {
           throw new UserError(`${workers} worker(s) are running on ${target}: stop them first, or pass --force`);
@@ -42,12 +42,10 @@ export function register(program: Command, context: CliContext): void {
         if (!flags.yes && !(await confirm(target, await countUsers(db), file, backup))) {
           throw new UserError('restore cancelled; nothing changed');
         }
-        const safety = await backupDatabase(db, { dir: backupDir(flags, command), keep: null }, context.shutdownSignal());
+        const safety = await backupNow(db, { dir: backupDir(flags, command), keep: null }, context.shutdownSignal());
         printLine(`Current database backed up to ${describeBackup(safety)}`);
         await restoreSnapshot(path.resolve(file), target);
-      } finally {
-        await db.destroy();
-      }
+      });
       // Opening applies any migration the backup's older schema needs.
       const restored = await openDatabase(target);
       try {

@@ -17,7 +17,6 @@ export function register(program: Command): void {
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
       const job = await withCommandDatabase(command, async (db) => {
-        await requireJob(db, id);
         const after = await retryJob(db, id);
         if (!after) throw new UserError(`job ${id} is ${(await requireJob(db, id)).state}: only failed or cancelled jobs can be retried`);
         signalWork(db);
@@ -37,7 +36,7 @@ export function register(program: Command): void {
       const { job, was } = await withCommandDatabase(command, async (db) => {
         const before = await requireJob(db, id);
         const after = await cancelJob(db, id);
-        if (!after) throw new UserError(`job ${id} is ${(await requireJob(db, id)).state}: only queued or running jobs can be cancelled`);
+        if (!after) throw new UserError(`job ${id} is ${before.state}: only queued or running jobs can be cancelled`);
         return { job: after, was: before.state };
       });
       if (flags.json) printJson({ job: toJobView(job) });
