@@ -81,7 +81,7 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob): Task
       const now = Date.now();
       if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
       lastProgressAt = now;
-      if (!(await saveProgress(db, claim.jobId, claim.workerId, current, total))) {
+      if (!(await saveProgress(db, claim, current, total))) {
         const error = lostLease(claim);
         active.abort(error);
         throw error;

@@ -189,32 +189,26 @@ export async function renewLeases(
   return rows.map((row) => row.id);
 }
 
-/** The fence every write about a running job goes through: this job, still ours, still running. */
+/** The fence every write about a running job goes through: this job, still this run's (worker and attempt), still running. */
 type JobUpdate = UpdateQueryBuilder<Database, 'jobs', 'jobs', UpdateResult>;
 
-function heldBy(query: JobUpdate, jobId: number, workerId: string): JobUpdate {
-  return query.where('id', '=', jobId).where('locked_by', '=', workerId).where('state', '=', 'running');
+function heldBy(query: JobUpdate, { jobId, workerId, attempt }: Claim): JobUpdate {
+  return query
+    .where('id', '=', jobId)
+    .where('locked_by', '=', workerId)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'running');
 }
 
-/** Returns false when the job is no longer held by `workerId`. */
-export async function saveProgress(
-  db: Kysely<Database>,
-  jobId: number,
-  workerId: string,
-  current: number,
-  total: number,
-): Promise<boolean> {
-  const result = await heldBy(
-    db.updateTable('jobs').set({ progress_current: current, progress_total: total }),
-    jobId,
-    workerId,
-  ).executeTakeFirst();
+/** Returns false when the job is no longer held by the run `claim` names. */
+export async function saveProgress(db: Kysely<Database>, claim: Claim, current: number, total: number): Promise<boolean> {
+  const result = await heldBy(db.updateTable('jobs').set({ progress_current: current, progress_total: total }), claim).executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
 
 // Hot path, precompiled: completions. One statement marks one job that wrote through its
-// transaction; one statement marks a whole batch of jobs that wrote nothing of their own. Both are
-// fenced by the attempt too: a run whose lease lapsed and whose job this same worker claimed again
+// transaction; one statement marks a whole batch of jobs that wrote nothing of their own. Both
+// spell out heldBy's fence: a run whose lease lapsed and whose job this same worker claimed again
 // must not complete the newer attempt.
 const COMPLETE_SET = `state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null,
   progress_current = coalesce(progress_total, progress_current)`;
@@ -258,8 +252,7 @@ export async function completeJobs(db: Kysely<Database>, completions: Completion
 /** Records a failed attempt: back to the queue at `retryAt`, or failed for good when it is null. */
 export async function failAttempt(
   db: Kysely<Database>,
-  jobId: number,
-  workerId: string,
+  claim: Claim,
   error: string,
   retryAt: number | null,
   now = Date.now(),
@@ -270,14 +263,13 @@ export async function failAttempt(
         ? { state: 'failed', error, finished_at: now, locked_by: null, locked_until: null }
         : { state: 'queued', error, run_at: retryAt, locked_by: null, locked_until: null },
     ),
-    jobId,
-    workerId,
+    claim,
   ).executeTakeFirst();
   return update.numUpdatedRows === 1n;
 }
 
 /** Gives an interrupted job back to the queue; the interrupted attempt does not count. */
-export async function releaseJob(db: Kysely<Database>, jobId: number, workerId: string): Promise<boolean> {
+export async function releaseJob(db: Kysely<Database>, claim: Claim): Promise<boolean> {
   const update = await heldBy(
     db.updateTable('jobs').set({
       state: 'queued',
@@ -285,8 +277,7 @@ export async function releaseJob(db: Kysely<Database>, jobId: number, workerId: 
       locked_by: null,
       locked_until: null,
     }),
-    jobId,
-    workerId,
+    claim,
   ).executeTakeFirst();
   return update.numUpdatedRows === 1n;
 }

@@ -215,7 +215,7 @@ export class Worker {
         this.#summary.succeeded += 1;
         if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}`);
       } else {
-        await this.#settleFailure(job, toError(thrown), task, started);
+        await this.#settleFailure(active, toError(thrown), task, started);
       }
     } finally {
       clearTimeout(timer);
@@ -224,11 +224,12 @@ export class Worker {
 
   // WHATEVER WENT WRONG, THE ATTEMPT MUST BE SETTLED HERE (released, retried or failed) and this
   // method MUST NOT THROW: a job left 'running' waits out its lease before anyone runs it again.
-  async #settleFailure(job: ClaimedJob, error: Error, task: TaskDefinition | undefined, started: number): Promise<void> {
+  async #settleFailure(active: ActiveJob, error: Error, task: TaskDefinition | undefined, started: number): Promise<void> {
+    const { job, claim } = active;
     const name = `Task ${job.task}[${job.id}]`;
     try {
       if (error instanceof ShutdownError) {
-        if (await releaseJob(this.#db, job.id, this.id)) this.#summary.released += 1;
+        if (await releaseJob(this.#db, claim)) this.#summary.released += 1;
         this.#log.warn(`${name} returned to the queue: ${error.message}`);
         return;
       }
@@ -238,7 +239,7 @@ export class Worker {
       }
       const retry = !(error instanceof PermanentJobError) && job.attempts < job.max_attempts;
       const delay = retry ? retryDelayMs(job.attempts, task?.backoff ?? DEFAULT_BACKOFF) : 0;
-      const recorded = await failAttempt(this.#db, job.id, this.id, serializeError(error), retry ? Date.now() + delay : null);
+      const recorded = await failAttempt(this.#db, claim, serializeError(error), retry ? Date.now() + delay : null);
       if (!recorded) {
         this.#log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
       } else if (retry) {

@@ -4,7 +4,7 @@ import { openDatabase } from '../../src/db/open.js';
 import type { Database } from '../../src/db/schema.js';
 import { cancelJob } from '../../src/queue/admin-store.js';
 import { groupCommitterOf } from '../../src/queue/group-commit.js';
-import { claimJobs, completeJobs, enqueueJob, getJob } from '../../src/queue/store.js';
+import { claimJobs, completeJobs, enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/queue/store.js';
 import { tempDb } from '../helpers.js';
 
 // The store's hot-path statements on a real file: what a batch of completions may and may not write.
@@ -57,6 +57,21 @@ describe('completing a batch of jobs in one statement', () => {
     const current = await completeJobs(db, [{ jobId: id!, workerId: 'worker-a', attempt: 2, result: '"current"' }]);
     expect([...current]).toEqual([id]);
     expect(await getJob(db, id!)).toMatchObject({ state: 'succeeded', result: '"current"' });
+  });
+
+  it('a stale run of the same worker can neither fail, release nor report progress on the newer attempt', async () => {
+    const [id] = await claimThree('worker-a');
+    await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
+    await claimJobs(db, 'worker-a', 3, 30_000);
+    const stale = { jobId: id!, workerId: 'worker-a', attempt: 1 };
+
+    expect(await saveProgress(db, stale, 1, 2)).toBe(false);
+    expect(await failAttempt(db, stale, '{"name":"Error","message":"stale"}', null)).toBe(false);
+    expect(await releaseJob(db, stale)).toBe(false);
+    const row = await getJob(db, id!);
+    expect(row).toMatchObject({ state: 'running', attempts: 2, locked_by: 'worker-a', progress_total: null });
+    expect(row!.error).not.toContain('stale');
+    expect(await saveProgress(db, { ...stale, attempt: 2 }, 1, 2)).toBe(true);
   });
 
   it('completes jobs of two workers sharing a handle in one statement', async () => {
