@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { wakeFileOf } from '../src/queue/wakeup.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,6 +124,24 @@ export function inspectDb(file: string): BetterSqlite3.Database {
 
 export function count(db: BetterSqlite3.Database, sqlText: string, ...params: unknown[]): number {
   return db.prepare(sqlText).pluck().get(...params) as number;
+}
+
+export function succeeded(db: BetterSqlite3.Database): number {
+  return count(db, "select count(*) from jobs where state = 'succeeded'");
+}
+
+/** `usergen generate <total> [flags]` on `file`, which must exit 0. */
+export async function generate(file: string, total: number, ...flags: string[]): Promise<void> {
+  const run = await runCli(['generate', String(total), ...flags, '--db', file]);
+  expect(run.code, run.stderr).toBe(0);
+}
+
+/** Starts `usergen worker [args]` on `file` and waits until it has registered. */
+export async function startWorker(file: string, args: string[] = []): Promise<{ worker: CliProcess; db: BetterSqlite3.Database }> {
+  const worker = startCli(['worker', '--db', file, ...args]);
+  const db = inspectDb(file);
+  await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+  return { worker, db };
 }
 
 export interface JobRecord {

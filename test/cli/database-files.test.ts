@@ -5,7 +5,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/db/migrations/index.js';
-import { count, inspectDb, ROOT, runCli, startCli, tempDb } from '../helpers.js';
+import { generate, inspectDb, ROOT, runCli, startCli, tempDb } from '../helpers.js';
 
 /**
  * Everything in the folder, with each file's hash: what "left byte-for-byte unchanged" compares.
@@ -33,10 +33,6 @@ function crashedApplicationDatabase(file: string): void {
   expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
 }
 
-async function usergenDatabase(file: string): Promise<void> {
-  expect((await runCli(['generate', '50', '--db', file])).code).toBe(0);
-}
-
 describe('database files that are not usable', () => {
   it.each([
     ['a text file', (file: string) => fs.writeFileSync(file, 'hello, not a database\n'), /not a usergen database/],
@@ -54,7 +50,7 @@ describe('database files that are not usable', () => {
     [
       'a read-only usergen database',
       async (file: string) => {
-        await usergenDatabase(file);
+        await generate(file, 50);
         fs.chmodSync(file, 0o444);
       },
       /read-only/,
@@ -62,7 +58,7 @@ describe('database files that are not usable', () => {
     [
       'a database from a newer usergen',
       async (file: string) => {
-        await usergenDatabase(file);
+        await generate(file, 50);
         const db = new BetterSqlite3(file);
         db.pragma('user_version = 99');
         db.close();

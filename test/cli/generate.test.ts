@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, jobs, runCli, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
+import { count, inspectDb, jobs, runCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
 
 /** A rejected command prints one error line, nothing on stdout, and creates no file. */
 function expectRejected(run: { code: number | null; stdout: string; stderr: string }, file: string, code = 2): void {
@@ -90,9 +90,7 @@ describe('generate', () => {
   it('--wait with a worker alive leaves the job to that worker', async () => {
     const { db: file } = tempDb();
     expect((await runCli(['list', '--db', file])).code).toBe(0);
-    const worker = startCli(['worker', '--db', file]);
-    const db = inspectDb(file);
-    await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+    const { worker, db } = await startWorker(file);
     const run = await runCli(['generate', '60', '--wait', '--db', file]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('60 random users created with success!');

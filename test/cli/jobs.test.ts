@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, jobs, runCli, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
-import { enqueueJobs, generateJob } from '../queue/enqueue.js';
+import { count, generate, inspectDb, jobs, runCli, startWorker, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { enqueueJobs, generateJob, hashingWorker } from '../queue/enqueue.js';
 
 /** A database with a succeeded generate job (1), a failed unknown-task job (2) and a delayed queued job (3). */
 async function queueWithHistory(): Promise<{ file: string; db: ReturnType<typeof inspectDb> }> {
   const { db: file } = tempDb();
-  expect((await runCli(['generate', '50', '--wait', '--db', file])).code).toBe(0);
+  await generate(file, 50, '--wait');
   await enqueueJobs(file, [{ task: 'no_such_task', payload: {} }]);
   expect((await runCli(['worker', '--drain', '--db', file])).code).toBe(0);
-  expect((await runCli(['generate', '60', '--delay', '1h', '--db', file])).code).toBe(0);
+  await generate(file, 60, '--delay', '1h');
   return { file, db: inspectDb(file) };
 }
 
@@ -63,9 +63,7 @@ describe('seeing the queue', () => {
 
   it('status counts states and shows live workers, the oldest wait and the last backup', async () => {
     const { file } = await queueWithHistory();
-    const worker = startCli(['worker', '--db', file]);
-    const db = inspectDb(file);
-    await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+    const { worker } = await startWorker(file);
     const status = await json<{
       counts: Record<string, number>;
       workers: Array<{ pid: number; concurrency: number }>;
@@ -112,11 +110,7 @@ describe('steering the queue', () => {
   });
 
   it('cancel stops a running generate_users job: it ends cancelled with none of its users written', async () => {
-    const { db: file } = tempDb();
-    const [id] = await enqueueJobs(file, [generateJob(500, 50_000)]);
-    const db = inspectDb(file);
-    const worker = startCli(['worker', '--db', file]);
-    await waitFor(() => count(db, 'select progress_current from jobs where id = ?', id) > 0, 'the job to be hashing');
+    const { file, id, db, worker } = await hashingWorker([]);
     const run = await runCli(['cancel', String(id), '--db', file]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('stops it at its next progress point');
@@ -124,7 +118,7 @@ describe('steering the queue', () => {
 
     // The worker carries on with other jobs.
     await enqueueJobs(file, [generateJob(50)]);
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 1, 'the next job');
+    await waitFor(() => succeeded(db) === 1, 'the next job');
     await stopCli(worker);
     expect(jobs(db)[0]).toMatchObject({ state: 'cancelled' });
     expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, jobs, ROOT, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
+import { count, inspectDb, jobs, ROOT, startCli, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
 
 const JOBS = 50;
 
@@ -23,11 +23,11 @@ describe('several processes on one file', () => {
     expect(enqueued.code, enqueued.stderr).toBe(0);
 
     const db = inspectDb(file);
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === JOBS, 'every job to succeed', 60_000);
+    await waitFor(() => succeeded(db) === JOBS, 'every job to succeed', 60_000);
+    // stopCli fails unless each worker exits 0.
     const exits = await Promise.all(workers.map(stopCli));
 
     const output = [enqueued, ...exits].map((run) => run.stdout + run.stderr).join('\n');
-    expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
     expect(output).not.toMatch(/SQLITE_BUSY|database is locked/i);
     const rows = jobs(db);
     expect(rows).toHaveLength(JOBS);

@@ -1,29 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
-import { enqueueJobs, generateJob } from './enqueue.js';
+import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { enqueueJobs, generateJob, hashingWorker, progressOf, SLOW_ITERATIONS } from './enqueue.js';
 
-// Hashes slow enough that a job is caught mid-way, fast enough to finish twice in a test.
-const SLOW_ITERATIONS = 50_000;
-
-function progressOf(db: ReturnType<typeof inspectDb>, id: number): number {
-  return count(db, "select coalesce(progress_current, 0) from jobs where id = ? and state = 'running'", id);
-}
-
-function succeeded(db: ReturnType<typeof inspectDb>): number {
-  return count(db, "select count(*) from jobs where state = 'succeeded'");
-}
-
-/** A 500-user job, and a worker (started with `args`) caught hashing it. */
-async function hashingWorker(args: string[]) {
-  const { db: file } = tempDb();
-  const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
-  const db = inspectDb(file);
-  const worker = startCli(['worker', '--db', file, ...args]);
-  await waitFor(() => progressOf(db, id!) > 0, 'the worker to be hashing');
-  return { file, id: id!, db, worker };
-}
 
 describe('crash recovery', () => {
   it('a job whose worker is killed while hashing is finished by another, users written once', async () => {

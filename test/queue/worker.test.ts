@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
+import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs, generateJob } from './enqueue.js';
 
 describe('worker', () => {
@@ -71,9 +71,7 @@ describe('worker', () => {
   it('an idle worker is woken by an enqueue from another process, not by its poll', async () => {
     const { db: file } = tempDb();
     expect((await runCli(['list', '--db', file])).code).toBe(0);
-    const worker = startCli(['worker', '--db', file, '--poll', '1h']);
-    const db = inspectDb(file);
-    await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+    const { worker, db } = await startWorker(file, ['--poll', '1h']);
     // A claim needs a wake-up from here on: the next poll is an hour away.
     for (const total of ['50', '51']) {
       expect((await runCli(['generate', total, '--db', file])).code).toBe(0);

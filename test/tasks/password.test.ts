@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashPassword, randomPassword } from '../../src/tasks/password.js';
-import { inspectDb, runCli, tempDb } from '../helpers.js';
+import { generate, inspectDb, tempDb } from '../helpers.js';
 
 describe('password hashes', () => {
   it("reproduce Django's pbkdf2_sha256 test vector", async () => {
@@ -17,7 +17,7 @@ describe('password hashes', () => {
 
   it('of generated users parse as Django hashes, with distinct salts', async () => {
     const { db: file } = tempDb();
-    expect((await runCli(['generate', '50', '--wait', '--db', file])).code).toBe(0);
+    await generate(file, 50, '--wait');
     const users = inspectDb(file).prepare('select * from users').all() as Array<Record<string, string>>;
     expect(users).toHaveLength(50);
     const salts = new Set<string>();
