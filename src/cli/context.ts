@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
+import { describeStorageError } from '../db/faults.js';
 import { DURABILITIES, openDatabase } from '../db/open.js';
 import type { Database } from '../db/schema.js';
 import { parseChoice } from './parse.js';
@@ -15,6 +16,11 @@ interface GlobalOptions {
   durability?: string;
 }
 
+export interface CommandDatabaseOptions {
+  /** Create the database if the file is missing (`generate`, `worker`); others refuse a missing file. */
+  create?: boolean;
+}
+
 export const DEFAULT_DATABASE_FILE = 'usergen.db';
 
 export function databaseFile(command: Command): string {
@@ -23,10 +29,11 @@ export function databaseFile(command: Command): string {
 }
 
 /** Opens the database the global options name; call it only once every argument has been checked. */
-export async function openCommandDatabase(command: Command): Promise<Kysely<Database>> {
+export async function openCommandDatabase(command: Command, options: CommandDatabaseOptions = {}): Promise<Kysely<Database>> {
   const { durability } = command.optsWithGlobals<GlobalOptions>();
   return openDatabase(databaseFile(command), {
     durability: durability === undefined ? undefined : parseChoice(durability, '--durability', DURABILITIES),
+    create: options.create ?? false,
   });
 }
 
@@ -36,13 +43,27 @@ export function checkGlobalOptions(command: Command): void {
   if (durability !== undefined) parseChoice(durability, '--durability', DURABILITIES);
 }
 
-/** Opens the database, runs `work` on it, and closes it whatever happens. */
-export async function withCommandDatabase<T>(command: Command, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+/**
+ * Opens the database, runs `work` on it, and closes it whatever happens. A storage fault met on
+ * the way (disk full, damaged file) is reported as one line naming the file.
+ */
+export async function withCommandDatabase<T>(
+  command: Command,
+  work: (db: Kysely<Database>) => Promise<T>,
+  options: CommandDatabaseOptions = {},
+): Promise<T> {
   checkGlobalOptions(command);
-  const db = await openCommandDatabase(command);
+  const db = await openCommandDatabase(command, options);
+  let failed = false;
   try {
     return await work(db);
+  } catch (error) {
+    failed = true;
+    throw describeStorageError(error, databaseFile(command));
   } finally {
-    await db.destroy();
+    // Closing checkpoints the WAL, which fails too on a full disk: the first error is the one to tell.
+    await db.destroy().catch((error: unknown) => {
+      if (!failed) throw describeStorageError(error, databaseFile(command));
+    });
   }
 }

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../queue/worker.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
@@ -9,7 +11,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * stderr or appended to a file. Writes are synchronous: nothing is lost when the process exits.
  */
 export function createLogger(level: LogLevel, file?: string): Logger & { close(): void } {
-  const fd = file === undefined ? 2 : fs.openSync(file, 'a', 0o600);
+  const fd = file === undefined ? 2 : openLogFile(file);
   const threshold = LOG_LEVELS.indexOf(level);
   const write = (at: LogLevel, message: string) => {
     if (LOG_LEVELS.indexOf(at) < threshold) return;
@@ -26,4 +28,21 @@ export function createLogger(level: LogLevel, file?: string): Logger & { close()
       if (fd !== 2) fs.closeSync(fd);
     },
   };
+}
+
+function openLogFile(file: string): number {
+  try {
+    return fs.openSync(file, 'a', 0o600);
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    const why =
+      code === 'ENOENT'
+        ? `folder ${path.dirname(path.resolve(file))} does not exist`
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? 'not allowed to write there'
+            : (error as Error).message;
+    throw new UsageError(`--logfile ${file}: cannot open it for writing: ${why}`);
+  }
 }

@@ -4,6 +4,7 @@ import { toError, UsageError, UserError } from '../errors.js';
 import * as backup from './commands/backup.js';
 import * as backups from './commands/backups.js';
 import * as bench from './commands/bench.js';
+import * as check from './commands/check.js';
 import * as generate from './commands/generate.js';
 import * as job from './commands/job.js';
 import * as jobs from './commands/jobs.js';
@@ -29,7 +30,7 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, backup, backups, restore, schedule, bench]) command.register(program, context);
+  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, bench]) command.register(program, context);
   return program;
 }
 

@@ -93,6 +93,9 @@ class ImmediateSqliteDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // SQLite has rolled back already after some errors (disk full, I/O): a ROLLBACK then fails
+    // with "no transaction is active", and that error would replace the one that matters.
+    if (!this.#connection.inTransaction) return;
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
@@ -111,6 +114,10 @@ class CachingSqliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     return this.execute<R>(query);
+  }
+
+  get inTransaction(): boolean {
+    return this.#database.open && this.#database.inTransaction;
   }
 
   execute<R>(query: CompiledQuery): QueryResult<R> {

@@ -22,7 +22,9 @@ export function checkIdentity(sqlite: BetterSqlite3.Database, file: string): Fil
   try {
     return readIdentity(sqlite, file);
   } finally {
-    sqlite.exec('commit');
+    // A read that failed for the file's sake (disk full, I/O) may have ended the transaction
+    // already: a COMMIT then would replace the real error with "no transaction is active".
+    if (sqlite.inTransaction) sqlite.exec('commit');
   }
 }
 

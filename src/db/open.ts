@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from './kysely.js';
 import { UserError } from '../errors.js';
 import { ImmediateSqliteDialect } from './driver.js';
+import { describeStorageError } from './faults.js';
 import { checkIdentity, migrateToLatest } from './migrate.js';
 import type { Database } from './schema.js';
 
@@ -14,6 +15,11 @@ export interface OpenOptions {
   /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
   durability?: Durability;
   busyTimeoutMs?: number;
+  /**
+   * Make a missing (or empty) file into a new database; default true. False refuses both: a
+   * command that only reads must not leave a new database behind a mistyped `--db`.
+   */
+  create?: boolean;
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -38,7 +44,7 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
  * UserError before any byte of it changes.
  */
 export async function openDatabase(file: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
-  checkFile(file);
+  checkFile(file, options.create ?? true);
   if (fs.existsSync(`${file}-wal`)) checkIdentityReadOnly(file);
   let sqlite: BetterSqlite3.Database;
   try {
@@ -64,24 +70,41 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
   }
 }
 
-function checkFile(file: string): void {
+function checkFile(file: string, create: boolean): void {
+  if (create && !fs.existsSync(file)) {
+    createFile(file);
+    return;
+  }
+  // An empty file is a new database only while it is being created (by this process or one
+  // opening it at the same moment): a command that only reads does not adopt it.
+  const stat = checkDatabaseFile(file, create);
+  // root may write a file whatever its mode; a file nobody may write is read-only all the same.
+  if ((stat.mode & 0o222) === 0 || !canWrite(file)) {
+    throw new UserError(`${file} is read-only; usergen needs to write to its database`);
+  }
+}
+
+/**
+ * Refuses, with one line, what cannot be a usergen database: no file, a folder, a file that is
+ * not SQLite, or (unless `allowEmpty`) an empty one. Reads nothing but the header.
+ */
+export function checkDatabaseFile(file: string, allowEmpty = false): fs.Stats {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeOpenError(error, file);
-    createFile(file);
-    return;
+    throw new UserError(`no usergen database at ${file} (check --db or $USERGEN_DB; "usergen generate" creates one)`);
   }
   if (stat.isDirectory()) throw new UserError(`${file} is a directory, not a database file`);
   if (!stat.isFile()) throw new UserError(`${file} is not a regular file`);
+  if (stat.size === 0 && !allowEmpty) {
+    throw new UserError(`${file} is an empty file, not a usergen database (check --db or $USERGEN_DB)`);
+  }
   if (stat.size > 0 && !readHeader(file).equals(SQLITE_HEADER)) {
     throw new UserError(`${file} is not a usergen database (not an SQLite file)`);
   }
-  // root may write a file whatever its mode; a file nobody may write is read-only all the same.
-  if ((stat.mode & 0o222) === 0 || !canWrite(file)) {
-    throw new UserError(`${file} is read-only; usergen needs to write to its database`);
-  }
+  return stat;
 }
 
 /**
@@ -139,18 +162,12 @@ function describeOpenError(error: unknown, file: string): Error {
   const code = (error as { code?: string }).code;
   const message = (error as Error).message;
   switch (code) {
-    case 'SQLITE_NOTADB':
-      return new UserError(`${file} is not a usergen database (not an SQLite file)`);
-    case 'SQLITE_READONLY':
     case 'EACCES':
     case 'EPERM':
-    case 'EROFS':
       return new UserError(`cannot write ${file}: ${message}`);
     case 'SQLITE_CANTOPEN':
       return new UserError(`cannot open ${file}: ${message}`);
-    case 'SQLITE_CORRUPT':
-      return new UserError(`${file} is damaged: ${message}`);
     default:
-      return error as Error;
+      return describeStorageError(error, file);
   }
 }

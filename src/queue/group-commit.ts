@@ -109,7 +109,11 @@ export class GroupCommitter {
           try {
             outcomes.push({ ok: true, value: await item.write(trx) });
           } catch (error) {
-            await sql`rollback to grouped_write`.execute(trx);
+            // When the error ended the transaction, ROLLBACK TO fails too: the batch stops with
+            // the write's own error, not "no such savepoint".
+            await sql`rollback to grouped_write`.execute(trx).catch(() => {
+              throw error;
+            });
             outcomes.push({ ok: false, error });
           }
           await sql`release grouped_write`.execute(trx);

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
+import { describeStorageError, storageFaultOf } from '../db/faults.js';
+import { fileOfDatabase } from '../db/open.js';
 import type { Database } from '../db/schema.js';
 import { toError } from '../errors.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
@@ -17,6 +19,7 @@ import {
   unregisterWorker,
 } from './store.js';
 import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
+import { RepeatedFailure } from './repeated-failure.js';
 import { getTask, taskNames, type TaskDefinition } from './task.js';
 import { watchForWork } from './wakeup.js';
 
@@ -52,6 +55,8 @@ export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_POLL_MS = 200;
 export const DEFAULT_GRACE_MS = 30_000;
 const CLAIM_RETRY_MS = 1_000;
+/** A draining worker gives up once this many claims in a row failed for the file's sake (disk full, read-only). */
+const DRAIN_GIVE_UP_AFTER = 3;
 
 export interface WorkerSummary {
   succeeded: number;
@@ -80,6 +85,10 @@ export class Worker {
   #wake: (() => void) | undefined;
   #wakePending = false;
   #heartbeating = false;
+  /** Why this worker must stop and fail (a damaged file, or a draining worker that cannot claim). */
+  #fatal: Error | undefined;
+  readonly #claimFailures: RepeatedFailure;
+  readonly #heartbeatFailures: RepeatedFailure;
 
   constructor(db: Kysely<Database>, options: WorkerOptions) {
     this.#db = db;
@@ -90,9 +99,15 @@ export class Worker {
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.#log = options.logger ?? silentLogger;
     this.#queue = new PQueue({ concurrency: this.#concurrency });
+    this.#claimFailures = new RepeatedFailure(this.#log, 'claiming jobs');
+    this.#heartbeatFailures = new RepeatedFailure(this.#log, 'heartbeat');
   }
 
-  /** Works jobs until `signal` aborts (or, with `drain`, until none is left); never rejects for a job's sake. */
+  /**
+   * Works jobs until `signal` aborts (or, with `drain`, until none is left). Never rejects for a
+   * job's sake; rejects with a StorageError when the file is damaged, or when a draining worker's
+   * claims keep failing for the file's sake (full disk, read-only), once its running jobs are settled.
+   */
   async run(signal?: AbortSignal): Promise<WorkerSummary> {
     const stop = () => this.stop();
     signal?.addEventListener('abort', stop, { once: true });
@@ -115,7 +130,9 @@ export class Worker {
     const stopWatching = watchForWork(this.#db, () => this.#wakeUp());
     try {
       await this.#claimUntilStopped();
+      if (this.#fatal) this.#abortRunning();
       await this.#finishRunning();
+      if (this.#fatal) throw this.#fatal;
     } finally {
       clearInterval(heartbeat);
       stopWatching();
@@ -135,6 +152,27 @@ export class Worker {
     this.#wakeUp();
   }
 
+  /** Stops claiming for a reason that makes `run` reject (the first one is kept). */
+  #fail(error: unknown): void {
+    this.#fatal ??= this.#describe(error);
+    this.stop();
+  }
+
+  #abortRunning(): void {
+    for (const active of this.#running.values()) {
+      if (!active.completing) active.abort(new ShutdownError(`worker stopped: ${this.#fatal?.message ?? 'stopping'}`));
+    }
+  }
+
+  /** A storage fault named as the user must read it: the file and the cause. */
+  #describe(error: unknown): Error {
+    try {
+      return describeStorageError(error, fileOfDatabase(this.#db));
+    } catch {
+      return toError(error);
+    }
+  }
+
   async #claimUntilStopped(): Promise<void> {
     while (!this.#stopping) {
       // A slot is claimed for only when it is free: no job waits in this process's memory.
@@ -145,10 +183,17 @@ export class Worker {
           jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId });
         } catch (error) {
           // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
-          this.#log.warn(`could not claim jobs: ${toError(error).message}; trying again`);
-          await this.#idle(Math.max(this.#pollMs, CLAIM_RETRY_MS));
+          const retryMs = Math.max(this.#pollMs, CLAIM_RETRY_MS);
+          const failures = this.#claimFailures.failed(this.#describe(error).message, retryMs);
+          const fault = storageFaultOf(error);
+          if (fault === 'damaged' || (this.#options.drain && fault !== undefined && failures >= DRAIN_GIVE_UP_AFTER)) {
+            this.#fail(error);
+            return;
+          }
+          await this.#idle(retryMs);
           continue;
         }
+        this.#claimFailures.succeeded();
         for (const job of jobs) this.#start(job);
         if (jobs.length === free) continue;
         if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain) return;
@@ -228,6 +273,13 @@ export class Worker {
     const { job, claim } = active;
     const name = `Task ${job.task}[${job.id}]`;
     try {
+      if (storageFaultOf(error) === 'damaged') {
+        // Not the job's failure: the file's. Nothing more is claimed and the worker exits 1;
+        // the job stays as it is (its lease brings it back once the file is restored).
+        this.#log.error(`${name} stopped: ${this.#describe(error).message}`);
+        this.#fail(error);
+        return;
+      }
       if (error instanceof ShutdownError) {
         if (await releaseJob(this.#db, claim)) this.#summary.released += 1;
         this.#log.warn(`${name} returned to the queue: ${error.message}`);
@@ -274,8 +326,10 @@ export class Worker {
       if (register) {
         await heartbeatWorker(this.#db, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
       }
+      this.#heartbeatFailures.succeeded();
     } catch (error) {
-      this.#log.warn(`heartbeat failed: ${toError(error).message}`);
+      this.#heartbeatFailures.failed(this.#describe(error).message, Math.max(50, this.#leaseMs / 3));
+      if (storageFaultOf(error) === 'damaged') this.#fail(error);
     } finally {
       this.#heartbeating = false;
     }

@@ -93,7 +93,7 @@ export function register(program: Command, context: CliContext): void {
           return;
         }
         throw new UserError(`job ${job.id} ${describeEnd(finished)}`);
-      });
+      }, { create: true });
     });
 }
 

@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import { checkDatabase } from '../../db/check.js';
+import { damagedMessage, describeStorageError, StorageError } from '../../db/faults.js';
 import { toError, UsageError, UserError } from '../../errors.js';
+import type { Logger } from '../../queue/worker.js';
 import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseChoice, parseDuration, parseInteger } from '../parse.js';
@@ -72,26 +75,43 @@ export function register(program: Command, context: CliContext): void {
 }
 
 async function runWorker(options: WorkerCommandOptions, command: Command, signal: AbortSignal): Promise<void> {
-  const db = await openCommandDatabase(command);
+  const file = databaseFile(command);
   const logger = createLogger(options.logLevel, options.logFile);
   try {
-    await import('../../tasks/index.js');
-    for (const module of options.taskModules) await loadTasks(module);
-    const { Worker } = await import('../../queue/worker.js');
-    const { taskNames } = await import('../../queue/task.js');
-    const worker = new Worker(db, { ...options, logger });
-    logger.info(
-      `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(databaseFile(command))}, tasks: ${taskNames().join(', ')}`,
-    );
-    signal.addEventListener('abort', () => logger.info(`${(signal.reason as Error).message}: stopping`), { once: true });
-    const summary = await worker.run(signal);
-    logger.info(
-      `worker ${worker.id} stopped: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.retried} to retry, ${summary.released} returned to the queue`,
-    );
+    const db = await openCommandDatabase(command, { create: true });
+    try {
+      checkBeforeWork(file, logger);
+      await import('../../tasks/index.js');
+      for (const module of options.taskModules) await loadTasks(module);
+      const { Worker } = await import('../../queue/worker.js');
+      const { taskNames } = await import('../../queue/task.js');
+      const worker = new Worker(db, { ...options, logger });
+      logger.info(
+        `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(file)}, tasks: ${taskNames().join(', ')}`,
+      );
+      signal.addEventListener('abort', () => logger.info(`${(signal.reason as Error).message}: stopping`), { once: true });
+      const summary = await worker.run(signal);
+      logger.info(
+        `worker ${worker.id} stopped: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.retried} to retry, ${summary.released} returned to the queue`,
+      );
+    } catch (error) {
+      throw describeStorageError(error, file);
+    } finally {
+      await db.destroy().catch(() => {});
+    }
   } finally {
-    await db.destroy();
     logger.close();
   }
+}
+
+/**
+ * A worker refuses a damaged file before claiming anything: it would otherwise commit new work
+ * into it. quick_check reads every page but skips the index cross-checks of integrity_check.
+ */
+function checkBeforeWork(file: string, logger: Logger): void {
+  const report = checkDatabase(file, 'quick');
+  logger.debug(`quick_check of ${file}: ${report.ok ? 'ok' : 'damaged'} in ${report.duration_ms} ms`);
+  if (!report.ok) throw new StorageError('damaged', damagedMessage(file, report.problems[0] ?? 'quick_check failed'));
 }
 
 async function loadTasks(module: string): Promise<void> {

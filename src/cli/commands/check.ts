@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { checkDatabase } from '../../db/check.js';
+import { damagedMessage, StorageError } from '../../db/faults.js';
+import { checkGlobalOptions, databaseFile } from '../context.js';
+import { formatInteger, printJson, printLine } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('check every page of the database (PRAGMA integrity_check); exit 1 if it is damaged')
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      '\nReads only, through a read-only connection: workers may keep running. It reads the whole file\n(about a second per 100 MB). A damaged file is best replaced by a backup: see "usergen backups".',
+    )
+    .action((flags: { json?: boolean }, command: Command) => {
+      checkGlobalOptions(command);
+      const file = databaseFile(command);
+      const report = checkDatabase(file, 'full');
+      if (flags.json) printJson(report);
+      else if (report.ok) printLine(`${file} is sound: integrity_check ok in ${formatInteger(report.duration_ms)} ms.`);
+      else for (const problem of report.problems) printLine(problem);
+      if (!report.ok) {
+        const more = report.problems.length > 1 ? ` (and ${report.problems.length - 1} more problem(s))` : '';
+        throw new StorageError('damaged', damagedMessage(file, `${report.problems[0]}${more}`));
+      }
+    });
+}

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+
+/**
+ * What is wrong with the database file when a statement fails for the file's sake rather than the
+ * statement's: no space left, damaged pages, no permission to write, or the disk failing. None of
+ * them goes away by running the same job again.
+ */
+export type StorageFault = 'full' | 'damaged' | 'read-only' | 'io';
+
+/** A database error that the user must act on; `fault` says which kind. */
+export class StorageError extends UserError {
+  override name = 'StorageError';
+  readonly fault: StorageFault;
+
+  constructor(fault: StorageFault, message: string) {
+    super(message);
+    this.fault = fault;
+  }
+}
+
+/** The fault behind `error`, if it is a storage one (SQLite's extended codes included). */
+export function storageFaultOf(error: unknown): StorageFault | undefined {
+  if (error instanceof StorageError) return error.fault;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return 'full';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'damaged';
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'read-only';
+  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') return 'io';
+  return undefined;
+}
+
+/**
+ * Turns a storage error met on `file` into one line that names the file, the cause and what to
+ * do; any other error is returned as it is.
+ */
+export function describeStorageError(error: unknown, file: string): Error {
+  if (error instanceof StorageError) return error;
+  let fault = storageFaultOf(error);
+  if (fault === undefined) return error as Error;
+  const message = (error as Error).message;
+  // A full disk often surfaces as an I/O error: SQLite could not grow its shared-memory index
+  // (SQLITE_IOERR_SHMSIZE) or write the journal before it knew why.
+  if (fault === 'io' && freeBytes(file) === 0) fault = 'full';
+  switch (fault) {
+    case 'full':
+      return new StorageError('full', `cannot write ${file}: database or disk is full (free some space, then run the command again)`);
+    case 'damaged':
+      return new StorageError('damaged', damagedMessage(file, message));
+    case 'read-only':
+      return new StorageError('read-only', `cannot write ${file}: ${whyReadOnly(file)}`);
+    case 'io':
+      return new StorageError('io', `cannot read or write ${file}: ${message} (${(error as { code: string }).code})`);
+  }
+}
+
+export function damagedMessage(file: string, detail: string): string {
+  return `${file} is damaged: ${detail}; restore a backup (usergen backups)`;
+}
+
+/** Bytes an unprivileged writer may still use on the filesystem holding `file`; undefined if unknown. */
+function freeBytes(file: string): number | undefined {
+  try {
+    const stats = fs.statfsSync(path.dirname(path.resolve(file)));
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SQLite says only "attempt to write a readonly database": find out why. */
+function whyReadOnly(file: string): string {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `the filesystem holding ${dir} is mounted read-only`;
+    return `its folder ${dir} is not writable, and SQLite must create its -wal and -shm files beside it`;
+  }
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+  } catch {
+    return 'the file is read-only';
+  }
+  return 'attempt to write a readonly database (is its -wal or -shm file read-only, or owned by another user?)';
+}

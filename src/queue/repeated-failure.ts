@@ -1,0 +1,38 @@
+import type { Logger } from './worker.js';
+
+/**
+ * Logs a failure that repeats (a claim or heartbeat failing every second on a full disk) once,
+ * then only at its 10th, 100th, 1000th... time in a row, and once when it stops: a log that says
+ * the same line every second buries everything else.
+ */
+export class RepeatedFailure {
+  readonly #log: Logger;
+  readonly #what: string;
+  #count = 0;
+
+  constructor(log: Logger, what: string) {
+    this.#log = log;
+    this.#what = what;
+  }
+
+  /** Records one more failure in a row; returns how many there have been. */
+  failed(message: string, retryMs: number): number {
+    this.#count += 1;
+    if (this.#count === 1) {
+      this.#log.warn(`${this.#what} failed: ${message}; trying again every ${formatRetry(retryMs)}`);
+    } else if (/^10+$/.test(String(this.#count))) {
+      this.#log.warn(`${this.#what} failed ${this.#count} times in a row: ${message}; still trying`);
+    }
+    return this.#count;
+  }
+
+  succeeded(): void {
+    if (this.#count === 0) return;
+    this.#log.info(`${this.#what} works again after ${this.#count} failure(s) in a row`);
+    this.#count = 0;
+  }
+}
+
+function formatRetry(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${+(ms / 1000).toFixed(2)}s`;
+}
