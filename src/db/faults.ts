@@ -71,19 +71,20 @@ function freeBytes(file: string): number | undefined {
 }
 
 /** SQLite says only "attempt to write a readonly database": find out why. */
-function whyReadOnly(file: string): string {
+export function whyReadOnly(file: string): string {
   const dir = path.dirname(path.resolve(file));
   try {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EROFS') return `the filesystem holding ${dir} is mounted read-only`;
+    if ((error as NodeJS.ErrnoException).code === 'EROFS') return `the filesystem holding ${dir} is mounted read-only`;
     return `its folder ${dir} is not writable, and SQLite must create its -wal and -shm files beside it`;
   }
   try {
+    // root may write a file whatever its mode; a file nobody may write is read-only all the same.
+    if ((fs.statSync(file).mode & 0o222) === 0) return 'the file is read-only (no write permission for anyone)';
     fs.accessSync(file, fs.constants.W_OK);
   } catch {
-    return 'the file is read-only';
+    return 'the file is read-only for this user';
   }
   return 'attempt to write a readonly database (is its -wal or -shm file read-only, or owned by another user?)';
 }

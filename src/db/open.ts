@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from './kysely.js';
 import { UserError } from '../errors.js';
 import { ImmediateSqliteDialect } from './driver.js';
-import { describeStorageError } from './faults.js';
+import { describeStorageError, whyReadOnly } from './faults.js';
 import { checkIdentity, migrateToLatest } from './migrate.js';
 import type { Database } from './schema.js';
 
@@ -78,9 +78,8 @@ function checkFile(file: string, create: boolean): void {
   // An empty file is a new database only while it is being created (by this process or one
   // opening it at the same moment): a command that only reads does not adopt it.
   const stat = checkDatabaseFile(file, create);
-  // root may write a file whatever its mode; a file nobody may write is read-only all the same.
   if ((stat.mode & 0o222) === 0 || !canWrite(file)) {
-    throw new UserError(`${file} is read-only; usergen needs to write to its database`);
+    throw new UserError(`cannot write ${file}: ${whyReadOnly(file)}; usergen needs to write to its database`);
   }
 }
 

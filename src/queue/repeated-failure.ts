@@ -22,6 +22,8 @@ export class RepeatedFailure {
       this.#log.warn(`${this.#what} failed: ${message}; trying again every ${formatRetry(retryMs)}`);
     } else if (/^10+$/.test(String(this.#count))) {
       this.#log.warn(`${this.#what} failed ${this.#count} times in a row: ${message}; still trying`);
+    } else {
+      this.#log.debug(`${this.#what} failed again (${this.#count} in a row): ${message}`);
     }
     return this.#count;
   }
