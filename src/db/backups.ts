@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { BackupRow, Database, NewBackup } from './schema.js';
+import type { BackupRow, Database, JobRow, NewBackup } from './schema.js';
 
 export async function recordBackup(trx: Transaction<Database>, backup: NewBackup): Promise<void> {
   await trx.insertInto('backups').values(backup).execute();
@@ -17,4 +17,35 @@ export async function listBackups(db: Kysely<Database>): Promise<BackupRow[]> {
 export async function newestBackupTime(db: Kysely<Database>): Promise<number | undefined> {
   const row = await db.selectFrom('backups').select('created_at').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
   return row?.created_at;
+}
+
+export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key'>;
+
+/**
+ * The jobs of `task` (the backup task) that are queued or running, newest first: backups that
+ * will be on record but are not yet. One statement per state and no ORDER BY, so each walks the
+ * partial index of its state (jobs_ready, jobs_leases) rather than the whole job table.
+ */
+export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
+  const ofState = (state: 'queued' | 'running') =>
+    db.selectFrom('jobs').select(['id', 'state', 'unique_key']).where('state', '=', state).where('task', '=', task).execute();
+  const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
+  return jobs.sort((a, b) => b.id - a.id);
+}
+
+/**
+ * Makes `records` the backups on record, in one transaction: after a restore, the table the
+ * restored copy brought is the one of its own past, while `records` (read just before) is what
+ * exists. A record keeps its job only if the copy had it too: the copy's job ids name other jobs.
+ */
+export async function replaceBackupRecords(db: Kysely<Database>, records: BackupRow[]): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const known = new Map((await trx.selectFrom('backups').select(['file', 'job_id']).execute()).map((row) => [row.file, row.job_id]));
+    await trx.deleteFrom('backups').execute();
+    // 100 rows of 8 values a statement: well under SQLite's limit on bound values.
+    for (let start = 0; start < records.length; start += 100) {
+      const rows = records.slice(start, start + 100).map(({ id: _id, ...record }) => ({ ...record, job_id: known.get(record.file) ?? null }));
+      await trx.insertInto('backups').values(rows).execute();
+    }
+  });
 }

@@ -78,6 +78,38 @@ export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotReq
   }
 }
 
+/** `.usergen-<time>.db.<pid>.tmp`, and the journal SQLite keeps beside it while `VACUUM INTO` writes it. */
+const TEMPORARY_NAME = /^\.usergen-[^/]+\.db\.(\d+)\.tmp(?:-journal|-wal|-shm)?$/;
+
+/**
+ * Deletes the temporary files in `dir` of snapshots whose process is gone (killed mid-copy: nothing
+ * ran its clean-up), and returns their paths. A file of a live process is its copy in progress and
+ * stays. A pid names a process on this machine only: one backup folder serves one database, on
+ * the machine that holds it.
+ */
+export function removeAbandonedTemporaryFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const pid = Number(TEMPORARY_NAME.exec(entry.name)?.[1]);
+    if (!entry.isFile() || !(pid > 0) || isAlive(pid)) continue;
+    const file = path.join(dir, entry.name);
+    fs.rmSync(file, { force: true });
+    removed.push(file);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Checks that `file` is a sound usergen database this version can open (not a newer schema) and
  * counts what it holds. Opens it read-only: the file is not changed.

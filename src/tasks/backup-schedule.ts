@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
-import { newestBackupTime } from '../db/backups.js';
+import { newestBackupTime, unfinishedJobsOf, type UnfinishedJob } from '../db/backups.js';
 import type { Database } from '../db/schema.js';
 import { toError } from '../errors.js';
 import { sleepUntil } from '../queue/delay.js';
 import { slotKey, type Cadence } from '../queue/schedule.js';
+import { countLiveWorkers } from '../queue/store.js';
 import { enqueueUnique } from '../queue/task.js';
 import { backupTask, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
 
@@ -16,10 +17,15 @@ export interface BackupScheduleOptions {
 
 /** What the scheduler does, as it does it. */
 export type ScheduleEvent =
+  | { type: 'pending'; job: UnfinishedJob }
+  | { type: 'pending-done'; jobId: number; result: BackupResult }
+  | { type: 'pending-failed'; jobId: number; message: string }
   | { type: 'catch-up'; newest: number | undefined }
   | { type: 'next'; at: number }
   | { type: 'taken'; slot: number }
   | { type: 'queued'; slot: number; jobId: number }
+  /** With --enqueue-only: a job is queued and no worker is alive to run it. */
+  | { type: 'no-worker' }
   | { type: 'done'; slot: number; result: BackupResult }
   | { type: 'failed'; slot: number; message: string };
 
@@ -36,18 +42,48 @@ export async function runBackupSchedule(
   report: (event: ScheduleEvent) => void,
 ): Promise<void> {
   const { cadence } = options;
-  const newest = await newestBackupTime(db);
-  if (newest === undefined || Date.now() - newest > cadence.periodMs) {
-    report({ type: 'catch-up', newest });
-    const slot = cadence.slotOf(Date.now());
-    await runSlot(db, options, slot, `${slotKey(backupTask.name, slot)}/catch-up`, signal, report);
-  }
+  await catchUp(db, options, signal, report);
   while (!signal.aborted) {
     const next = cadence.next(Date.now());
     report({ type: 'next', at: next });
     if (!(await sleepUntil(next, signal))) return;
     await runSlot(db, options, next, slotKey(backupTask.name, next), signal, report);
   }
+}
+
+/**
+ * A catch-up when the newest backup on record is older than a period. But a backup job queued or
+ * running is a backup to come that the backups table does not show yet: the slot's own job, still
+ * copying in another scheduler, or the job of a scheduler killed mid-copy. Then no catch-up is
+ * made; this scheduler works that job instead (waiting while another process holds its lease,
+ * taking it once the lease runs out), and catches up only if it fails.
+ */
+async function catchUp(
+  db: Kysely<Database>,
+  options: BackupScheduleOptions,
+  signal: AbortSignal,
+  report: (event: ScheduleEvent) => void,
+): Promise<void> {
+  const newest = await newestBackupTime(db);
+  if (newest !== undefined && Date.now() - newest <= options.cadence.periodMs) return;
+  const [pending] = await unfinishedJobsOf(db, backupTask.name);
+  if (pending) {
+    report({ type: 'pending', job: pending });
+    if (options.enqueueOnly) {
+      if ((await countLiveWorkers(db)) === 0) report({ type: 'no-worker' });
+      return;
+    }
+    try {
+      report({ type: 'pending-done', jobId: pending.id, result: await runBackupJob(db, pending.id, signal) });
+      return;
+    } catch (error) {
+      if (signal.aborted) return;
+      report({ type: 'pending-failed', jobId: pending.id, message: toError(error).message });
+    }
+  }
+  report({ type: 'catch-up', newest });
+  const slot = options.cadence.slotOf(Date.now());
+  await runSlot(db, options, slot, `${slotKey(backupTask.name, slot)}/catch-up`, signal, report);
 }
 
 async function runSlot(
@@ -60,7 +96,11 @@ async function runSlot(
 ): Promise<void> {
   const job = await enqueueUnique(db, backupTask, options.payload, key);
   if (!job) return report({ type: 'taken', slot });
-  if (options.enqueueOnly) return report({ type: 'queued', slot, jobId: job.id });
+  if (options.enqueueOnly) {
+    report({ type: 'queued', slot, jobId: job.id });
+    if ((await countLiveWorkers(db)) === 0) report({ type: 'no-worker' });
+    return;
+  }
   try {
     report({ type: 'done', slot, result: await runBackupJob(db, job.id, signal) });
   } catch (error) {

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { forgetBackups, recordBackup } from '../db/backups.js';
 import type { Database } from '../db/schema.js';
 import { fileOfDatabase } from '../db/open.js';
-import { writeSnapshot } from '../db/snapshot.js';
+import { removeAbandonedTemporaryFiles, writeSnapshot } from '../db/snapshot.js';
 import { UserError } from '../errors.js';
 import { parseStoredError } from '../queue/errors.js';
 import { defineTask, enqueue } from '../queue/task.js';
@@ -24,6 +24,8 @@ export interface BackupResult {
   duration_ms: number;
   /** Older backups deleted by `keep`. */
   pruned: string[];
+  /** Temporary files left in the folder by backups whose process was killed, deleted. */
+  abandoned?: string[];
 }
 
 const BACKUP_NAME = /^usergen-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z\.db$/;
@@ -67,6 +69,7 @@ export const backupTask = defineTask<BackupPayload, BackupResult>({
     const started = performance.now();
     const source = fileOfDatabase(context.db);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const abandoned = removeAbandonedTemporaryFiles(dir);
     const createdAt = new Date();
     const file = path.join(dir, backupFileName(createdAt));
     const snapshot = await writeSnapshot(source, file, context.jobId);
@@ -86,7 +89,15 @@ export const backupTask = defineTask<BackupPayload, BackupResult>({
           job_id: context.jobId,
         });
         await forgetBackups(trx, doomed);
-        return { file, size_bytes: snapshot.sizeBytes, users: snapshot.users, jobs: snapshot.jobs, duration_ms: duration, pruned: doomed };
+        return {
+          file,
+          size_bytes: snapshot.sizeBytes,
+          users: snapshot.users,
+          jobs: snapshot.jobs,
+          duration_ms: duration,
+          pruned: doomed,
+          abandoned,
+        };
       });
     } catch (error) {
       // Not recorded (lease lost, database error): this attempt's file must not linger.

@@ -8,6 +8,12 @@ export function describeBackup(result: BackupResult): string {
   return `${result.file} (${formatBytes(result.size_bytes)}, ${formatInteger(result.users)} users, ${formatInteger(result.jobs)} jobs, ${result.duration_ms} ms)`;
 }
 
+/** What a backup deleted: older backups beyond --keep, temporary files of killed backups. */
+export function printBackupDeletions(result: BackupResult): void {
+  for (const file of result.pruned) printLine(`Deleted old backup ${file}`);
+  for (const file of result.abandoned ?? []) printLine(`Deleted ${file}, left by a killed backup`);
+}
+
 export function register(program: Command, context: CliContext): void {
   addBackupOptions(
     program
@@ -23,6 +29,6 @@ export function register(program: Command, context: CliContext): void {
         return;
       }
       printLine(`Backup written: ${describeBackup(result)}`);
-      for (const file of result.pruned) printLine(`Deleted old backup ${file}`);
+      printBackupDeletions(result);
     });
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { listBackups, replaceBackupRecords } from '../../db/backups.js';
 import { openDatabase } from '../../db/open.js';
 import { inspectSnapshot, restoreSnapshot, type SnapshotInfo } from '../../db/snapshot.js';
 import { countUsers } from '../../db/users.js';
@@ -34,7 +35,7 @@ export function register(program: Command, context: CliContext): void {
       }
       const backup = inspectSnapshot(path.resolve(file));
       const target = databaseFile(command);
-      await withCommandDatabase(command, async (db) => {
+      const records = await withCommandDatabase(command, async (db) => {
         const workers = await countLiveWorkers(db);
         if (workers > 0 && !flags.force) {
           throw new UserError(`${workers} worker(s) are running on ${target}: stop them first, or pass --force`);
@@ -44,11 +45,16 @@ export function register(program: Command, context: CliContext): void {
         }
         const safety = await backupNow(db, { dir: backupDir(flags, command), keep: null }, context.shutdownSignal());
         printLine(`Current database backed up to ${describeBackup(safety)}`);
+        // Read after the safety copy is on record, so it is kept too.
+        const records = await listBackups(db);
         await restoreSnapshot(path.resolve(file), target);
+        return records;
       });
       // Opening applies any migration the backup's older schema needs.
       const restored = await openDatabase(target);
       try {
+        // The backups that exist are the ones the database knew before, not the copy's older list.
+        await replaceBackupRecords(restored, records);
         printLine(`Restored ${file} into ${target}: ${formatInteger(await countUsers(restored))} users.`);
       } finally {
         await restored.destroy();

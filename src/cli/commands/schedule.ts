@@ -7,7 +7,7 @@ import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../bac
 import { databaseFile, withCommandDatabase, type CliContext } from '../context.js';
 import { formatTime, printLine, printNotice } from '../output.js';
 import { parseDuration } from '../parse.js';
-import { describeBackup } from './backup.js';
+import { describeBackup, printBackupDeletions } from './backup.js';
 
 interface Flags extends BackupFlags {
   every?: string;
@@ -35,7 +35,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--enqueue-only', 'only enqueue the backup jobs; a "usergen worker" runs them')
     .addHelpText(
       'after',
-      '\nEach slot gets one backup job, however many schedulers run on the file. On start, if the newest\nbackup is older than one period, one catch-up backup is made at once. SIGINT/SIGTERM: a backup\nin progress finishes, then the scheduler exits 0.',
+      '\nEach slot gets one backup job, however many schedulers run on the file. On start, if the newest\nbackup is older than one period, one catch-up backup is made at once, unless a backup job is\nalready queued or running: that one is worked instead (with --enqueue-only, left to a worker).\nSIGINT/SIGTERM: a backup in progress finishes, then the scheduler exits 0.',
     )
     .action(async (flags: Flags, command: Command) => {
       const options: BackupScheduleOptions = {
@@ -43,18 +43,28 @@ export function register(program: Command, context: CliContext): void {
         payload: { dir: backupDir(flags, command), keep: parseKeep(flags) },
         enqueueOnly: flags.enqueueOnly === true,
       };
+      const file = path.resolve(databaseFile(command));
       await withCommandDatabase(command, async (db) => {
         printLine(
-          `Backing up ${path.resolve(databaseFile(command))} ${options.cadence.label} into ${options.payload.dir}` +
+          `Backing up ${file} ${options.cadence.label} into ${options.payload.dir}` +
             (options.payload.keep === null ? '.' : `, keeping ${options.payload.keep}.`),
         );
-        await runBackupSchedule(db, options, context.shutdownSignal(), printEvent);
+        await runBackupSchedule(db, options, context.shutdownSignal(), (event) => printEvent(event, file));
       });
     });
 }
 
-function printEvent(event: ScheduleEvent): void {
+function printEvent(event: ScheduleEvent, file: string): void {
   switch (event.type) {
+    case 'pending':
+      return printLine(
+        `Backup job ${event.job.id}${event.job.unique_key === null ? '' : ` (${event.job.unique_key})`} is ${event.job.state}: no catch-up.`,
+      );
+    case 'pending-done':
+      printLine(`Backup job ${event.jobId} done: ${describeBackup(event.result)}`);
+      return printBackupDeletions(event.result);
+    case 'pending-failed':
+      return printNotice(`usergen: backup job ${event.jobId} failed: ${event.message}`);
     case 'catch-up':
       return printLine(
         event.newest === undefined
@@ -67,8 +77,11 @@ function printEvent(event: ScheduleEvent): void {
       return printLine(`The backup for ${formatTime(event.slot)} UTC is already another scheduler's.`);
     case 'queued':
       return printLine(`Queued backup job ${event.jobId} for ${formatTime(event.slot)} UTC.`);
+    case 'no-worker':
+      return printNotice(`usergen: warning: no worker is running on ${file}: queued backups wait until one starts (usergen worker)`);
     case 'done':
-      return printLine(`Backup written: ${describeBackup(event.result)}`);
+      printLine(`Backup written: ${describeBackup(event.result)}`);
+      return printBackupDeletions(event.result);
     case 'failed':
       return printNotice(`usergen: backup for ${formatTime(event.slot)} UTC failed: ${event.message}`);
   }
