@@ -8,6 +8,11 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/** The user interrupted the command (Ctrl-C, SIGTERM): exit 130, as a shell reports SIGINT. */
+export class InterruptedError extends UserError {
+  override name = 'InterruptedError';
+}
+
 /** Normalises anything thrown (strings, objects, undefined) into an Error. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { toError, UsageError, UserError } from '../errors.js';
+import { InterruptedError, toError, UsageError, UserError } from '../errors.js';
 import * as backup from './commands/backup.js';
 import * as backups from './commands/backups.js';
 import * as bench from './commands/bench.js';
@@ -46,6 +46,10 @@ function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) {
     reportError(error.message);
     return 2;
+  }
+  if (error instanceof InterruptedError) {
+    reportError(error.message);
+    return 130;
   }
   const normalised = toError(error);
   reportError(normalised.message, error instanceof UserError ? undefined : normalised.stack);

@@ -91,11 +91,14 @@ export interface Spinner {
   stop(): void;
 }
 
-/** A spinner on stderr when stdout is a terminal; otherwise nothing is drawn. */
+/** A spinner on stderr when stdout and stderr are a terminal; otherwise nothing is drawn. */
 export async function startSpinner(text: string): Promise<Spinner> {
-  if (!process.stdout.isTTY) return { update() {}, stop() {} };
+  // A terminal that reports no width (a pty nobody sized) would make ora clear lines forever.
+  if (!process.stdout.isTTY || !process.stderr.isTTY || !(process.stderr.columns > 0)) return { update() {}, stop() {} };
   const { default: ora } = await import('ora');
-  const spinner = ora({ text, stream: process.stderr }).start();
+  // discardStdin would put the terminal in raw mode, where Ctrl-C no longer sends SIGINT. Enabled
+  // on any terminal: ora turns itself off when $CI is set, even on a real one.
+  const spinner = ora({ text, stream: process.stderr, discardStdin: false, isEnabled: true }).start();
   return {
     update(next) {
       spinner.text = next;

@@ -47,10 +47,30 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
         leaseMs: options.leaseMs,
         logger: options.logger,
       });
-      await worker.run(signal);
+      await reportWhile(worker.run(signal), async () => {
+        const row = await getJob(db, jobId);
+        if (row) options.onUpdate?.(row);
+      }, options.pollMs ?? DEFAULT_AWAIT_POLL_MS);
       continue;
     }
     await delay(options.pollMs ?? DEFAULT_AWAIT_POLL_MS, signal);
+  }
+}
+
+/** Calls `report` every `intervalMs` until `work` settles, then settles like it. */
+async function reportWhile<T>(work: Promise<T>, report: () => Promise<void>, intervalMs: number): Promise<T> {
+  let done = false;
+  const reporting = (async () => {
+    while (!done) {
+      await Promise.race([delay(intervalMs), work.catch(() => {})]);
+      if (!done) await report().catch(() => {});
+    }
+  })();
+  try {
+    return await work;
+  } finally {
+    done = true;
+    await reporting;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../../db/schema.js';
-import { UserError } from '../../errors.js';
+import { InterruptedError, UserError } from '../../errors.js';
 import { parseStoredError } from '../../queue/errors.js';
 import { countLiveWorkers } from '../../queue/store.js';
 import { enqueue } from '../../queue/task.js';
@@ -108,12 +108,14 @@ async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal)
       onUpdate: (row) => {
         if (row.progress_total !== null) {
           spinner.update(`Job ${row.id}: ${row.progress_current ?? 0}/${row.progress_total} users`);
+        } else if (row.state === 'running') {
+          spinner.update(`Job ${row.id}: starting`);
         }
       },
     });
   } catch (error) {
     if (!signal.aborted) throw error;
-    throw new UserError(`stopped waiting for job ${job.id}; it stays in the queue (see "usergen worker")`);
+    throw new InterruptedError(`stopped waiting for job ${job.id}; it stays in the queue (see "usergen worker")`);
   } finally {
     spinner.stop();
   }
