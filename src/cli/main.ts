@@ -26,7 +26,7 @@ function buildProgram(context: CliContext): Command {
     .option('--db <file>', 'the database file (default: $USERGEN_DB, else ./usergen.db)')
     .option('--durability <level>', 'full: a commit survives power loss (default); normal: it survives a killed process only')
     .helpOption('-h, --help', 'print help')
-    .addHelpCommand(false)
+    .helpCommand('help [command]', 'print help for a command')
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
@@ -38,8 +38,9 @@ function buildProgram(context: CliContext): Command {
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-    // Help was printed (to stderr) in place of a missing command: that says enough.
-    if (error.code === 'commander.help') return 2;
+    // `help <command>` asked for it (0); or help was printed (to stderr) in place of a missing
+    // command, which says enough (2).
+    if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
     reportError(error.message.replace(/^error: /, ''));
     return 2;
   }
@@ -62,6 +63,7 @@ function reportError(message: string, stack?: string): void {
 }
 
 let shutdown: AbortController | undefined;
+let stdoutClosed = false;
 
 const context: CliContext = {
   shutdownSignal() {
@@ -78,16 +80,25 @@ const context: CliContext = {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      if (stdoutClosed) controller.abort(new UserError('output closed'));
     }
     return shutdown.signal;
   },
 };
 
+// The reader of stdout went away (`usergen status | head -3`): nothing more can be shown, so the
+// command stops as on Ctrl-C, and ends quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  stdoutClosed = true;
+  shutdown?.abort(new UserError('output closed'));
+});
+
 let code = 0;
 try {
   await buildProgram(context).parseAsync(process.argv);
 } catch (error) {
-  code = exitCodeFor(error);
+  code = stdoutClosed ? 0 : exitCodeFor(error);
 }
 // Flush what is still buffered for a pipe before leaving.
 process.stdout.write('', () => process.exit(code));
