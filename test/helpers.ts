@@ -136,11 +136,15 @@ export async function generate(file: string, total: number, ...flags: string[]):
   expect(run.code, run.stderr).toBe(0);
 }
 
-/** Starts `usergen worker [args]` on `file` and waits until it has registered. */
-export async function startWorker(file: string, args: string[] = []): Promise<{ worker: CliProcess; db: BetterSqlite3.Database }> {
+/** Starts `usergen worker [args]` on `file` and waits until it has registered (the `nth` worker there). */
+export async function startWorker(
+  file: string,
+  args: string[] = [],
+  nth = 1,
+): Promise<{ worker: CliProcess; db: BetterSqlite3.Database }> {
   const worker = startCli(['worker', '--db', file, ...args]);
   const db = inspectDb(file);
-  await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
+  await waitFor(() => count(db, 'select count(*) from workers') === nth, 'the worker to register');
   return { worker, db };
 }
 

@@ -14,6 +14,9 @@ import type { Database } from '../db/schema.js';
 // `<database>-wake` beside the database. Watching is best effort: a filesystem without change
 // notification just never fires, and polling (`worker --poll`, 200 ms by default) still
 // guarantees progress.
+// Only workers create the file (holding the database's real path), and the last worker on a
+// database to stop removes it; an enqueuer that finds no file wakes nobody, as nobody watches. A
+// file left by a killed worker is removed by the next worker to start once its database is gone.
 
 const SHARED_MEMORY = '/dev/shm';
 const wakeFiles = new WeakMap<Kysely<Database>, string>();
@@ -30,6 +33,8 @@ export function wakeFileOf(databaseFile: string): string {
   return path.join(SHARED_MEMORY, `usergen-${digest}.wake`);
 }
 
+const WAKE_FILE_NAME = /^usergen-[0-9a-f]{24}\.wake$/;
+
 function wakeFile(db: Kysely<Database>): string {
   let file = wakeFiles.get(db);
   if (file === undefined) {
@@ -39,31 +44,65 @@ function wakeFile(db: Kysely<Database>): string {
   return file;
 }
 
+/** Removes `db`'s wake file: for the last worker on the database, as it stops. */
+export function removeWakeFile(db: Kysely<Database>): void {
+  try {
+    fs.rmSync(wakeFile(db), { force: true });
+  } catch {
+    // Not removable: harmless, and swept once the database is gone.
+  }
+}
+
+let swept = false;
+
+/**
+ * Removes the wake files in /dev/shm whose database no longer exists (their workers were killed
+ * before they could remove them). Files from before they named their database are removed once a
+ * day old.
+ */
+function sweepStaleWakeFiles(): void {
+  if (swept) return;
+  swept = true;
+  try {
+    for (const name of fs.readdirSync(SHARED_MEMORY)) {
+      if (!WAKE_FILE_NAME.test(name)) continue;
+      const file = path.join(SHARED_MEMORY, name);
+      try {
+        const database = fs.readFileSync(file, 'utf8');
+        const stale = database === '' ? Date.now() - fs.statSync(file).mtimeMs > 86_400_000 : !fs.existsSync(database);
+        if (stale) fs.rmSync(file, { force: true });
+      } catch {
+        // Another user's, or removed meanwhile.
+      }
+    }
+  } catch {
+    // No /dev/shm: the wake files live beside their databases.
+  }
+}
+
 /** Tells idle workers on `db`'s file that a job is ready. Never throws: a lost wake-up costs a poll. */
 export function signalWork(db: Kysely<Database>): void {
   try {
-    const file = wakeFile(db);
     const now = new Date();
-    try {
-      fs.utimesSync(file, now, now);
-    } catch {
-      ensureWakeFile(file);
-    }
+    fs.utimesSync(wakeFile(db), now, now);
   } catch {
-    // No file known for this handle (a transaction): the workers' poll finds the job.
+    // No wake file (no worker watches) or none known for this handle (a transaction): the
+    // workers' poll finds the job.
   }
 }
 
 /** Calls `onWork` whenever another process signals work on `db`'s file; returns a function that stops watching. */
 export function watchForWork(db: Kysely<Database>, onWork: () => void): () => void {
+  sweepStaleWakeFiles();
   const file = wakeFile(db);
+  const database = fileOfDatabase(db);
   let watcher: fs.FSWatcher | undefined;
   let stopped = false;
   const watch = () => {
     watcher?.close();
     watcher = undefined;
     if (stopped) return;
-    ensureWakeFile(file);
+    ensureWakeFile(file, database);
     try {
       watcher = fs.watch(file, { persistent: false }, (event) => {
         onWork();
@@ -82,10 +121,11 @@ export function watchForWork(db: Kysely<Database>, onWork: () => void): () => vo
   };
 }
 
-function ensureWakeFile(file: string): void {
+function ensureWakeFile(file: string, database: string): void {
   try {
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.writeFileSync(file, path.resolve(database), { flag: 'wx', mode: 0o600 });
   } catch {
-    // Not creatable (read-only folder): workers fall back to polling.
+    // There already (another worker's), or not creatable (read-only folder): workers fall back
+    // to polling.
   }
 }

@@ -10,6 +10,7 @@ import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
 import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
 import {
   claimJobs,
+  countLiveWorkers,
   type ClaimedJob,
   failAttempt,
   heartbeatWorker,
@@ -21,7 +22,7 @@ import {
 import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
 import { RepeatedFailure } from './repeated-failure.js';
 import { getTask, taskNames, type TaskDefinition } from './task.js';
-import { watchForWork } from './wakeup.js';
+import { removeWakeFile, watchForWork } from './wakeup.js';
 
 export interface Logger {
   debug(message: string): void;
@@ -142,6 +143,9 @@ export class Worker {
           this.#log.warn(`could not remove worker ${this.id} from the workers table: ${toError(error).message}`),
         );
       }
+      // The last worker on the database takes its wake file with it (another one starting
+      // meanwhile makes it anew as it watches).
+      if ((await countLiveWorkers(this.#db).catch(() => 1)) === 0) removeWakeFile(this.#db);
     }
     return { ...this.#summary };
   }

@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { wakeFileOf } from '../../src/queue/wakeup.js';
+import { generate, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+
+// The wake files in /dev/shm: made by the workers that watch them, gone with the last worker on
+// their database, and never outliving the database.
+
+describe('wake files', () => {
+  it('enqueueing with no worker alive makes none; the last worker to stop removes its own', async () => {
+    const { db: file } = tempDb();
+    await generate(file, 50);
+    expect(fs.existsSync(wakeFileOf(file))).toBe(false);
+
+    const first = await startWorker(file);
+    const second = await startWorker(file, [], 2);
+    expect(fs.readFileSync(wakeFileOf(file), 'utf8')).toBe(file);
+    await stopCli(first.worker);
+    expect(fs.existsSync(wakeFileOf(file))).toBe(true);
+    await stopCli(second.worker);
+    expect(fs.existsSync(wakeFileOf(file))).toBe(false);
+  });
+
+  it('one left by a killed worker is removed by the next worker to start once its database is gone', async () => {
+    const gone = tempDb();
+    await generate(gone.db, 50);
+    const { worker: killed } = await startWorker(gone.db);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    expect(fs.existsSync(wakeFileOf(gone.db))).toBe(true);
+    fs.rmSync(gone.dir, { recursive: true, force: true });
+
+    const { db: file } = tempDb();
+    await generate(file, 50);
+    const { worker } = await startWorker(file);
+    await waitFor(() => !fs.existsSync(wakeFileOf(gone.db)), 'the stale wake file to be removed');
+    await stopCli(worker);
+  });
+});
