@@ -12,13 +12,13 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { openDatabase } = await import(`${root}/dist/db/open.js`);
 const store = await import(`${root}/dist/queue/store.js`);
+const { largeDatabase } = await import('./large-database.js');
 
 if (process.argv[2] === 'probe') await probe(process.argv[3]);
 else await main(Number(process.argv[2] ?? 1_000_000));
 
 async function main(users) {
-  const file = path.join(os.tmpdir(), `usergen-bench-${users}.db`);
-  if (!fs.existsSync(file)) await build(file, users);
+  const file = await largeDatabase(users);
   const backups = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-backups-'));
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'probe', file], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
@@ -40,24 +40,6 @@ async function main(users) {
   console.log('probe cycle (enqueue + claim + complete, ms) before the backup:', stat(0, started));
   console.log('probe cycle during the backup:', stat(started, ended));
   fs.rmSync(backups, { recursive: true, force: true });
-}
-
-async function build(file, users) {
-  const db = await openDatabase(file, { durability: 'normal' });
-  const { insertUsers } = await import(`${root}/dist/db/users.js`);
-  const hash = `pbkdf2_sha256$600000$${'s'.repeat(22)}$${'h'.repeat(43)}=`;
-  for (let start = 0; start < users; start += 50_000) {
-    await db.transaction().execute(async (trx) => {
-      const rows = [];
-      for (let i = start; i < Math.min(users, start + 50_000); i++) {
-        const username = `user_${i.toString(36).padStart(10, '0')}`;
-        rows.push({ username, email: `${username}@example.com`, first_name: 'Bench', last_name: 'User', password: hash,
-          is_superuser: 0, is_staff: 0, is_active: 1, last_login: null, date_joined: new Date().toISOString(), job_id: null });
-      }
-      await insertUsers(trx, rows);
-    });
-  }
-  await db.destroy();
 }
 
 async function probe(file) {
