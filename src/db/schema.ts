@@ -30,7 +30,7 @@ export interface JobTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
-  /** JSON array of earlier runs (state, attempts, error, finished_at), one per retry. */
+  /** JSON array of what happened to the job, oldest first: see HistoryEntry. */
   history: string | null;
 }
 
@@ -44,6 +44,26 @@ export interface WorkerTable {
   /** The worker counts as alive until then; every heartbeat pushes it out. */
   alive_until: number;
   jobs_done: number;
+  /** Where the worker runs (see src/queue/liveness.ts); null where that cannot be known. */
+  boot_id: string | null;
+  pid_namespace: string | null;
+  /** When its process started, in clock ticks since boot: tells a reused pid apart. */
+  start_ticks: number | null;
+}
+
+/**
+ * One entry of a job's `history`, appended when it happens. Times in ms since the epoch.
+ * A failed attempt (an error, a lease that expired, a worker that died): `state` is what the job
+ * went to, `queued` (with `retry_at` unless it is ready at once) or `failed`. A retry by hand:
+ * `state` is `queued` and `retried_from` what the job was.
+ */
+export interface HistoryEntry {
+  at: number;
+  attempt: number;
+  state: JobState;
+  error?: { name: string; message: string; stack?: string } | null;
+  retry_at?: number | null;
+  retried_from?: JobState;
 }
 
 /** Columns and names of Django's `auth_user`, so the table can be imported as is. */

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from '../db/kysely.js';
 import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
+import { liveWorkers } from './workers-store.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
 // The worker's own hot path is in store.ts.
@@ -20,13 +21,12 @@ export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise
 }
 
 /**
- * A failed or cancelled job goes back to the queue with its attempts reset; what its last run
- * ended with is appended to `history`. Returns the job as it is now, or undefined if it was not
- * failed or cancelled (a changed state between read and write included).
+ * A failed or cancelled job goes back to the queue with its attempts reset; the retry is appended
+ * to `history` (which holds every failed attempt's error already). Returns the job as it is now,
+ * or undefined if it was not failed or cancelled (a changed state between read and write included).
  */
 export async function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
-  const error = sql`case when json_valid(error) then json(error) else error end`;
-  const earlier = sql<string>`json_object('state', state, 'attempts', attempts, 'error', ${error}, 'finished_at', finished_at, 'retried_at', ${now})`;
+  const earlier = sql<string>`json_object('at', ${now}, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
   return db
     .updateTable('jobs')
     .set({
@@ -74,6 +74,7 @@ export async function purgeJobs(db: Kysely<Database>, state: JobState, before: n
 
 export interface QueueStatus {
   counts: Record<JobState, number>;
+  /** Within their lease, and not known dead on this host. */
   workers: WorkerRow[];
   /** Since when the oldest ready job has waited (ms since the epoch), if one waits. */
   oldest_ready_since: number | null;
@@ -89,12 +90,7 @@ export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promi
     .groupBy('state')
     .execute();
   for (const row of rows) counts[row.state] = Number(row.count);
-  const workers = await db
-    .selectFrom('workers')
-    .selectAll()
-    .where('alive_until', '>', now)
-    .orderBy('started_at')
-    .execute();
+  const workers = await liveWorkers(db, now);
   const oldest = await db
     .selectFrom('jobs')
     .select((eb) => eb.fn.min('run_at').as('run_at'))

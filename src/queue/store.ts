@@ -2,9 +2,19 @@ import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from 'kyse
 import { executeNow } from '../db/driver.js';
 import { CompiledQuery, sql } from '../db/kysely.js';
 import { durabilityOf } from '../db/open.js';
-import type { Database, JobRow, JobState, NewJob, WorkerRow } from '../db/schema.js';
+import type { Database, JobRow, JobState } from '../db/schema.js';
+import { recoverDeadWorkers, recoverExpiredLeases } from './workers-store.js';
 
-// Every SQL statement about jobs and workers lives in this file.
+// Every SQL statement about jobs lives in this file; those about workers' rows and the jobs of
+// dead workers in workers-store.ts, re-exported here.
+export {
+  countLiveWorkers,
+  heartbeatWorker,
+  liveWorkers,
+  registerWorker,
+  unregisterWorker,
+  type NewWorker,
+} from './workers-store.js';
 
 export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -101,7 +111,9 @@ export interface ClaimOptions {
  * upgrading its lock when another process wrote in between, which the busy timeout cannot retry:
  * with DEFERRED, test/queue/contention.test.ts (3 workers, 1 enqueuer) saw such failures in 2 runs
  * of 2; with IMMEDIATE, none.
- * Jobs whose lease has expired (their worker died) are put back first, in the same transaction.
+ * Jobs whose lease has expired (their worker died) are put back first, in the same transaction;
+ * when nothing is found, so are those of workers of this host whose process is gone, and the
+ * claim runs again.
  *
  * At `full` durability the claim alone commits without an fsync (synchronous=NORMAL for its
  * transaction): a claim lost to a power cut leaves the job queued, which is what a worker killed
@@ -123,19 +135,26 @@ export async function claimJobs(
       ? CompiledQuery.raw(CLAIM_READY, [...lease, limit])
       : CompiledQuery.raw(CLAIM_ONE, [...lease, options.jobId, limit]);
   const relax = durabilityOf(db) === 'full';
-  return db.connection().execute(async (connection) => {
-    if (relax) await connection.executeQuery(SYNCHRONOUS_NORMAL);
-    try {
-      return await connection.transaction().execute(async (trx) => {
-        await recoverExpiredLeases(trx, now);
-        const { rows } = await trx.executeQuery<ClaimedJob>(claim);
-        // RETURNING gives no order: run them in claim order.
-        return rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
-      });
-    } finally {
-      if (relax) await connection.executeQuery(SYNCHRONOUS_FULL);
-    }
-  });
+  const claimNow = () =>
+    db.connection().execute(async (connection) => {
+      if (relax) await connection.executeQuery(SYNCHRONOUS_NORMAL);
+      try {
+        return await connection.transaction().execute(async (trx) => {
+          await recoverExpiredLeases(trx, now);
+          const { rows } = await trx.executeQuery<ClaimedJob>(claim);
+          // RETURNING gives no order: run them in claim order.
+          return rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+        });
+      } finally {
+        if (relax) await connection.executeQuery(SYNCHRONOUS_FULL);
+      }
+    });
+  const claimed = await claimNow();
+  // Only a claim that found nothing looks for dead workers of this host (an idle worker's claim,
+  // once per poll or wake-up): a claim that finds work costs nothing more. Their jobs come back
+  // at once rather than when their lease runs out.
+  if (claimed.length > 0 || (await recoverDeadWorkers(db, now)) === 0) return claimed;
+  return claimNow();
 }
 
 const SYNCHRONOUS_NORMAL = CompiledQuery.raw('pragma synchronous = normal');
@@ -149,23 +168,6 @@ const CLAIM = `update jobs set state = 'running', locked_by = ?, locked_until = 
   returning id, task, payload, priority, run_at, attempts, max_attempts`;
 const CLAIM_READY = CLAIM.replace('%ONE%', '');
 const CLAIM_ONE = CLAIM.replace('%ONE%', 'and id = ?');
-
-/**
- * A running job whose lease has expired lost its worker (killed, or hung past its lease). It goes
- * back to the queue, its attempt counted; with no attempts left it fails instead, so a job that
- * kills its worker every time cannot crash-loop the fleet.
- */
-async function recoverExpiredLeases(trx: Transaction<Database>, now: number): Promise<void> {
-  await trx.executeQuery(CompiledQuery.raw(RECOVER_EXPIRED, [now, now]));
-}
-
-const RECOVER_EXPIRED = `update jobs set
-  state = case when attempts >= max_attempts then 'failed' else 'queued' end,
-  finished_at = case when attempts >= max_attempts then ? else null end,
-  error = json_object('name', 'LeaseExpiredError', 'message',
-    'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)'),
-  locked_by = null, locked_until = null
-  where state = 'running' and locked_until < ?`;
 
 /**
  * Pushes out the leases of `jobIds`, the jobs `workerId` is running now; returns those it still
@@ -249,7 +251,10 @@ export async function completeJobs(db: Kysely<Database>, completions: Completion
   return new Set(rows.map((row) => row.id));
 }
 
-/** Records a failed attempt: back to the queue at `retryAt`, or failed for good when it is null. */
+/**
+ * Records a failed attempt: back to the queue at `retryAt` (its progress dropped), or failed for
+ * good when it is null. Either way the error is appended to the job's history.
+ */
 export async function failAttempt(
   db: Kysely<Database>,
   claim: Claim,
@@ -257,18 +262,22 @@ export async function failAttempt(
   retryAt: number | null,
   now = Date.now(),
 ): Promise<boolean> {
+  const state = retryAt === null ? 'failed' : 'queued';
+  const stored = sql`case when json_valid(${error}) then json(${error}) else json_object('name', 'Error', 'message', ${error}) end`;
+  const entry = sql`json_object('at', ${now}, 'attempt', attempts, 'state', ${state}, 'error', ${stored}, 'retry_at', ${retryAt})`;
+  const history = sql<string>`json_insert(coalesce(history, '[]'), '$[#]', ${entry})`;
   const update = await heldBy(
     db.updateTable('jobs').set(
       retryAt === null
-        ? { state: 'failed', error, finished_at: now, locked_by: null, locked_until: null }
-        : { state: 'queued', error, run_at: retryAt, locked_by: null, locked_until: null },
+        ? { state, error, history, finished_at: now, locked_by: null, locked_until: null }
+        : { state, error, history, run_at: retryAt, locked_by: null, locked_until: null, progress_current: null, progress_total: null },
     ),
     claim,
   ).executeTakeFirst();
   return update.numUpdatedRows === 1n;
 }
 
-/** Gives an interrupted job back to the queue; the interrupted attempt does not count. */
+/** Gives an interrupted job back to the queue, its progress dropped; the interrupted attempt does not count. */
 export async function releaseJob(db: Kysely<Database>, claim: Claim): Promise<boolean> {
   const update = await heldBy(
     db.updateTable('jobs').set({
@@ -276,39 +285,10 @@ export async function releaseJob(db: Kysely<Database>, claim: Claim): Promise<bo
       attempts: sql`max(attempts - 1, 0)`,
       locked_by: null,
       locked_until: null,
+      progress_current: null,
+      progress_total: null,
     }),
     claim,
   ).executeTakeFirst();
   return update.numUpdatedRows === 1n;
-}
-
-export async function registerWorker(db: Kysely<Database>, worker: WorkerRow): Promise<void> {
-  await db.insertInto('workers').values(worker).execute();
-}
-
-export async function heartbeatWorker(
-  db: Kysely<Database>,
-  workerId: string,
-  aliveUntil: number,
-  jobsDone: number,
-  now = Date.now(),
-): Promise<void> {
-  await db
-    .updateTable('workers')
-    .set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone })
-    .where('id', '=', workerId)
-    .execute();
-}
-
-export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {
-  await db.deleteFrom('workers').where('id', '=', workerId).execute();
-}
-
-export async function countLiveWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
-  const row = await db
-    .selectFrom('workers')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('alive_until', '>', now)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, generate, inspectDb, jobs, runCli, startWorker, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { count, FIXTURE_TASKS, generate, inspectDb, jobs, runCli, startWorker, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs, generateJob, hashingWorker } from '../queue/enqueue.js';
 
 /** A database with a succeeded generate job (1), a failed unknown-task job (2) and a delayed queued job (3). */
@@ -23,7 +23,31 @@ interface JobJson {
   state: string;
   attempts: number;
   error: { message: string; stack?: string } | null;
-  history: Array<{ state: string; error: { message: string } }>;
+  history: Array<{ at: string; attempt: number; state: string; error?: { name: string; message: string; stack?: string }; retry_at?: string | null; retried_from?: string }>;
+}
+
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** Every number in `value` that could be a time in ms since the epoch (after 2001), with its path. */
+function epochNumbers(value: unknown, at = '$'): string[] {
+  if (typeof value === 'number') return value > 1e12 ? [`${at} = ${value}`] : [];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) => epochNumbers(inner, `${at}.${key}`));
+}
+
+/** A job of test_always_fails that failed all 3 attempts, was retried by hand, and failed 3 more. */
+async function failedTwice(): Promise<{ file: string; id: number }> {
+  const { db: file } = tempDb();
+  const [id] = await enqueueJobs(file, [{ task: 'test_always_fails', payload: {} }]);
+  const db = inspectDb(file);
+  const { worker } = await startWorker(file, ['--tasks', FIXTURE_TASKS]);
+  const failedWith = (entries: number) => () =>
+    count(db, "select count(*) from jobs where state = 'failed' and json_array_length(history) = ?", entries) === 1;
+  await waitFor(failedWith(3), 'the job to fail three times');
+  expect((await runCli(['retry', String(id), '--db', file])).code).toBe(0);
+  await waitFor(failedWith(7), 'the job to fail three times more');
+  await stopCli(worker);
+  return { file, id: id! };
 }
 
 describe('seeing the queue', () => {
@@ -61,6 +85,67 @@ describe('seeing the queue', () => {
     }
   });
 
+  it('jobs fits an 80-column terminal, and --wide shows every column in full', async () => {
+    const { file } = await queueWithHistory();
+    expect((await runCli(['backup', '--db', file])).code).toBe(0);
+    const narrow = await runCli(['jobs', '--db', file], { env: { COLUMNS: '80' } });
+    expect(narrow.code, narrow.stderr).toBe(0);
+    const lines = narrow.stdout.trimEnd().split('\n');
+    expect(lines.filter((line) => line.length > 80)).toEqual([]);
+    expect(lines.length).toBe(4 + 3); // the heading, 4 jobs, 2 borders: no row wraps
+    expect(narrow.stdout).toMatch(/│ 4 +│ backup +│ succeeded │/);
+
+    const wide = await runCli(['jobs', '--wide', '--db', file], { env: { COLUMNS: '80' } });
+    expect(wide.stdout).toMatch(/│ ID +│ Task +│ State +│ Attempts │ Progress │ Created \(UTC\) +│ Run at \(UTC\) +│ Took +│ Result or error +│/);
+    expect(wide.stdout).toMatch(/│ 4 +│ backup +│ succeeded │ 1\/3 .*│ 50 users, [\d.]+ kB in usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db +│/);
+  });
+
+  it('jobs shows a backup job\'s result as its users, size and file, not as JSON', async () => {
+    const { db: file } = tempDb();
+    await generate(file, 50, '--wait');
+    expect((await runCli(['backup', '--db', file])).code).toBe(0);
+    const run = await runCli(['jobs', '--task', 'backup', '--db', file]);
+    expect(run.stdout).toMatch(/│ 2 +│ backup +│ succeeded .*│ 50 users, [\d.]+ kB in usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db +│/);
+    expect(run.stdout).not.toContain('{');
+    const job = await runCli(['job', '2', '--db', file]);
+    expect(job.stdout).toMatch(/result +50 users, [\d.]+ kB in \/.*\/backups\/usergen-[\dT-]+Z\.db\n/);
+  });
+
+  it('job shows every failed attempt and retry as one readable line each; --json has ISO times everywhere', async () => {
+    const { file, id } = await failedTwice();
+    const human = await runCli(['job', String(id), '--db', file]);
+    const history = human.stdout.slice(human.stdout.indexOf('  history  '));
+    const time = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
+    const failedAt = (attempt: number, outcome: string) => `${time}  attempt ${attempt}  ${outcome}: Error: this task always fails`;
+    const expected = [
+      failedAt(1, `failed, retry at ${time}`),
+      failedAt(2, `failed, retry at ${time}`),
+      failedAt(3, 'failed'),
+      `${time}  attempt 3  retried by hand \\(it was failed\\)`,
+      failedAt(1, `failed, retry at ${time}`),
+      failedAt(2, `failed, retry at ${time}`),
+      failedAt(3, 'failed'),
+    ];
+    expect(history).toMatch(new RegExp(`^  history  ${expected.join('\\n {11}')}\\n`));
+
+    const { job } = await json<{ job: JobJson }>(['job', String(id), '--db', file]);
+    expect(job.history.map((entry) => [entry.attempt, entry.state, entry.retried_from ?? entry.error?.message])).toEqual([
+      [1, 'queued', 'this task always fails'],
+      [2, 'queued', 'this task always fails'],
+      [3, 'failed', 'this task always fails'],
+      [3, 'queued', 'failed'],
+      [1, 'queued', 'this task always fails'],
+      [2, 'queued', 'this task always fails'],
+      [3, 'failed', 'this task always fails'],
+    ]);
+    expect(job.history[0]!.error?.stack).toContain('at ');
+    for (const entry of job.history) {
+      expect(entry.at).toMatch(ISO_TIME);
+      if (entry.state === 'queued' && !entry.retried_from) expect(entry.retry_at).toMatch(ISO_TIME);
+    }
+    expect(epochNumbers(job)).toEqual([]);
+  });
+
   it('status counts states and shows live workers, the oldest wait and the last backup', async () => {
     const { file } = await queueWithHistory();
     const { worker } = await startWorker(file);
@@ -86,7 +171,10 @@ describe('steering the queue', () => {
     const { file, db } = await queueWithHistory();
     const { job } = await json<{ job: JobJson }>(['retry', '2', '--db', file]);
     expect(job).toMatchObject({ id: 2, state: 'queued', attempts: 0, error: null });
-    expect(job.history).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ message: expect.stringContaining('unknown task') }) })]);
+    expect(job.history).toEqual([
+      expect.objectContaining({ attempt: 1, state: 'failed', error: expect.objectContaining({ message: expect.stringContaining('unknown task') }) }),
+      expect.objectContaining({ attempt: 1, state: 'queued', retried_from: 'failed' }),
+    ]);
 
     const before = jobs(db);
     for (const [id, code, message] of [['1', 1, 'is succeeded'], ['3', 1, 'is queued'], ['99', 1, 'no job 99'], ['x', 2, 'job id']] as const) {

@@ -1,9 +1,45 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import { count, FIXTURE_TASKS, inspectDb, jobs, startCli, stopCli, succeeded, tempDb, waitFor, type CliProcess } from '../helpers.js';
 import { enqueueJobs, generateJob, hashingWorker, progressOf, SLOW_ITERATIONS } from './enqueue.js';
 
+/** The state letter of process `pid` (field 3 of /proc/<pid>/stat): `T` once it is stopped. */
+function processState(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+}
+
+/** Whether a write transaction could begin on the file now, without waiting. */
+function writeLockFree(db: BetterSqlite3.Database): boolean {
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('begin immediate');
+    db.exec('rollback');
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+    throw error;
+  } finally {
+    db.pragma('busy_timeout = 10000');
+  }
+}
+
+/**
+ * SIGSTOPs `worker` at a moment it holds no write lock on the file: stopped inside a write (a
+ * progress save, a heartbeat), it would block every other process until it is woken.
+ */
+async function pauseOutsideWrite(worker: CliProcess, db: BetterSqlite3.Database): Promise<void> {
+  const pid = worker.child.pid!;
+  await waitFor(async () => {
+    worker.child.kill('SIGSTOP');
+    await waitFor(() => processState(pid) === 'T', 'the worker to stop');
+    if (writeLockFree(db)) return true;
+    worker.child.kill('SIGCONT');
+    return false;
+  }, 'the worker to be stopped outside a write');
+}
 
 describe('crash recovery', () => {
   it('a job whose worker is killed while hashing is finished by another, users written once', async () => {
@@ -22,9 +58,11 @@ describe('crash recovery', () => {
   });
 
   it('a worker paused past its lease loses the job to another and writes nothing when it wakes', async () => {
+    // Only the paused worker has a short lease. The other's is long, so that a stall of its own
+    // event loop cannot lapse it and hand the job back to the paused worker once it wakes.
     const { file, id, db, worker: paused } = await hashingWorker(['--lease', '1s']);
-    paused.child.kill('SIGSTOP');
-    const other = startCli(['worker', '--db', file, '--lease', '1s']);
+    await pauseOutsideWrite(paused, db);
+    const other = startCli(['worker', '--db', file, '--lease', '1h']);
     await waitFor(() => succeeded(db) === 1, 'the other worker to finish the job');
     paused.child.kill('SIGCONT');
     await waitFor(() => paused.stderr().includes(`Task generate_users[${id}] abandoned`), 'the paused worker to give the job up');
@@ -72,11 +110,11 @@ describe('graceful shutdown', () => {
     expect(count(db, 'select count(*) from workers')).toBe(0);
   });
 
-  it('jobs still running when the grace period ends go back to the queue, attempt not counted', async () => {
+  it('jobs still running when the grace period ends go back to the queue, attempt not counted, progress dropped', async () => {
     const { id, db, worker } = await hashingWorker(['--grace', '1ms']);
     const exit = await stopCli(worker);
 
-    expect(jobs(db)[0]).toMatchObject({ state: 'queued', attempts: 0 });
+    expect(jobs(db)[0]).toMatchObject({ state: 'queued', attempts: 0, progress_current: null, progress_total: null, history: null });
     expect(count(db, 'select count(*) from users')).toBe(0);
     expect(exit.stderr).toContain(`Task generate_users[${id}] returned to the queue`);
   });

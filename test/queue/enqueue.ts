@@ -26,10 +26,10 @@ export function progressOf(db: BetterSqlite3.Database, id: number): number {
   return count(db, "select coalesce(progress_current, 0) from jobs where id = ? and state = 'running'", id);
 }
 
-/** A 500-user job, and a worker (started with `args`) caught hashing it. */
-export async function hashingWorker(args: string[]) {
+/** A job of `total` users (500 unless told), and a worker (started with `args`) caught hashing it. */
+export async function hashingWorker(args: string[], total = 500) {
   const { db: file } = tempDb();
-  const [id] = await enqueueJobs(file, [generateJob(500, SLOW_ITERATIONS)]);
+  const [id] = await enqueueJobs(file, [generateJob(total, SLOW_ITERATIONS)]);
   const db = inspectDb(file);
   const worker = startCli(['worker', '--db', file, ...args]);
   await waitFor(() => progressOf(db, id!) > 0, 'the worker to be hashing');

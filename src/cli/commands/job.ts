@@ -3,7 +3,7 @@ import { usernamesOfJob } from '../../db/users.js';
 import { parseStoredError } from '../../queue/errors.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobId, requireJob } from '../job-arguments.js';
-import { describeValue, progressOf, tookOf, toJobView } from '../job-view.js';
+import { describeResult, historyLines, progressOf, tookOf, toJobView } from '../job-view.js';
 import { formatInteger, formatTime, printJson, printLine } from '../output.js';
 
 /** Users listed by name in the human output; --json lists them all. */
@@ -12,7 +12,7 @@ const USERS_SHOWN = 10;
 export function register(program: Command): void {
   program
     .command('job')
-    .description('everything about one job: payload, result, the full error, the users it created')
+    .description('everything about one job: payload, result, the full error, its history, the users it created')
     .argument('<id>', 'the job id')
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
@@ -26,7 +26,8 @@ export function register(program: Command): void {
         printJson({ job: view, users });
         return;
       }
-      const error = parseStoredError(job.error);
+      // A job that succeeded after failing keeps its last error; its history tells that story.
+      const error = job.state === 'succeeded' ? null : parseStoredError(job.error);
       const lines: Array<[string, string]> = [
         ['state', `${job.state} (attempt ${job.attempts} of ${job.max_attempts})`],
         ['payload', JSON.stringify(view.payload)],
@@ -36,9 +37,9 @@ export function register(program: Command): void {
         ['run at', formatTime(job.run_at)],
         ['started', formatTime(job.started_at)],
         ['finished', job.finished_at === null ? '' : `${formatTime(job.finished_at)} (took ${tookOf(job)})`],
-        ['result', view.result === null ? '' : describeValue(view.result)],
+        ['result', view.result === null ? '' : describeResult(job.task, view.result, { fullPath: true })],
         ['error', error ? (error.stack ?? `${error.name}: ${error.message}`) : ''],
-        ['history', view.history.map((run) => JSON.stringify(run)).join('\n')],
+        ['history', historyLines(job).join('\n')],
         ['users', users.length === 0 ? '' : `${formatInteger(users.length)}: ${users.slice(0, USERS_SHOWN).join(', ')}${users.length > USERS_SHOWN ? ', ...' : ''}`],
       ];
       printLine(`Job ${job.id}: ${job.task}`);

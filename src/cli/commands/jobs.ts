@@ -11,7 +11,14 @@ interface Flags {
   task?: string;
   limit: string;
   json?: boolean;
+  wide?: boolean;
 }
+
+const HEAD = ['ID', 'Task', 'State', 'Attempts', 'Progress', 'Created (UTC)', 'Run at (UTC)', 'Took', 'Result or error'];
+// To fit the terminal, the run time, the time taken, the creation time and the progress go, in
+// that order, while the rest cannot fit even cut; then the result (and the task if need be) is cut.
+const SHRINKABLE = [8, 1];
+const DROPPABLE = [6, 7, 5, 4];
 
 export function register(program: Command): void {
   program
@@ -20,6 +27,7 @@ export function register(program: Command): void {
     .option('--state <state>', 'only jobs in this state: queued, running, succeeded, failed or cancelled')
     .option('--task <name>', 'only jobs of this task')
     .option('--limit <n>', 'how many, 1 to 10000', '20')
+    .option('--wide', 'every column at full width, however wide the terminal')
     .option('--json', 'print the jobs as JSON')
     .action(async (flags: Flags, command: Command) => {
       const filter: JobFilter = {
@@ -45,8 +53,8 @@ export function register(program: Command): void {
         formatTime(job.created_at),
         formatTime(job.run_at),
         tookOf(job),
-        outcomeOf(job),
+        outcomeOf(job, flags.wide ? Infinity : undefined),
       ]);
-      printLine(await renderTable(['ID', 'Task', 'State', 'Attempts', 'Progress', 'Created (UTC)', 'Run at (UTC)', 'Took', 'Result or error'], rows));
+      printLine(await renderTable(HEAD, rows, { shrinkable: SHRINKABLE, droppable: DROPPABLE, wide: flags.wide }));
     });
 }

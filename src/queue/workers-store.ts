@@ -1,0 +1,120 @@
+import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery } from '../db/kysely.js';
+import type { Database, WorkerRow } from '../db/schema.js';
+import { identityOf, isGoneHere, thisHost, type ProcessIdentity } from './liveness.js';
+
+// The statements about workers: their rows, whether they live, and getting back the jobs of those
+// that died (killed, or hung past their lease). store.ts re-exports what workers and commands use.
+
+/** A worker's row as its process gives it; where it runs is filled in here. */
+export type NewWorker = Omit<WorkerRow, keyof ProcessIdentity>;
+
+/** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
+export async function registerWorker(db: Kysely<Database>, worker: NewWorker, now = Date.now()): Promise<void> {
+  await recoverDeadWorkers(db, now);
+  await db
+    .insertInto('workers')
+    .values({ ...worker, ...identityOf(worker.pid) })
+    .execute();
+}
+
+/**
+ * Pushes out the worker's `alive_until`, then gets back the jobs of dead workers of this host: a
+ * worker whose slots are all busy claims nothing, and would otherwise not look for them.
+ */
+export async function heartbeatWorker(
+  db: Kysely<Database>,
+  workerId: string,
+  aliveUntil: number,
+  jobsDone: number,
+  now = Date.now(),
+): Promise<void> {
+  await db
+    .updateTable('workers')
+    .set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone })
+    .where('id', '=', workerId)
+    .execute();
+  await recoverDeadWorkers(db, now);
+}
+
+export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {
+  await db.deleteFrom('workers').where('id', '=', workerId).execute();
+}
+
+/** Workers alive now, oldest first: within their lease, and not known dead on this host. */
+export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promise<WorkerRow[]> {
+  const rows = await db.selectFrom('workers').selectAll().where('alive_until', '>', now).orderBy('started_at').execute();
+  return rows.filter((row) => !isGoneHere(row));
+}
+
+export async function countLiveWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
+  const rows = await db
+    .selectFrom('workers')
+    .select(['pid', 'boot_id', 'pid_namespace', 'start_ticks'])
+    .where('alive_until', '>', now)
+    .execute();
+  return rows.filter((row) => !isGoneHere(row)).length;
+}
+
+/**
+ * Workers of this host whose process is gone lose their jobs at once, as if their leases had
+ * expired (the attempt counts), and their rows. Returns how many jobs that put back or failed.
+ * Cheap when none died: one read of this host's worker rows and one /proc read per row.
+ */
+export async function recoverDeadWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
+  const here = thisHost();
+  if (here.boot_id === null || here.pid_namespace === null) return 0;
+  const rows = await db
+    .selectFrom('workers')
+    .select(['id', 'pid', 'boot_id', 'pid_namespace', 'start_ticks'])
+    .where('boot_id', '=', here.boot_id)
+    .where('pid_namespace', '=', here.pid_namespace)
+    .execute();
+  const dead = rows.filter((row) => isGoneHere(row)).map((row) => row.id);
+  if (dead.length === 0) return 0;
+  return db.transaction().execute(async (trx) => {
+    const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(RECOVER_DEAD, [now, now, JSON.stringify(dead)]));
+    await trx.deleteFrom('workers').where('id', 'in', dead).execute();
+    return Number(numAffectedRows ?? 0n);
+  });
+}
+
+/**
+ * A running job whose lease has expired lost its worker (killed, or hung past its lease). It goes
+ * back to the queue, its attempt counted; with no attempts left it fails instead, so a job that
+ * kills its worker every time cannot crash-loop the fleet. Runs in the claim's transaction.
+ */
+export async function recoverExpiredLeases(trx: Transaction<Database>, now: number): Promise<void> {
+  await trx.executeQuery(CompiledQuery.raw(RECOVER_EXPIRED, [now, now, now]));
+}
+
+/**
+ * Puts back (or fails, with no attempts left) the running jobs `where` selects, with `error`; the
+ * failure is appended to the job's history, and a job put back drops its stale progress.
+ * Parameters: the time twice, then those of `where`.
+ */
+function recoverJobs(error: string, where: string): string {
+  const ended = 'attempts >= max_attempts';
+  return `update jobs set
+  state = case when ${ended} then 'failed' else 'queued' end,
+  finished_at = case when ${ended} then ? end,
+  error = ${error},
+  history = json_insert(coalesce(history, '[]'), '$[#]', json_object('at', ?, 'attempt', attempts,
+    'state', case when ${ended} then 'failed' else 'queued' end, 'error', ${error})),
+  progress_current = case when ${ended} then progress_current end,
+  progress_total = case when ${ended} then progress_total end,
+  locked_by = null, locked_until = null
+  where state = 'running' and ${where}`;
+}
+
+const RECOVER_EXPIRED = recoverJobs(
+  `json_object('name', 'LeaseExpiredError', 'message',
+    'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)')`,
+  'locked_until < ?',
+);
+
+const RECOVER_DEAD = recoverJobs(
+  `json_object('name', 'WorkerDiedError', 'message',
+    'worker ' || locked_by || ' died during attempt ' || attempts || ' (its process on this host is gone)')`,
+  'locked_by in (select value from json_each(?))',
+);
