@@ -30,19 +30,40 @@ export function createLogger(level: LogLevel, file?: string): Logger & { close()
   };
 }
 
+/**
+ * Refuses, before anything is created, a log file that cannot be opened for appending: a folder
+ * that does not exist or may not be written, or a folder in its place.
+ */
+export function checkLogFile(file: string): void {
+  try {
+    if (fs.existsSync(file)) {
+      if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+      fs.accessSync(file, fs.constants.W_OK);
+    } else {
+      fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
+    }
+  } catch (error) {
+    throw logFileError(file, error);
+  }
+}
+
 function openLogFile(file: string): number {
   try {
     return fs.openSync(file, 'a', 0o600);
   } catch (error) {
-    const { code } = error as NodeJS.ErrnoException;
-    const why =
-      code === 'ENOENT'
-        ? `folder ${path.dirname(path.resolve(file))} does not exist`
-        : code === 'EISDIR'
-          ? 'it is a folder'
-          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-            ? 'not allowed to write there'
-            : (error as Error).message;
-    throw new UsageError(`--logfile ${file}: cannot open it for writing: ${why}`);
+    throw logFileError(file, error);
   }
+}
+
+function logFileError(file: string, error: unknown): UsageError {
+  const { code } = error as NodeJS.ErrnoException;
+  const why =
+    code === 'ENOENT'
+      ? `folder ${path.dirname(path.resolve(file))} does not exist`
+      : code === 'EISDIR'
+        ? 'it is a folder'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'not allowed to write there'
+          : (error as Error).message;
+  return new UsageError(`--logfile ${file}: cannot open it for writing: ${why}`);
 }

@@ -70,7 +70,7 @@ describe('worker', () => {
 
   it('an idle worker is woken by an enqueue from another process, not by its poll', async () => {
     const { db: file } = tempDb();
-    expect((await runCli(['list', '--db', file])).code).toBe(0);
+    await enqueueJobs(file, []);
     const { worker, db } = await startWorker(file, ['--poll', '1h']);
     // A claim needs a wake-up from here on: the next poll is an hour away.
     for (const total of ['50', '51']) {

@@ -3,12 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
 import { checkDatabase } from '../../db/check.js';
 import { damagedMessage, describeStorageError, StorageError } from '../../db/faults.js';
 import { toError, UsageError, UserError } from '../../errors.js';
 import type { Logger } from '../../queue/worker.js';
 import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
+import { checkLogFile, createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseChoice, parseDuration, parseInteger } from '../parse.js';
 
 interface Flags {
@@ -76,32 +78,41 @@ export function register(program: Command, context: CliContext): void {
 
 async function runWorker(options: WorkerCommandOptions, command: Command, signal: AbortSignal): Promise<void> {
   const file = databaseFile(command);
-  const logger = createLogger(options.logLevel, options.logFile);
+  if (options.logFile !== undefined) checkLogFile(options.logFile);
+  const created = !fs.existsSync(file);
+  // Opened before the log file: a database refused leaves nothing behind, not even a log.
+  const db = await openCommandDatabase(command, { create: true });
   try {
-    const db = await openCommandDatabase(command, { create: true });
+    const logger = createLogger(options.logLevel, options.logFile);
     try {
-      checkBeforeWork(file, logger);
-      await import('../../tasks/index.js');
-      for (const module of options.taskModules) await loadTasks(module);
-      const { Worker } = await import('../../queue/worker.js');
-      const { taskNames } = await import('../../queue/task.js');
-      const worker = new Worker(db, { ...options, logger });
-      logger.info(
-        `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(file)}, tasks: ${taskNames().join(', ')}`,
-      );
-      signal.addEventListener('abort', () => logger.info(`${(signal.reason as Error).message}: stopping`), { once: true });
-      const summary = await worker.run(signal);
-      logger.info(
-        `worker ${worker.id} stopped: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.retried} to retry, ${summary.released} returned to the queue`,
-      );
-    } catch (error) {
-      throw describeStorageError(error, file);
+      // A mistyped --db would otherwise idle on a new file while the jobs wait in the real one.
+      if (created) logger.warn(`${path.resolve(file)} did not exist: created a new, empty database`);
+      await work(db, file, options, logger, signal);
     } finally {
-      await db.destroy().catch(() => {});
+      logger.close();
     }
+  } catch (error) {
+    throw describeStorageError(error, file);
   } finally {
-    logger.close();
+    await db.destroy().catch(() => {});
   }
+}
+
+async function work(db: Kysely<Database>, file: string, options: WorkerCommandOptions, logger: Logger, signal: AbortSignal): Promise<void> {
+  checkBeforeWork(file, logger);
+  await import('../../tasks/index.js');
+  for (const module of options.taskModules) await loadTasks(module);
+  const { Worker } = await import('../../queue/worker.js');
+  const { taskNames } = await import('../../queue/task.js');
+  const worker = new Worker(db, { ...options, logger });
+  logger.info(
+    `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(file)}, tasks: ${taskNames().join(', ')}`,
+  );
+  signal.addEventListener('abort', () => logger.info(`${(signal.reason as Error).message}: stopping`), { once: true });
+  const summary = await worker.run(signal);
+  logger.info(
+    `worker ${worker.id} stopped: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.retried} to retry, ${summary.released} returned to the queue`,
+  );
 }
 
 /**
