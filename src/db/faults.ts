@@ -20,7 +20,10 @@ export class StorageError extends UserError {
   }
 }
 
-/** The fault behind `error`, if it is a storage one (SQLite's extended codes included). */
+/**
+ * The fault behind `error`, if it is a storage one: SQLite's codes (extended ones included), or a
+ * system call's on the file named in the error. Which file it was about is `faultFile`'s question.
+ */
 export function storageFaultOf(error: unknown): StorageFault | undefined {
   if (error instanceof StorageError) return error.fault;
   const code = (error as { code?: unknown } | null)?.code;
@@ -33,13 +36,43 @@ export function storageFaultOf(error: unknown): StorageFault | undefined {
 }
 
 /**
+ * Marks an error raised by a statement on the database `file` (see the driver): a task may open
+ * SQLite files of its own, and their faults are the task's, not the queue's.
+ */
+export function tagDatabaseError(error: unknown, file: string): void {
+  if (typeof error === 'object' && error !== null && !('databaseFile' in error)) {
+    Object.defineProperty(error, 'databaseFile', { value: path.resolve(file), enumerable: false });
+  }
+}
+
+/**
+ * The file a storage error is about: the database its statement ran on (tagged by the driver),
+ * the file a system call named, else undefined (an error SQLite raised at open, before any
+ * statement, is about the file being opened).
+ */
+export function faultFile(error: unknown): string | undefined {
+  const { databaseFile, path: syscallPath } = (error ?? {}) as { databaseFile?: unknown; path?: unknown };
+  if (typeof databaseFile === 'string') return databaseFile;
+  if (typeof syscallPath === 'string') return path.resolve(syscallPath.replace(/-(wal|shm|journal)$/, ''));
+  return undefined;
+}
+
+/** Whether `error` is a storage fault of the database `file` itself. */
+export function isFaultOf(error: unknown, file: string): boolean {
+  if (error instanceof StorageError) return true;
+  if (storageFaultOf(error) === undefined) return false;
+  const about = faultFile(error);
+  return about === undefined ? !isSystemError(error) : about === path.resolve(file);
+}
+
+/**
  * Turns a storage error met on `file` into one line that names the file, the cause and what to
- * do; any other error is returned as it is.
+ * do; any other error, and a storage error about another file, is returned as it is.
  */
 export function describeStorageError(error: unknown, file: string): Error {
   if (error instanceof StorageError) return error;
-  let fault = storageFaultOf(error);
-  if (fault === undefined) return error as Error;
+  if (!isFaultOf(error, file)) return error as Error;
+  let fault = storageFaultOf(error)!;
   const message = (error as Error).message;
   // A full disk often surfaces as an I/O error: SQLite could not grow its shared-memory index
   // (SQLITE_IOERR_SHMSIZE) or write the journal before it knew why.
@@ -54,6 +87,11 @@ export function describeStorageError(error: unknown, file: string): Error {
     case 'io':
       return new StorageError('io', `cannot read or write ${file}: ${message} (${(error as { code: string }).code})`);
   }
+}
+
+/** A failed system call (ENOSPC, EIO, ...), as opposed to an error SQLite raised. */
+function isSystemError(error: unknown): boolean {
+  return typeof (error as { syscall?: unknown }).syscall === 'string';
 }
 
 export function damagedMessage(file: string, detail: string): string {

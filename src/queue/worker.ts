@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
-import { describeStorageError, storageFaultOf } from '../db/faults.js';
+import { describeStorageError, faultFile, storageFaultOf } from '../db/faults.js';
 import { fileOfDatabase } from '../db/open.js';
 import type { Database } from '../db/schema.js';
 import { toError } from '../errors.js';
@@ -168,6 +168,18 @@ export class Worker {
     }
   }
 
+  /**
+   * Whether a storage error came from a statement on this worker's database (the driver tags
+   * those), not from a file a task opened itself.
+   */
+  #isOwnFault(error: unknown): boolean {
+    try {
+      return faultFile(error) === fileOfDatabase(this.#db);
+    } catch {
+      return false;
+    }
+  }
+
   /** A storage fault named as the user must read it: the file and the cause. */
   #describe(error: unknown): Error {
     try {
@@ -277,7 +289,7 @@ export class Worker {
     const { job, claim } = active;
     const name = `Task ${job.task}[${job.id}]`;
     try {
-      if (storageFaultOf(error) === 'damaged') {
+      if (storageFaultOf(error) === 'damaged' && this.#isOwnFault(error)) {
         // Not the job's failure: the file's. Nothing more is claimed and the worker exits 1;
         // the job stays as it is (its lease brings it back once the file is restored).
         this.#log.error(`${name} stopped: ${this.#describe(error).message}`);

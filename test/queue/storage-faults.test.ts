@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { describeStorageError } from '../../src/db/faults.js';
 import { sql } from '../../src/db/kysely.js';
 import { openDatabase } from '../../src/db/open.js';
 import type { Database, NewUser } from '../../src/db/schema.js';
@@ -7,7 +11,7 @@ import { insertUsers } from '../../src/db/users.js';
 import { enqueueJob, getJob } from '../../src/queue/store.js';
 import { defineTask } from '../../src/queue/task.js';
 import { Worker } from '../../src/queue/worker.js';
-import { damagePages } from '../faults.js';
+import { damagePages, remount, smallDisk } from '../faults.js';
 import { tempDb } from '../helpers.js';
 
 // Storage faults met by the library on real files: SQLITE_FULL from a file that cannot grow
@@ -59,6 +63,21 @@ const scanUsers = defineTask({
       const { rows } = await sql<{ bytes: number }>`select sum(length(password)) as bytes from users`.execute(trx);
       return rows[0]!.bytes;
     });
+  },
+});
+
+/** Reads a SQLite file of its own (an upload, say): its faults are the job's, not the queue's. */
+const readOwnFile = defineTask({
+  name: 'test_read_own_file',
+  maxAttempts: 1,
+  validate: (payload) => payload as { file: string },
+  async handler({ file }) {
+    const own = new BetterSqlite3(file, { readonly: true });
+    try {
+      return own.prepare('select count(*) from sqlite_master').pluck().get();
+    } finally {
+      own.close();
+    }
   },
 });
 
@@ -116,5 +135,39 @@ describe('a damaged file', () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+describe('a fault of another file', () => {
+  it('met by a task in a file of its own fails that job like any error; the worker goes on', async () => {
+    const { dir, db: file } = tempDb();
+    const upload = path.join(dir, 'upload.db');
+    fs.writeFileSync(upload, 'SQLite format 3\0'.padEnd(4096, 'x'));
+    const db = await openDatabase(file);
+    try {
+      const bad = await enqueueJob(db, { task: readOwnFile.name, payload: { file: upload }, maxAttempts: 1 });
+      const next = await enqueueJob(db, { task: readOwnFile.name, payload: { file }, maxAttempts: 1 });
+      await new Worker(db, { concurrency: 1, drain: true, register: false }).run();
+
+      expect(await getJob(db, bad.id)).toMatchObject({ state: 'failed' });
+      expect(await getJob(db, next.id)).toMatchObject({ state: 'succeeded' });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('is not reported as the database\'s', () => {
+    const { dir, db: file } = smallDisk(1024);
+    fs.writeFileSync(file, '');
+    remount(dir, 'ro');
+    let thrown: unknown;
+    try {
+      fs.writeFileSync(path.join(dir, 'worker.log'), 'x');
+    } catch (error) {
+      thrown = error;
+    }
+    remount(dir, 'rw');
+    expect(thrown).toMatchObject({ code: 'EROFS' });
+    expect(describeStorageError(thrown, file)).toBe(thrown);
   });
 });
