@@ -68,8 +68,12 @@ function sweepStaleWakeFiles(): void {
       if (!WAKE_FILE_NAME.test(name)) continue;
       const file = path.join(SHARED_MEMORY, name);
       try {
-        const database = fs.readFileSync(file, 'utf8');
-        const stale = database === '' ? Date.now() - fs.statSync(file).mtimeMs > 86_400_000 : !fs.existsSync(database);
+        // /dev/shm is everybody's: only a regular file of this user is read (a FIFO under that
+        // name would block the read, and so the worker, for good).
+        const stat = fs.lstatSync(file);
+        if (!stat.isFile() || stat.uid !== process.getuid?.()) continue;
+        const database = readWithoutBlocking(file);
+        const stale = database === '' ? Date.now() - stat.mtimeMs > 86_400_000 : !fs.existsSync(database);
         if (stale) fs.rmSync(file, { force: true });
       } catch {
         // Another user's, or removed meanwhile.
@@ -119,6 +123,16 @@ export function watchForWork(db: Kysely<Database>, onWork: () => void): () => vo
     stopped = true;
     watcher?.close();
   };
+}
+
+function readWithoutBlocking(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  try {
+    const buffer = Buffer.alloc(4096);
+    return buffer.subarray(0, fs.readSync(fd, buffer)).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function ensureWakeFile(file: string, database: string): void {

@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { wakeFileOf } from '../../src/queue/wakeup.js';
 import { generate, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
 
@@ -35,5 +37,16 @@ describe('wake files', () => {
     const { worker } = await startWorker(file);
     await waitFor(() => !fs.existsSync(wakeFileOf(gone.db)), 'the stale wake file to be removed');
     await stopCli(worker);
+  });
+
+  it('a FIFO named like a wake file does not stop a worker from starting and stopping', async () => {
+    const fifo = `/dev/shm/usergen-${randomBytes(12).toString('hex')}.wake`;
+    execFileSync('mkfifo', [fifo]);
+    onTestFinished(() => fs.rmSync(fifo, { force: true }));
+    const { db: file } = tempDb();
+    await generate(file, 50);
+    const { worker } = await startWorker(file);
+    await stopCli(worker);
+    expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
   });
 });
