@@ -1,3 +1,4 @@
+import { formatSeconds } from './log-format.js';
 import type { Logger } from './worker.js';
 
 /**
@@ -19,7 +20,7 @@ export class RepeatedFailure {
   failed(message: string, retryMs: number): number {
     this.#count += 1;
     if (this.#count === 1) {
-      this.#log.warn(`${this.#what} failed: ${message}; trying again every ${formatRetry(retryMs)}`);
+      this.#log.warn(`${this.#what} failed: ${message}; trying again every ${formatSeconds(retryMs)}`);
     } else if (/^10+$/.test(String(this.#count))) {
       this.#log.warn(`${this.#what} failed ${this.#count} times in a row: ${message}; still trying`);
     } else {
@@ -33,8 +34,4 @@ export class RepeatedFailure {
     this.#log.info(`${this.#what} works again after ${this.#count} failure(s) in a row`);
     this.#count = 0;
   }
-}
-
-function formatRetry(ms: number): string {
-  return ms < 1000 ? `${ms}ms` : `${+(ms / 1000).toFixed(2)}s`;
 }

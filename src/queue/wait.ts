@@ -47,10 +47,17 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
         leaseMs: options.leaseMs,
         logger: options.logger,
       });
-      await reportWhile(worker.run(signal), async () => {
-        const row = await getJob(db, jobId);
-        if (row) options.onUpdate?.(row);
-      }, options.pollMs ?? DEFAULT_AWAIT_POLL_MS);
+      const { onUpdate } = options;
+      const running = worker.run(signal);
+      // While it runs here, its progress is read as a worker elsewhere would write it.
+      if (onUpdate) {
+        await reportWhile(running, async () => {
+          const row = await getJob(db, jobId);
+          if (row) onUpdate(row);
+        }, options.pollMs ?? DEFAULT_AWAIT_POLL_MS);
+      } else {
+        await running;
+      }
       continue;
     }
     await delay(options.pollMs ?? DEFAULT_AWAIT_POLL_MS, signal);

@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
-import { describeStorageError, faultFile, storageFaultOf } from '../db/faults.js';
-import { fileOfDatabase } from '../db/open.js';
 import type { Database } from '../db/schema.js';
 import { toError } from '../errors.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
@@ -20,7 +18,8 @@ import {
   unregisterWorker,
 } from './store.js';
 import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
-import { RepeatedFailure } from './repeated-failure.js';
+import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
+import { StorageFaults } from './storage-faults.js';
 import { getTask, taskNames, type TaskDefinition } from './task.js';
 import { removeWakeFile, watchForWork } from './wakeup.js';
 
@@ -56,8 +55,6 @@ export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_POLL_MS = 200;
 export const DEFAULT_GRACE_MS = 30_000;
 const CLAIM_RETRY_MS = 1_000;
-/** A draining worker gives up once this many claims in a row failed for the file's sake (disk full, read-only). */
-const DRAIN_GIVE_UP_AFTER = 3;
 
 export interface WorkerSummary {
   succeeded: number;
@@ -86,10 +83,7 @@ export class Worker {
   #wake: (() => void) | undefined;
   #wakePending = false;
   #heartbeating = false;
-  /** Why this worker must stop and fail (a damaged file, or a draining worker that cannot claim). */
-  #fatal: Error | undefined;
-  readonly #claimFailures: RepeatedFailure;
-  readonly #heartbeatFailures: RepeatedFailure;
+  readonly #faults: StorageFaults;
 
   constructor(db: Kysely<Database>, options: WorkerOptions) {
     this.#db = db;
@@ -100,8 +94,7 @@ export class Worker {
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.#log = options.logger ?? silentLogger;
     this.#queue = new PQueue({ concurrency: this.#concurrency });
-    this.#claimFailures = new RepeatedFailure(this.#log, 'claiming jobs');
-    this.#heartbeatFailures = new RepeatedFailure(this.#log, 'heartbeat');
+    this.#faults = new StorageFaults(db, this.#log, options.drain ?? false);
   }
 
   /**
@@ -131,9 +124,10 @@ export class Worker {
     const stopWatching = watchForWork(this.#db, () => this.#wakeUp());
     try {
       await this.#claimUntilStopped();
-      if (this.#fatal) this.#abortRunning();
+      const { fatal } = this.#faults;
+      if (fatal) this.#abortRunning(fatal);
       await this.#finishRunning();
-      if (this.#fatal) throw this.#fatal;
+      if (fatal) throw fatal;
     } finally {
       clearInterval(heartbeat);
       stopWatching();
@@ -156,36 +150,10 @@ export class Worker {
     this.#wakeUp();
   }
 
-  /** Stops claiming for a reason that makes `run` reject (the first one is kept). */
-  #fail(error: unknown): void {
-    this.#fatal ??= this.#describe(error);
-    this.stop();
-  }
-
-  #abortRunning(): void {
+  /** A damaged file, or a draining worker that cannot claim: what runs is given back at once. */
+  #abortRunning(reason: Error): void {
     for (const active of this.#running.values()) {
-      if (!active.completing) active.abort(new ShutdownError(`worker stopped: ${this.#fatal?.message ?? 'stopping'}`));
-    }
-  }
-
-  /**
-   * Whether a storage error came from a statement on this worker's database (the driver tags
-   * those), not from a file a task opened itself.
-   */
-  #isOwnFault(error: unknown): boolean {
-    try {
-      return faultFile(error) === fileOfDatabase(this.#db);
-    } catch {
-      return false;
-    }
-  }
-
-  /** A storage fault named as the user must read it: the file and the cause. */
-  #describe(error: unknown): Error {
-    try {
-      return describeStorageError(error, fileOfDatabase(this.#db));
-    } catch {
-      return toError(error);
+      if (!active.completing) active.abort(new ShutdownError(`worker stopped: ${reason.message}`));
     }
   }
 
@@ -200,16 +168,14 @@ export class Worker {
         } catch (error) {
           // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
           const retryMs = Math.max(this.#pollMs, CLAIM_RETRY_MS);
-          const failures = this.#claimFailures.failed(this.#describe(error).message, retryMs);
-          const fault = storageFaultOf(error);
-          if (fault === 'damaged' || (this.#options.drain && fault !== undefined && failures >= DRAIN_GIVE_UP_AFTER)) {
-            this.#fail(error);
+          if (this.#faults.claimFailed(error, retryMs)) {
+            this.stop();
             return;
           }
           await this.#idle(retryMs);
           continue;
         }
-        this.#claimFailures.succeeded();
+        this.#faults.claimSucceeded();
         for (const job of jobs) this.#start(job);
         if (jobs.length === free) continue;
         if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain) return;
@@ -220,7 +186,7 @@ export class Worker {
 
   async #finishRunning(): Promise<void> {
     if (this.#running.size === 0) return;
-    this.#log.info(`Waiting up to ${formatSeconds(this.#graceMs)} for ${this.#running.size} running job(s) to finish`);
+    if (!this.#faults.fatal) this.#log.info(`Waiting up to ${formatSeconds(this.#graceMs)} for ${this.#running.size} running job(s) to finish`);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), this.#graceMs);
@@ -289,11 +255,11 @@ export class Worker {
     const { job, claim } = active;
     const name = `Task ${job.task}[${job.id}]`;
     try {
-      if (storageFaultOf(error) === 'damaged' && this.#isOwnFault(error)) {
-        // Not the job's failure: the file's. Nothing more is claimed and the worker exits 1;
-        // the job stays as it is (its lease brings it back once the file is restored).
-        this.#log.error(`${name} stopped: ${this.#describe(error).message}`);
-        this.#fail(error);
+      if (this.#faults.jobMetDamage(error)) {
+        // Nothing more is claimed and the worker exits 1; the job stays as it is (its lease
+        // brings it back once the file is restored).
+        this.#log.error(`${name} stopped: ${this.#faults.describe(error).message}`);
+        this.stop();
         return;
       }
       if (error instanceof ShutdownError) {
@@ -342,10 +308,9 @@ export class Worker {
       if (register) {
         await heartbeatWorker(this.#db, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
       }
-      this.#heartbeatFailures.succeeded();
+      this.#faults.heartbeatSucceeded();
     } catch (error) {
-      this.#heartbeatFailures.failed(this.#describe(error).message, Math.max(50, this.#leaseMs / 3));
-      if (storageFaultOf(error) === 'damaged') this.#fail(error);
+      if (this.#faults.heartbeatFailed(error, Math.max(50, this.#leaseMs / 3))) this.stop();
     } finally {
       this.#heartbeating = false;
     }
@@ -381,20 +346,4 @@ function validatePayload<P>(task: TaskDefinition<P>, job: ClaimedJob): P {
   } catch (error) {
     throw new PermanentJobError(`invalid payload for ${task.name}: ${toError(error).message}`);
   }
-}
-
-function elapsed(started: number): string {
-  return `${((performance.now() - started) / 1000).toFixed(2)}s`;
-}
-
-export function formatSeconds(ms: number): string {
-  return ms < 1000 ? `${ms}ms` : `${+(ms / 1000).toFixed(2)}s`;
-}
-
-function describeResult(result: unknown): string {
-  return typeof result === 'string' ? `'${result}'` : (JSON.stringify(result) ?? 'undefined');
-}
-
-function describeError(error: Error): string {
-  return `${error.name}('${error.message}')`;
 }
