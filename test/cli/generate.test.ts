@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { count, inspectDb, jobs, runCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+import { enqueueJobs } from '../queue/enqueue.js';
 
 /** A rejected command prints one error line, nothing on stdout, and creates no file. */
 function expectRejected(run: { code: number | null; stdout: string; stderr: string }, file: string, code = 2): void {
@@ -89,7 +90,7 @@ describe('generate', () => {
 
   it('--wait with a worker alive leaves the job to that worker', async () => {
     const { db: file } = tempDb();
-    expect((await runCli(['list', '--db', file])).code).toBe(0);
+    await enqueueJobs(file, []);
     const { worker, db } = await startWorker(file);
     const run = await runCli(['generate', '60', '--wait', '--db', file]);
     expect(run.code, run.stderr).toBe(0);
@@ -105,7 +106,7 @@ describe('generate', () => {
   it('--wait exits 1 with the error when the job fails', async () => {
     const { db: file } = tempDb();
     // Valid when enqueued; the worker then finds the users table gone, so every attempt fails.
-    expect((await runCli(['list', '--db', file])).code).toBe(0);
+    await enqueueJobs(file, []);
     const db = inspectDb(file);
     db.exec('alter table users rename to people');
     const run = await runCli(['generate', '50', '--wait', '--db', file]);
