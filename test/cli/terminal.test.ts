@@ -36,7 +36,7 @@ function onTerminal(args: string[], env: Record<string, string> = {}): TerminalR
 describe('generate --wait on a terminal', () => {
   it('shows the progress of a job it runs itself (no worker alive), even with $CI set', async () => {
     const { db: file } = tempDb();
-    const run = onTerminal(['generate', '200', '--wait', '--hash-iterations', '20000', '--db', file], { CI: 'true' });
+    const run = onTerminal(['generate', '200', '--wait', '--hash-iterations', '50000', '--db', file], { CI: 'true' });
     expect(await run.exited, run.output()).toBe(0);
     expect(run.output()).toMatch(/Job 1: \d+\/200 users/);
     expect(run.output()).toContain('200 random users created with success!');
