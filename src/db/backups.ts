@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
 import type { BackupRow, Database, JobRow, NewBackup } from './schema.js';
 
@@ -14,12 +15,19 @@ export async function listBackups(db: Kysely<Database>): Promise<BackupRow[]> {
   return db.selectFrom('backups').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
 }
 
-export async function newestBackupTime(db: Kysely<Database>): Promise<number | undefined> {
-  const row = await db.selectFrom('backups').select('created_at').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-  return row?.created_at;
+/** When the newest backup on record was made: of all, or of those in folder `dir` (an absolute path). */
+export async function newestBackupTime(db: Kysely<Database>, dir?: string): Promise<number | undefined> {
+  if (dir === undefined) {
+    const row = await db.selectFrom('backups').select('created_at').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    return row?.created_at;
+  }
+  // The folder is compared as a path, in JavaScript: SQLite's LIKE ignores case and GLOB would need
+  // the path escaped. Read once as a scheduler starts; the table holds one row per backup kept.
+  const rows = await db.selectFrom('backups').select(['created_at', 'file']).orderBy('created_at', 'desc').execute();
+  return rows.find((row) => path.dirname(row.file) === dir)?.created_at;
 }
 
-export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key'>;
+export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key' | 'payload'>;
 
 /**
  * The jobs of `task` (the backup task) that are queued or running, newest first: backups that
@@ -28,7 +36,7 @@ export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key'>;
  */
 export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
   const ofState = (state: 'queued' | 'running') =>
-    db.selectFrom('jobs').select(['id', 'state', 'unique_key']).where('state', '=', state).where('task', '=', task).execute();
+    db.selectFrom('jobs').select(['id', 'state', 'unique_key', 'payload']).where('state', '=', state).where('task', '=', task).execute();
   const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
   return jobs.sort((a, b) => b.id - a.id);
 }

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { UserError } from '../errors.js';
+import { thisHost } from '../queue/liveness.js';
 import { APPLICATION_ID } from './migrate.js';
 import { SCHEMA_VERSION } from './migrations/index.js';
 
@@ -47,7 +50,7 @@ export type SnapshotReply = { info: SnapshotInfo } | { message: string; userErro
  * marked succeeded: restored, the copy must not run that backup again.
  */
 export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotRequest): SnapshotInfo {
-  const temporary = path.join(path.dirname(targetFile), `.${path.basename(targetFile)}.${process.pid}.tmp`);
+  const temporary = path.join(path.dirname(targetFile), `.${path.basename(targetFile)}.${hostTag()}-${process.pid}.tmp`);
   fs.closeSync(fs.openSync(temporary, 'wx', 0o600));
   try {
     const source = new BetterSqlite3(sourceFile, { fileMustExist: true });
@@ -78,26 +81,61 @@ export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotReq
   }
 }
 
-/** `.usergen-<time>.db.<pid>.tmp`, and the journal SQLite keeps beside it while `VACUUM INTO` writes it. */
-const TEMPORARY_NAME = /^\.usergen-[^/]+\.db\.(\d+)\.tmp(?:-journal|-wal|-shm)?$/;
+/**
+ * `.usergen-<time>.db.<host>-<pid>.tmp`, and the journal SQLite keeps beside it while `VACUUM INTO`
+ * writes it. Names from before the host tag (`.usergen-<time>.db.<pid>.tmp`) match with no tag.
+ */
+const TEMPORARY_NAME = /^\.usergen-[^/]+\.db\.(?:([0-9a-f]{8})-)?(\d+)\.tmp(?:-journal|-wal|-shm)?$/;
+
+/**
+ * A temporary file untouched this long is no copy in progress, whoever made it: `VACUUM INTO`
+ * keeps writing it until the rename, and the longest copy measured (1,000,000 users) takes 2 s.
+ */
+const ABANDONED_AFTER_MS = 24 * 3600 * 1000;
+
+/**
+ * Which host a temporary file's pid belongs to: 8 hex digits of this boot and pid namespace. A pid
+ * names a process only there: two containers sharing a backup folder see different processes
+ * under one pid, and a restarted container (a new namespace) gets the same small pids again.
+ * Without /proc (macOS) the host name stands in.
+ */
+export function hostTag(): string {
+  const { boot_id, pid_namespace } = thisHost();
+  const identity = boot_id === null || pid_namespace === null ? `host:${os.hostname()}` : `${boot_id}\n${pid_namespace}`;
+  return createHash('sha256').update(identity).digest('hex').slice(0, 8);
+}
 
 /**
  * Deletes the temporary files in `dir` of snapshots whose process is gone (killed mid-copy: nothing
- * ran its clean-up), and returns their paths. A file of a live process is its copy in progress and
- * stays. A pid names a process on this machine only: one backup folder serves one database, on
- * the machine that holds it.
+ * ran its clean-up), and returns their paths. Whether the process is gone can be asked only of a
+ * file tagged with this host; one of another host (or untagged, from an older version) may be a
+ * copy in progress there, so it goes only once it is a day old. That day also clears this host's
+ * files whose pid has since been reused.
  */
 export function removeAbandonedTemporaryFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
+  const here = hostTag();
   const removed: string[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const pid = Number(TEMPORARY_NAME.exec(entry.name)?.[1]);
-    if (!entry.isFile() || !(pid > 0) || isAlive(pid)) continue;
+    const match = TEMPORARY_NAME.exec(entry.name);
+    if (!entry.isFile() || match === null) continue;
+    const [, tag, pid] = match;
     const file = path.join(dir, entry.name);
+    const gone = tag === here && !isAlive(Number(pid));
+    if (!gone && !isStale(file)) continue;
     fs.rmSync(file, { force: true });
     removed.push(file);
   }
   return removed;
+}
+
+function isStale(file: string): boolean {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs > ABANDONED_AFTER_MS;
+  } catch {
+    // Renamed or deleted by its own process meanwhile: nothing to clean.
+    return false;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -162,6 +200,47 @@ export async function restoreSnapshot(backupFile: string, targetFile: string): P
     await backup.backup(targetFile, { progress: () => Number.MAX_SAFE_INTEGER });
   } finally {
     backup.close();
+  }
+}
+
+/**
+ * Copies the database `file` as it is on disk, and its WAL if that holds anything, to `target`
+ * (and `target`-wal), created 0600 and never over an existing file, fsynced; returns the paths
+ * written. For a damaged file, which SQLite cannot copy: the bytes are all there is.
+ */
+export function copyDatabaseFiles(file: string, target: string): string[] {
+  const copies: Array<[string, string]> = [[file, target]];
+  const wal = `${file}-wal`;
+  if (fs.existsSync(wal) && fs.statSync(wal).size > 0) copies.push([wal, `${target}-wal`]);
+  const written: string[] = [];
+  try {
+    for (const [from, to] of copies) {
+      written.push(to);
+      copyPrivately(from, to);
+    }
+  } catch (error) {
+    for (const to of written) fs.rmSync(to, { force: true });
+    throw new UserError(`cannot copy ${file} to ${target}: ${(error as Error).message}`);
+  }
+  fsyncPath(path.dirname(target));
+  return written;
+}
+
+function copyPrivately(from: string, to: string): void {
+  const output = fs.openSync(to, 'wx', 0o600);
+  try {
+    const input = fs.openSync(from, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      for (let read: number; (read = fs.readSync(input, buffer, 0, buffer.length, null)) > 0; ) {
+        for (let done = 0; done < read; ) done += fs.writeSync(output, buffer, done, read - done);
+      }
+    } finally {
+      fs.closeSync(input);
+    }
+    fs.fsyncSync(output);
+  } finally {
+    fs.closeSync(output);
   }
 }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { newestBackupTime, unfinishedJobsOf, type UnfinishedJob } from '../db/backups.js';
 import type { Database } from '../db/schema.js';
@@ -6,7 +7,7 @@ import { sleepUntil } from '../queue/delay.js';
 import { slotKey, type Cadence } from '../queue/schedule.js';
 import { countLiveWorkers } from '../queue/store.js';
 import { enqueueUnique } from '../queue/task.js';
-import { backupTask, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
+import { backupTask, parseBackupPayload, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
 
 export interface BackupScheduleOptions {
   cadence: Cadence;
@@ -32,8 +33,8 @@ export type ScheduleEvent =
 /**
  * Runs until `signal` aborts: one catch-up backup if the newest is older than a period, then one
  * backup per slot. Each slot's job has a unique key, so however many schedulers share the file, a
- * slot gets one job; the catch-up has a key of its own for the slot it starts in, so schedulers
- * started together make one, and a failed slot job does not block it.
+ * slot gets one job; the catch-up has a key of its own for the slot it starts in and the folder,
+ * so schedulers of one folder started together make one, and a failed slot job does not block it.
  */
 export async function runBackupSchedule(
   db: Kysely<Database>,
@@ -52,11 +53,12 @@ export async function runBackupSchedule(
 }
 
 /**
- * A catch-up when the newest backup on record is older than a period. But a backup job queued or
- * running is a backup to come that the backups table does not show yet: the slot's own job, still
- * copying in another scheduler, or the job of a scheduler killed mid-copy. Then no catch-up is
- * made; this scheduler works that job instead (waiting while another process holds its lease,
- * taking it once the lease runs out), and catches up only if it fails.
+ * A catch-up when the newest backup on record in this folder is older than a period. But a backup
+ * job for this folder queued or running is a backup to come that the backups table does not show
+ * yet: the slot's own job, still copying in another scheduler, or the job of a scheduler killed
+ * mid-copy. Then no catch-up is made; this scheduler works that job instead (waiting while another
+ * process holds its lease, taking it once the lease runs out), and catches up only if it fails.
+ * Other folders' backups and jobs do not count: each folder has its own schedule and `--keep`.
  */
 async function catchUp(
   db: Kysely<Database>,
@@ -64,9 +66,10 @@ async function catchUp(
   signal: AbortSignal,
   report: (event: ScheduleEvent) => void,
 ): Promise<void> {
-  const newest = await newestBackupTime(db);
+  const dir = path.resolve(options.payload.dir);
+  const newest = await newestBackupTime(db, dir);
   if (newest !== undefined && Date.now() - newest <= options.cadence.periodMs) return;
-  const [pending] = await unfinishedJobsOf(db, backupTask.name);
+  const [pending] = (await unfinishedJobsOf(db, backupTask.name)).filter((job) => folderOf(job) === dir);
   if (pending) {
     report({ type: 'pending', job: pending });
     if (options.enqueueOnly) {
@@ -83,7 +86,16 @@ async function catchUp(
   }
   report({ type: 'catch-up', newest });
   const slot = options.cadence.slotOf(Date.now());
-  await runSlot(db, options, slot, `${slotKey(backupTask.name, slot)}/catch-up`, signal, report);
+  await runSlot(db, options, slot, `${slotKey(backupTask.name, slot)}/catch-up:${dir}`, signal, report);
+}
+
+/** The folder a backup job writes to; undefined for a payload that fails validation (its job fails at once). */
+function folderOf(job: UnfinishedJob): string | undefined {
+  try {
+    return path.resolve(parseBackupPayload(JSON.parse(job.payload)).dir);
+  } catch {
+    return undefined;
+  }
 }
 
 async function runSlot(

@@ -35,6 +35,15 @@ export function backupFileName(time: Date): string {
   return `usergen-${time.toISOString().replace(/[:.]/g, '-')}.db`;
 }
 
+/**
+ * `usergen-2026-11-24T13-00-00-000Z-damaged.db`: a damaged database set aside by restore, kept
+ * beside the backups for whoever wants to look at it. Not a backup's name: `--keep` and the
+ * listing leave it alone.
+ */
+export function damagedFileName(time: Date): string {
+  return backupFileName(time).replace(/\.db$/, '-damaged.db');
+}
+
 export function isBackupFileName(name: string): boolean {
   return BACKUP_NAME.test(name);
 }

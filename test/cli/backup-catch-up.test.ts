@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, startCli, stopCli, waitFor, type JobRecord } from '../helpers.js';
+import { count, inspectDb, runCli, startCli, stopCli, waitFor, type JobRecord } from '../helpers.js';
 import { backupFiles, backupsWritten, tempDatabase } from './backup-helpers.js';
 
 interface BackupJob extends JobRecord {
@@ -19,8 +19,9 @@ async function slotJobLeft(state: (db: ReturnType<typeof inspectDb>, id: number)
   await stopCli(enqueuer);
   const db = inspectDb(file);
   const [job] = db.prepare("select * from jobs where task = 'backup'").all() as BackupJob[];
-  expect(job).toMatchObject({ state: 'queued', unique_key: expect.stringMatching(/\/catch-up$/) });
-  db.prepare("update jobs set unique_key = replace(unique_key, '/catch-up', '') where id = ?").run(job!.id);
+  expect(job).toMatchObject({ state: 'queued', unique_key: expect.stringMatching(/^backup@[^/]+Z\/catch-up:/) });
+  expect(job!.unique_key.endsWith(`/catch-up:${path.join(dir, 'backups')}`)).toBe(true);
+  db.prepare("update jobs set unique_key = substr(unique_key, 1, instr(unique_key, '/catch-up') - 1) where id = ?").run(job!.id);
   state(db, job!.id);
   return { dir, file, db, jobId: job!.id };
 }
@@ -87,5 +88,31 @@ describe('schedule backup catch-up', () => {
     expect(backupJobs(db)).toEqual([expect.objectContaining({ id: jobId, state: 'queued' })]);
     expect(scheduler.stdout()).toContain(`Backup job ${jobId} (backup@`);
     expect(scheduler.stdout()).toContain('is queued: no catch-up.');
+  });
+
+  it.each([
+    ['a backup job left queued for another folder', false],
+    ['that job and a recent backup in the other folder', true],
+  ])('%s does not stop the catch-up into this one', async (_, recentThere) => {
+    const { dir, db: file } = await tempDatabase();
+    const other = path.join(dir, 'other');
+    const enqueuer = startCli(['schedule', 'backup', '--every', '1h', '--enqueue-only', '--dir', other, '--keep', '1', '--db', file]);
+    await waitFor(() => enqueuer.stdout().includes('Next backup at'), "the other folder's catch-up to be queued");
+    await stopCli(enqueuer);
+    const db = inspectDb(file);
+    const [queued] = backupJobs(db);
+    expect(queued).toMatchObject({ state: 'queued' });
+    if (recentThere) expect((await runCli(['backup', '--dir', other, '--db', file])).code).toBe(0);
+
+    const scheduler = startCli(['schedule', 'backup', '--every', '1h', '--db', file]);
+    await waitFor(() => scheduler.stdout().includes('Next backup at'), 'the next backup time');
+    await stopCli(scheduler);
+
+    expect(scheduler.stdout()).toContain('No backup yet: backing up now.');
+    expect(backupsWritten(scheduler)).toBe(1);
+    expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(1);
+    // The other folder's job is left to its own scheduler or a worker, with its own --keep.
+    expect(backupJobs(db).find((job) => job.id === queued!.id)).toMatchObject({ state: 'queued' });
+    expect(backupFiles(other)).toHaveLength(recentThere ? 1 : 0);
   });
 });

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hostTag } from '../../src/db/snapshot.js';
 import { count, generate, inspectDb, runCli, startCli, tempDb, waitFor } from '../helpers.js';
 import { backupFiles } from './backup-helpers.js';
 
@@ -13,7 +14,11 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-const temporaryName = (time: string, pid: number) => `.usergen-${time}.db.${pid}.tmp`;
+/** A snapshot's temporary name: `tag` says which host (boot and pid namespace) `pid` belongs to. */
+const temporaryName = (time: string, pid: number, tag = hostTag()) => `.usergen-${time}.db.${tag}-${pid}.tmp`;
+/** The name before the host tag: `.usergen-<time>.db.<pid>.tmp`. */
+const untaggedName = (time: string, pid: number) => `.usergen-${time}.db.${pid}.tmp`;
+const DAY_MS = 24 * 3600 * 1000;
 const temporaryFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith('.tmp') || name.endsWith('.tmp-journal'));
 
 describe('backup temporary files', () => {
@@ -34,6 +39,30 @@ describe('backup temporary files', () => {
     expect(temporaryFiles(backups).sort()).toEqual([other, ...live].sort());
     for (const name of gone) expect(run.stdout).toContain(`Deleted ${path.join(backups, name)}, left by a killed backup`);
     expect(backupFiles(backups)).toHaveLength(1);
+  });
+
+  it('keeps those of another host (or without a host) until they are a day old: their pid names another process', async () => {
+    const { dir, db: file } = tempDb();
+    await generate(file, 50);
+    const backups = path.join(dir, 'backups');
+    fs.mkdirSync(backups);
+    const dead = await deadPid();
+    const elsewhere = hostTag() === '0badc0de' ? '0badc0d3' : '0badc0de';
+    const recent = [temporaryName('2026-01-01T00-00-00-000Z', dead, elsewhere), untaggedName('2026-01-01T00-00-00-000Z', dead)];
+    const old = [
+      temporaryName('2026-01-01T01-00-00-000Z', dead, elsewhere),
+      `${temporaryName('2026-01-01T01-00-00-000Z', dead, elsewhere)}-journal`,
+      untaggedName('2026-01-01T01-00-00-000Z', dead),
+    ];
+    for (const name of [...recent, ...old]) fs.writeFileSync(path.join(backups, name), 'partial copy');
+    // A minute past a day: no longer anyone's copy in progress.
+    const dayOld = new Date(Date.now() - DAY_MS - 60_000);
+    for (const name of old) fs.utimesSync(path.join(backups, name), dayOld, dayOld);
+
+    const run = await runCli(['backup', '--db', file]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(temporaryFiles(backups).sort()).toEqual([...recent].sort());
+    for (const name of old) expect(run.stdout).toContain(`Deleted ${path.join(backups, name)}, left by a killed backup`);
   });
 
   it('a scheduler killed mid-copy leaves them only until the next backup; its job comes back through its lease', async () => {

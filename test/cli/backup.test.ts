@@ -157,8 +157,9 @@ describe('schedule backup', () => {
 
     const db = inspectDb(file);
     const keys = db.prepare("select unique_key from jobs where task = 'backup' and state = 'succeeded'").pluck().all() as string[];
-    // Every backup belongs to a slot, and no slot has two (catch-ups are keyed '<slot>/catch-up').
-    expect(keys.every((key) => /^backup@\d{4}-.+Z(\/catch-up)?$/.test(key))).toBe(true);
+    // Every backup belongs to a slot, and no slot has two (catch-ups are keyed '<slot>/catch-up:<folder>').
+    const catchUp = `/catch-up:${path.join(dir, 'backups')}`;
+    expect(keys.every((key) => /^backup@\d{4}-[^/]+Z$/.test(key.endsWith(catchUp) ? key.slice(0, -catchUp.length) : key))).toBe(true);
     expect(count(db, 'select count(*) from backups')).toBe(keys.length);
     expect(backupFiles(path.join(dir, 'backups'))).toHaveLength(keys.length);
     expect(schedulers.reduce((n, s) => n + backupsWritten(s), 0)).toBe(keys.length);

@@ -1,16 +1,21 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
 import { listBackups, replaceBackupRecords } from '../../db/backups.js';
+import { checkDatabase } from '../../db/check.js';
+import { storageFaultOf } from '../../db/faults.js';
 import { openDatabase } from '../../db/open.js';
-import { inspectSnapshot, restoreSnapshot, type SnapshotInfo } from '../../db/snapshot.js';
+import type { Database } from '../../db/schema.js';
+import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot, type SnapshotInfo } from '../../db/snapshot.js';
 import { countUsers } from '../../db/users.js';
 import { UsageError, UserError } from '../../errors.js';
 import { countLiveWorkers } from '../../queue/store.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
 import { checkGlobalOptions, databaseFile, withCommandDatabase, type CliContext } from '../context.js';
 import { formatInteger, printLine } from '../output.js';
-import { backupNow } from '../../tasks/backup.js';
+import { backupNow, damagedFileName } from '../../tasks/backup.js';
 import { describeBackup } from './backup.js';
 
 interface Flags extends BackupFlags {
@@ -18,12 +23,18 @@ interface Flags extends BackupFlags {
   force?: boolean;
 }
 
+/**
+ * What is at the database path before a restore: nothing (or an empty file: nothing to lose), a
+ * sound database, or a damaged one, which a safety backup cannot copy and must not be written to.
+ */
+type Current = 'missing' | 'sound' | 'damaged';
+
 export function register(program: Command, context: CliContext): void {
   addBackupOptions(
     program
       .command('restore')
       .description('check a backup, back the current database up, then replace the database with the backup')
-      .argument('<file>', 'the backup file to restore'),
+      .argument('<file>', 'the backup file to restore (a bare name, as "usergen backups" prints it, is looked for in the backup folder)'),
     false,
   )
     .option('--yes', 'do not ask for confirmation')
@@ -33,42 +44,87 @@ export function register(program: Command, context: CliContext): void {
       if (!flags.yes && !process.stdin.isTTY) {
         throw new UsageError('restore replaces the whole database: pass --yes to confirm');
       }
-      const backup = inspectSnapshot(path.resolve(file));
+      const dir = backupDir(flags, command);
+      const source = backupToRestore(file, dir);
+      const backup = inspectSnapshot(source);
       const target = databaseFile(command);
-      const records = await withCommandDatabase(command, async (db) => {
-        const workers = await countLiveWorkers(db);
-        if (workers > 0 && !flags.force) {
-          throw new UserError(`${workers} worker(s) are running on ${target}: stop them first, or pass --force`);
-        }
-        if (!flags.yes && !(await confirm(target, await countUsers(db), file, backup))) {
-          throw new UserError('restore cancelled; nothing changed');
-        }
-        const safety = await backupNow(db, { dir: backupDir(flags, command), keep: null }, context.shutdownSignal());
-        printLine(`Current database backed up to ${describeBackup(safety)}`);
-        // Read after the safety copy is on record, so it is kept too.
-        const records = await listBackups(db);
-        await restoreSnapshot(path.resolve(file), target);
-        return records;
-      });
+      const current = currentDatabase(target);
+      const records = await withCommandDatabase(
+        command,
+        async (db) => {
+          const workers = await readUnlessDamaged(current, () => countLiveWorkers(db));
+          if (workers === undefined && !flags.force) {
+            throw new UserError(`cannot tell whether workers are running on ${target} (it is damaged): stop them, then pass --force`);
+          }
+          if (workers !== undefined && workers > 0 && !flags.force) {
+            throw new UserError(`${workers} worker(s) are running on ${target}: stop them first, or pass --force`);
+          }
+          if (!flags.yes && !(await confirm(target, current, db, source, backup))) {
+            throw new UserError('restore cancelled; nothing changed');
+          }
+          if (current === 'damaged') {
+            // Nothing goes into the damaged file: its bytes are set aside as they are.
+            const [aside, wal] = copyDatabaseFiles(target, path.join(dir, damagedFileName(new Date())));
+            printLine(`Current database is damaged: copied it${wal === undefined ? '' : ' and its WAL'} to ${aside} (not a backup: the backup list and --keep leave it alone)`);
+          } else if (current === 'sound') {
+            const safety = await backupNow(db, { dir, keep: null }, context.shutdownSignal());
+            printLine(`Current database backed up to ${describeBackup(safety)}`);
+          }
+          // Read after the safety copy is on record, so it is kept too. A new file knows none.
+          const records = current === 'missing' ? undefined : await readUnlessDamaged(current, () => listBackups(db));
+          await restoreSnapshot(source, target);
+          return records;
+        },
+        { create: true },
+      );
       // Opening applies any migration the backup's older schema needs.
       const restored = await openDatabase(target);
       try {
         // The backups that exist are the ones the database knew before, not the copy's older list.
-        await replaceBackupRecords(restored, records);
-        printLine(`Restored ${file} into ${target}: ${formatInteger(await countUsers(restored))} users.`);
+        if (records !== undefined) await replaceBackupRecords(restored, records);
+        printLine(`Restored ${source} into ${target}: ${formatInteger(await countUsers(restored))} users.`);
       } finally {
         await restored.destroy();
       }
     });
 }
 
-async function confirm(target: string, users: number, file: string, backup: SnapshotInfo): Promise<boolean> {
+/**
+ * `file` as given; but a bare name (as `backups` prints the files in the backup folder) that is
+ * not in the current folder is looked for in the backup folder.
+ */
+function backupToRestore(file: string, dir: string): string {
+  if (file.includes('/') || file.includes(path.sep) || fs.existsSync(file)) return path.resolve(file);
+  const inDir = path.join(dir, file);
+  if (fs.existsSync(inDir)) return inDir;
+  throw new UserError(`no such file: ${file} (looked in ${process.cwd()} and in the backup folder ${dir})`);
+}
+
+/** Checks the pages of the current file (read-only); refuses what is not a usergen database. */
+function currentDatabase(target: string): Current {
+  if (!fs.existsSync(target) || (fs.statSync(target).isFile() && fs.statSync(target).size === 0)) return 'missing';
+  return checkDatabase(target, 'quick').ok ? 'sound' : 'damaged';
+}
+
+/** `read` from the current file; undefined when the file is damaged and so is what `read` needs. */
+async function readUnlessDamaged<T>(current: Current, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (current === 'damaged' && storageFaultOf(error) === 'damaged') return undefined;
+    throw error;
+  }
+}
+
+async function confirm(target: string, current: Current, db: Kysely<Database>, file: string, backup: SnapshotInfo): Promise<boolean> {
+  const users = await readUnlessDamaged(current, () => countUsers(db));
+  const question =
+    current === 'missing'
+      ? `Create ${target} from ${file} (${formatInteger(backup.users)} users)? [y/N] `
+      : `Replace ${target} (${current === 'damaged' ? 'damaged, ' : ''}${users === undefined ? '?' : formatInteger(users)} users) with ${file} (${formatInteger(backup.users)} users)? [y/N] `;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await prompt.question(
-      `Replace ${target} (${formatInteger(users)} users) with ${file} (${formatInteger(backup.users)} users)? [y/N] `,
-    );
-    return /^y(es)?$/i.test(answer.trim());
+    return /^y(es)?$/i.test((await prompt.question(question)).trim());
   } finally {
     prompt.close();
   }

@@ -35,7 +35,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--enqueue-only', 'only enqueue the backup jobs; a "usergen worker" runs them')
     .addHelpText(
       'after',
-      '\nEach slot gets one backup job, however many schedulers run on the file. On start, if the newest\nbackup is older than one period, one catch-up backup is made at once, unless a backup job is\nalready queued or running: that one is worked instead (with --enqueue-only, left to a worker).\nSIGINT/SIGTERM: a backup in progress finishes, then the scheduler exits 0.',
+      '\nEach slot gets one backup job, however many schedulers run on the file. On start, if the newest\nbackup in the folder is older than one period, one catch-up backup is made at once, unless a\nbackup job for the folder is already queued or running: that one is worked instead (with\n--enqueue-only, left to a worker). SIGINT/SIGTERM: a backup in progress finishes, then the\nscheduler exits 0.',
     )
     .action(async (flags: Flags, command: Command) => {
       const options: BackupScheduleOptions = {
