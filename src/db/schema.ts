@@ -49,6 +49,8 @@ export interface WorkerTable {
   pid_namespace: string | null;
   /** When its process started, in clock ticks since boot: tells a reused pid apart. */
   start_ticks: number | null;
+  /** JSON array of the names of the tasks it runs (and claims); null for an older worker. */
+  tasks: string | null;
 }
 
 /**

@@ -80,6 +80,11 @@ export interface QueueStatus {
   oldest_ready_since: number | null;
   /** Jobs that ended (succeeded or failed) in the last minute. */
   finished_last_minute: number;
+  /**
+   * Ready jobs of tasks that no live worker runs, per task: they wait for a worker that knows
+   * them. Empty while no worker is alive (then every job waits for one).
+   */
+  unknown_tasks: Array<{ task: string; ready: number }>;
 }
 
 export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {
@@ -108,7 +113,31 @@ export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promi
     workers,
     oldest_ready_since: oldest?.run_at ?? null,
     finished_last_minute: Number(finished.count),
+    unknown_tasks: await readyJobsOfUnknownTasks(db, workers, now),
   };
+}
+
+/** The tasks the live `workers` run, or undefined if one of them takes any task (an older usergen). */
+export function tasksRun(workers: WorkerRow[]): Set<string> | undefined {
+  const names = new Set<string>();
+  for (const worker of workers) {
+    if (worker.tasks === null) return undefined;
+    for (const name of JSON.parse(worker.tasks) as string[]) names.add(name);
+  }
+  return names;
+}
+
+async function readyJobsOfUnknownTasks(db: Kysely<Database>, workers: WorkerRow[], now: number): Promise<QueueStatus['unknown_tasks']> {
+  const known = tasksRun(workers);
+  if (workers.length === 0 || known === undefined) return [];
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['task', (eb) => eb.fn.countAll<number>().as('ready')])
+    .where('state', '=', 'queued')
+    .where('run_at', '<=', now)
+    .groupBy('task')
+    .execute();
+  return rows.filter((row) => !known.has(row.task)).map((row) => ({ task: row.task, ready: Number(row.ready) }));
 }
 
 /** Whether any job is queued or running (through the partial indexes: cheap however big the table). */

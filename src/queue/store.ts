@@ -101,6 +101,11 @@ export type ClaimedJob = Pick<JobRow, 'id' | 'task' | 'payload' | 'priority' | '
 export interface ClaimOptions {
   /** Claim this job only (if it is ready). */
   jobId?: number | undefined;
+  /**
+   * Claim only jobs of these tasks (those the worker knows): a job of another task stays queued
+   * for a worker that knows it. Undefined claims any.
+   */
+  tasks?: readonly string[] | undefined;
 }
 
 /**
@@ -129,11 +134,11 @@ export async function claimJobs(
   options: ClaimOptions = {},
   now = Date.now(),
 ): Promise<ClaimedJob[]> {
-  const lease = [workerId, now + leaseMs, now, now];
-  const claim =
-    options.jobId === undefined
-      ? CompiledQuery.raw(CLAIM_READY, [...lease, limit])
-      : CompiledQuery.raw(CLAIM_ONE, [...lease, options.jobId, limit]);
+  const parameters: unknown[] = [workerId, now + leaseMs, now, now];
+  if (options.tasks !== undefined) parameters.push(JSON.stringify(options.tasks));
+  if (options.jobId !== undefined) parameters.push(options.jobId);
+  parameters.push(limit);
+  const claim = CompiledQuery.raw(CLAIMS[`${options.tasks !== undefined}/${options.jobId !== undefined}`]!, parameters);
   const relax = durabilityOf(db) === 'full';
   const claimNow = () =>
     db.connection().execute(async (connection) => {
@@ -163,11 +168,19 @@ const SYNCHRONOUS_FULL = CompiledQuery.raw('pragma synchronous = full');
 // Hot path, precompiled (kysely's builder took a tenth of a draining worker's time): the claim.
 const CLAIM = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
   started_at = ?, progress_current = null, progress_total = null
-  where id in (select id from jobs where state = 'queued' and run_at <= ? %ONE%
+  where id in (select id from jobs where state = 'queued' and run_at <= ? %TASKS% %ONE%
     order by priority desc, run_at, id limit ?)
   returning id, task, payload, priority, run_at, attempts, max_attempts`;
-const CLAIM_READY = CLAIM.replace('%ONE%', '');
-const CLAIM_ONE = CLAIM.replace('%ONE%', 'and id = ?');
+/** The claim by `<only some tasks>/<only one job>`. */
+const CLAIMS: Record<string, string> = {};
+for (const tasks of [false, true]) {
+  for (const one of [false, true]) {
+    CLAIMS[`${tasks}/${one}`] = CLAIM.replace('%TASKS%', tasks ? 'and task in (select value from json_each(?))' : '').replace(
+      '%ONE%',
+      one ? 'and id = ?' : '',
+    );
+  }
+}
 
 /**
  * Pushes out the leases of `jobIds`, the jobs `workerId` is running now; returns those it still

@@ -46,12 +46,12 @@ export interface TaskSpec<P, R> {
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-const registry = new Map<string, TaskDefinition<any, any>>();
-
-/** Declares a task and registers it under its name (the equivalent of Celery's `@shared_task`). */
+/**
+ * Declares a task (the equivalent of Celery's `@shared_task`). It registers nothing: the
+ * definition is a value, handed to the workers that run it and to `enqueue`.
+ */
 export function defineTask<P, R>(spec: TaskSpec<P, R>): TaskDefinition<P, R> {
-  if (registry.has(spec.name)) throw new Error(`a task named '${spec.name}' is already defined`);
-  const definition: TaskDefinition<P, R> = {
+  return {
     name: spec.name,
     validate: spec.validate,
     handler: spec.handler,
@@ -59,16 +59,30 @@ export function defineTask<P, R>(spec: TaskSpec<P, R>): TaskDefinition<P, R> {
     timeoutMs: spec.timeoutMs,
     backoff: { ...DEFAULT_BACKOFF, ...spec.backoff },
   };
-  registry.set(spec.name, definition);
-  return definition;
 }
 
-export function getTask(name: string): TaskDefinition<unknown, unknown> | undefined {
-  return registry.get(name);
+/** Whether `value` is a task definition (by its shape: one made by another copy of usergen counts too). */
+export function isTaskDefinition(value: unknown): value is TaskDefinition<unknown, unknown> {
+  const task = value as Partial<TaskDefinition> | null;
+  return (
+    typeof task === 'object' &&
+    task !== null &&
+    typeof task.name === 'string' &&
+    typeof task.handler === 'function' &&
+    typeof task.validate === 'function' &&
+    typeof task.maxAttempts === 'number'
+  );
 }
 
-export function taskNames(): string[] {
-  return [...registry.keys()].sort();
+/** The tasks a worker runs, by name; two different tasks of one name are refused. */
+export function taskMap(tasks: ReadonlyArray<TaskDefinition<any, any>>): Map<string, TaskDefinition<unknown, unknown>> {
+  const byName = new Map<string, TaskDefinition<unknown, unknown>>();
+  for (const task of tasks) {
+    const known = byName.get(task.name);
+    if (known && known !== task) throw new Error(`two different tasks are named '${task.name}'`);
+    byName.set(task.name, task);
+  }
+  return byName;
 }
 
 export interface EnqueueOptions {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { delay } from './delay.js';
 import { countLiveWorkers, FINAL_STATES, getJob } from './store.js';
+import type { TaskDefinition } from './task.js';
 import { Worker, type Logger } from './worker.js';
 
 export interface AwaitJobOptions {
@@ -14,6 +15,8 @@ export interface AwaitJobOptions {
    * Unset: only wait.
    */
   runHere?: 'always' | 'when-no-worker';
+  /** The tasks a run here may run (the job's must be among them). */
+  tasks?: ReadonlyArray<TaskDefinition<any, any>>;
   /** How long a job run here may take to finish once `signal` aborts; default at once. */
   graceMs?: number;
   leaseMs?: number;
@@ -39,6 +42,7 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
     const now = Date.now();
     if (options.runHere && isClaimable(job, now) && (options.runHere === 'always' || (await countLiveWorkers(db, now)) === 0)) {
       const worker = new Worker(db, {
+        tasks: options.tasks ?? [],
         concurrency: 1,
         jobId,
         drain: true,

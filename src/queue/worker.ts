@@ -20,7 +20,7 @@ import {
 import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
-import { getTask, taskNames, type TaskDefinition } from './task.js';
+import { taskMap, type TaskDefinition } from './task.js';
 import { removeWakeFile, watchForWork } from './wakeup.js';
 
 export interface Logger {
@@ -35,6 +35,8 @@ export interface Logger {
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, infoEnabled: false };
 
 export interface WorkerOptions {
+  /** The tasks this worker runs: it claims jobs of these only. */
+  tasks: ReadonlyArray<TaskDefinition<any, any>>;
   /** Jobs run at once by this worker. */
   concurrency: number;
   leaseMs?: number;
@@ -84,6 +86,9 @@ export class Worker {
   #wakePending = false;
   #heartbeating = false;
   readonly #faults: StorageFaults;
+  readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
+  /** The names of `#tasks`, as the claim takes them. */
+  readonly #taskNames: string[];
 
   constructor(db: Kysely<Database>, options: WorkerOptions) {
     this.#db = db;
@@ -95,6 +100,8 @@ export class Worker {
     this.#log = options.logger ?? silentLogger;
     this.#queue = new PQueue({ concurrency: this.#concurrency });
     this.#faults = new StorageFaults(db, this.#log, options.drain ?? false);
+    this.#tasks = taskMap(options.tasks);
+    this.#taskNames = [...this.#tasks.keys()].sort();
   }
 
   /**
@@ -118,6 +125,7 @@ export class Worker {
         last_heartbeat_at: now,
         alive_until: now + this.#leaseMs,
         jobs_done: 0,
+        tasks: JSON.stringify(this.#taskNames),
       });
     }
     const heartbeat = setInterval(() => void this.#heartbeat(register), Math.max(50, this.#leaseMs / 3));
@@ -164,7 +172,7 @@ export class Worker {
       if (free > 0) {
         let jobs: ClaimedJob[];
         try {
-          jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId });
+          jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId, tasks: this.#taskNames });
         } catch (error) {
           // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
           const retryMs = Math.max(this.#pollMs, CLAIM_RETRY_MS);
@@ -220,11 +228,11 @@ export class Worker {
     const started = performance.now();
     const logInfo = this.#log.infoEnabled ?? true;
     if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] received`);
-    const task = getTask(job.task);
+    const task = this.#tasks.get(job.task);
     let timer: NodeJS.Timeout | undefined;
     try {
       if (!task) {
-        throw new PermanentJobError(`unknown task '${job.task}' (this worker knows: ${taskNames().join(', ') || 'none'})`);
+        throw new PermanentJobError(`unknown task '${job.task}' (this worker knows: ${this.#taskNames.join(', ') || 'none'})`);
       }
       const payload = validatePayload(task, job);
       if (task.timeoutMs !== undefined) {

@@ -143,7 +143,7 @@ export async function backupNow(db: Kysely<Database>, payload: BackupPayload, si
 export async function runBackupJob(db: Kysely<Database>, jobId: number, signal?: AbortSignal): Promise<BackupResult> {
   // Imported when needed: the worker loop is not loaded by every command that imports this file.
   const { awaitJob } = await import('../queue/wait.js');
-  const job = await awaitJob(db, jobId, { runHere: 'always', signal, graceMs: BACKUP_GRACE_MS });
+  const job = await awaitJob(db, jobId, { runHere: 'always', tasks: [backupTask], signal, graceMs: BACKUP_GRACE_MS });
   if (job.state !== 'succeeded') {
     throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
   }

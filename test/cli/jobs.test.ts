@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { count, FIXTURE_TASKS, generate, inspectDb, jobs, runCli, startWorker, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs, generateJob, hashingWorker } from '../queue/enqueue.js';
 
-/** A database with a succeeded generate job (1), a failed unknown-task job (2) and a delayed queued job (3). */
+/** A database with a succeeded generate job (1), a job failed for its invalid payload (2) and a delayed queued job (3). */
 async function queueWithHistory(): Promise<{ file: string; db: ReturnType<typeof inspectDb> }> {
   const { db: file } = tempDb();
   await generate(file, 50, '--wait');
-  await enqueueJobs(file, [{ task: 'no_such_task', payload: {} }]);
+  await enqueueJobs(file, [{ task: 'generate_users', payload: { total: 'lots' } }]);
   expect((await runCli(['worker', '--drain', '--db', file])).code).toBe(0);
   await generate(file, 60, '--delay', '1h');
   return { file, db: inspectDb(file) };
@@ -62,7 +62,7 @@ describe('seeing the queue', () => {
 
     const human = await runCli(['jobs', '--db', file]);
     expect(human.stdout).toMatch(/│ 1 +│ generate_users │ succeeded │ 1\/3 +│ 50\/50 .*50 random users created with success!/);
-    expect(human.stdout).toMatch(/│ 2 +│ no_such_task +│ failed .*PermanentJobError: unknown task 'no_such_task'/);
+    expect(human.stdout).toMatch(/│ 2 +│ generate_users │ failed .*PermanentJobError: invalid payload for generate_users/);
     expect((await runCli(['jobs', '--state', 'done', '--db', file])).code).toBe(2);
   });
 
@@ -75,8 +75,8 @@ describe('seeing the queue', () => {
     expect(failed.job.error?.stack).toContain('PermanentJobError');
 
     const human = await runCli(['job', '2', '--db', file]);
-    expect(human.stdout).toContain('Job 2: no_such_task');
-    expect(human.stdout).toMatch(/error +PermanentJobError: unknown task 'no_such_task'.*\n +at /);
+    expect(human.stdout).toContain('Job 2: generate_users');
+    expect(human.stdout).toMatch(/error +PermanentJobError: invalid payload for generate_users.*\n +at /);
     expect((await runCli(['job', '1', '--db', file])).stdout).toMatch(/users +50: user_[A-Za-z]{10}, /);
     for (const [id, code] of [['99', 1], ['abc', 2], ['0', 2]] as const) {
       const run = await runCli(['job', id, '--db', file]);
@@ -172,7 +172,7 @@ describe('steering the queue', () => {
     const { job } = await json<{ job: JobJson }>(['retry', '2', '--db', file]);
     expect(job).toMatchObject({ id: 2, state: 'queued', attempts: 0, error: null });
     expect(job.history).toEqual([
-      expect.objectContaining({ attempt: 1, state: 'failed', error: expect.objectContaining({ message: expect.stringContaining('unknown task') }) }),
+      expect.objectContaining({ attempt: 1, state: 'failed', error: expect.objectContaining({ message: expect.stringContaining('invalid payload') }) }),
       expect.objectContaining({ attempt: 1, state: 'queued', retried_from: 'failed' }),
     ]);
 

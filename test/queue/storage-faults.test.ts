@@ -81,6 +81,8 @@ const readOwnFile = defineTask({
   },
 });
 
+const TEST_TASKS = [fillUsers, scanUsers, readOwnFile];
+
 describe('a full disk', () => {
   it('fails a transaction with SQLite\'s own error, not a failed ROLLBACK', async () => {
     const db = await openDatabase(tempDb().db);
@@ -100,7 +102,7 @@ describe('a full disk', () => {
     try {
       const job = await enqueueJob(db, { task: fillUsers.name, payload: { total: 200 }, maxAttempts: 1 });
       await capGrowth(db, 2);
-      await new Worker(db, { concurrency: 1, drain: true, register: false }).run();
+      await new Worker(db, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
 
       const after = await getJob(db, job.id);
       expect(after).toMatchObject({ state: 'failed', attempts: 1 });
@@ -123,7 +125,7 @@ describe('a damaged file', () => {
     try {
       const first = await enqueueJob(db, { task: scanUsers.name, payload: {}, maxAttempts: 3 });
       const second = await enqueueJob(db, { task: scanUsers.name, payload: {}, maxAttempts: 3 });
-      const run = new Worker(db, { concurrency: 1, drain: true, register: false }).run();
+      const run = new Worker(db, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
 
       await expect(run).rejects.toMatchObject({
         name: 'StorageError',
@@ -147,7 +149,7 @@ describe('a fault of another file', () => {
     try {
       const bad = await enqueueJob(db, { task: readOwnFile.name, payload: { file: upload }, maxAttempts: 1 });
       const next = await enqueueJob(db, { task: readOwnFile.name, payload: { file }, maxAttempts: 1 });
-      await new Worker(db, { concurrency: 1, drain: true, register: false }).run();
+      await new Worker(db, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
 
       expect(await getJob(db, bad.id)).toMatchObject({ state: 'failed' });
       expect(await getJob(db, next.id)).toMatchObject({ state: 'succeeded' });

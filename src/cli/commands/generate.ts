@@ -99,12 +99,12 @@ export function register(program: Command, context: CliContext): void {
 
 async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal): Promise<JobRow> {
   const { awaitJob } = await import('../../queue/wait.js');
-  await import('../../tasks/index.js');
   const spinner = await startSpinner(`Job ${job.id}: waiting for a worker`);
   try {
     return await awaitJob(db, job.id, {
       signal,
       runHere: 'when-no-worker',
+      tasks: [generateUsers],
       onUpdate: (row) => {
         if (row.progress_total !== null) {
           spinner.update(`Job ${row.id}: ${row.progress_current ?? 0}/${row.progress_total} users`);

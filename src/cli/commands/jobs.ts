@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listJobs, type JobFilter } from '../../queue/admin-store.js';
+import { listJobs, tasksRun, type JobFilter } from '../../queue/admin-store.js';
+import { liveWorkers } from '../../queue/store.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobState } from '../job-arguments.js';
 import { outcomeOf, progressOf, tookOf, toJobView } from '../job-view.js';
@@ -35,9 +36,14 @@ export function register(program: Command): void {
         task: flags.task,
         limit: parseInteger(flags.limit, '--limit', 1, 10_000),
       };
-      const jobs = await withCommandDatabase(command, (db) => listJobs(db, filter));
+      const { jobs, known } = await withCommandDatabase(command, async (db) => {
+        const workers = await liveWorkers(db);
+        return { jobs: await listJobs(db, filter), known: workers.length === 0 ? undefined : tasksRun(workers) };
+      });
+      // Queued jobs of a task no live worker runs: they wait for a worker that knows it.
+      const unknown = known === undefined ? [] : jobs.filter((job) => job.state === 'queued' && !known.has(job.task));
       if (flags.json) {
-        printJson({ jobs: jobs.map(toJobView) });
+        printJson({ jobs: jobs.map(toJobView), waiting_for_a_worker_that_knows_their_task: unknown.map((job) => job.id) });
         return;
       }
       if (jobs.length === 0) {
@@ -56,5 +62,9 @@ export function register(program: Command): void {
         outcomeOf(job, flags.wide ? Infinity : undefined),
       ]);
       printLine(await renderTable(HEAD, rows, { shrinkable: SHRINKABLE, droppable: DROPPABLE, wide: flags.wide }));
+      for (const task of new Set(unknown.map((job) => job.task))) {
+        const ids = unknown.filter((job) => job.task === task).map((job) => job.id);
+        printLine(`Job(s) ${ids.join(', ')} of task ${task} wait for a worker that knows it: no running worker runs ${task}.`);
+      }
     });
 }

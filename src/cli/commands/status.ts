@@ -32,6 +32,7 @@ export function register(program: Command): void {
           oldest_ready_wait_ms: oldestWaitMs,
           jobs_per_second_last_minute: perSecond,
           last_backup_at: lastBackup === undefined ? null : new Date(lastBackup).toISOString(),
+          waiting_for_a_worker_that_knows_their_task: status.unknown_tasks,
         });
         return;
       }
@@ -42,6 +43,9 @@ export function register(program: Command): void {
       );
       printLine(`Throughput: ${formatInteger(status.finished_last_minute)} jobs ended in the last minute (${perSecond}/s).`);
       printLine(`Last backup: ${lastBackup === undefined ? 'none' : `${formatTime(lastBackup)} UTC`}`);
+      for (const { task, ready } of status.unknown_tasks) {
+        printLine(`${formatInteger(ready)} ready job(s) of task ${task} wait for a worker that knows it (start one with --tasks).`);
+      }
       if (status.workers.length === 0) {
         printLine('No worker is running. Start one with: usergen worker');
         return;

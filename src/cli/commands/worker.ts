@@ -8,6 +8,7 @@ import type { Database } from '../../db/schema.js';
 import { checkDatabase } from '../../db/check.js';
 import { damagedMessage, describeStorageError, StorageError } from '../../db/faults.js';
 import { toError, UsageError, UserError } from '../../errors.js';
+import type { TaskDefinition } from '../../queue/task.js';
 import type { Logger } from '../../queue/worker.js';
 import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
 import { checkLogFile, createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
@@ -64,7 +65,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--lease <duration>', 'how long a job stays claimed without a heartbeat (a killed worker\'s jobs return after it)', '30s')
     .option('--loglevel <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--logfile <file>', 'append the log to this file instead of stderr')
-    .option('--tasks <module>', 'also load the tasks a JavaScript module defines with defineTask (repeatable)', collect, [])
+    .option('--tasks <module>', 'also run the tasks a JavaScript module exports (made with defineTask; repeatable)', collect, [])
     .addHelpText(
       'after',
       '\nA second SIGINT/SIGTERM exits at once; the jobs it was running return to the queue when their lease expires.',
@@ -79,6 +80,8 @@ export function register(program: Command, context: CliContext): void {
 async function runWorker(options: WorkerCommandOptions, command: Command, signal: AbortSignal): Promise<void> {
   const file = databaseFile(command);
   if (options.logFile !== undefined) checkLogFile(options.logFile);
+  // Before the database is opened: a module that cannot be loaded leaves nothing behind.
+  const tasks = await workerTasks(options.taskModules);
   const created = !fs.existsSync(file);
   // Opened before the log file: a database refused leaves nothing behind, not even a log.
   const db = await openCommandDatabase(command, { create: true });
@@ -87,7 +90,7 @@ async function runWorker(options: WorkerCommandOptions, command: Command, signal
     try {
       // A mistyped --db would otherwise idle on a new file while the jobs wait in the real one.
       if (created) logger.warn(`${path.resolve(file)} did not exist: created a new, empty database`);
-      await work(db, file, options, logger, signal);
+      await work(db, file, options, tasks, logger, signal);
     } finally {
       logger.close();
     }
@@ -98,15 +101,31 @@ async function runWorker(options: WorkerCommandOptions, command: Command, signal
   }
 }
 
-async function work(db: Kysely<Database>, file: string, options: WorkerCommandOptions, logger: Logger, signal: AbortSignal): Promise<void> {
+/** The built-in tasks, and those the --tasks modules export. */
+async function workerTasks(modules: string[]): Promise<Array<TaskDefinition<any, any>>> {
+  const { backupTask } = await import('../../tasks/backup.js');
+  const { generateUsers } = await import('../../tasks/generate-users.js');
+  const tasks: Array<TaskDefinition<any, any>> = [generateUsers, backupTask];
+  for (const module of modules) tasks.push(...(await loadTasks(module)));
+  return tasks;
+}
+
+async function work(
+  db: Kysely<Database>,
+  file: string,
+  options: WorkerCommandOptions,
+  tasks: Array<TaskDefinition<any, any>>,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   checkBeforeWork(file, logger);
-  await import('../../tasks/index.js');
-  for (const module of options.taskModules) await loadTasks(module);
   const { Worker } = await import('../../queue/worker.js');
-  const { taskNames } = await import('../../queue/task.js');
-  const worker = new Worker(db, { ...options, logger });
+  const worker = new Worker(db, { ...options, tasks, logger });
   logger.info(
-    `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(file)}, tasks: ${taskNames().join(', ')}`,
+    `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(file)}, tasks: ${tasks
+      .map((task) => task.name)
+      .sort()
+      .join(', ')}`,
   );
   signal.addEventListener('abort', () => logger.info(`${(signal.reason as Error).message}: stopping`), { once: true });
   const summary = await worker.run(signal);
@@ -125,12 +144,23 @@ function checkBeforeWork(file: string, logger: Logger): void {
   if (!report.ok) throw new StorageError('damaged', damagedMessage(file, report.problems[0] ?? 'quick_check failed'));
 }
 
-async function loadTasks(module: string): Promise<void> {
+/**
+ * The task definitions `module` exports (each export that is one, or an array of them). Known by
+ * their shape, so a module that imports another copy of usergen works all the same.
+ */
+async function loadTasks(module: string): Promise<Array<TaskDefinition<unknown, unknown>>> {
+  let exports: Record<string, unknown>;
   try {
-    await import(pathToFileURL(module).href);
+    exports = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
   } catch (error) {
     throw new UserError(`cannot load tasks from ${module}: ${toError(error).message}`);
   }
+  const { isTaskDefinition } = await import('../../queue/task.js');
+  const tasks = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value])).filter(isTaskDefinition);
+  if (tasks.length === 0) {
+    throw new UserError(`${module} exports no task: export each definition, e.g. export const sendMail = defineTask({ ... })`);
+  }
+  return tasks;
 }
 
 function collect(value: string, previous: string[]): string[] {
