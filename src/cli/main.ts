@@ -3,7 +3,6 @@ import { Command, CommanderError } from 'commander';
 import { InterruptedError, toError, UsageError, UserError } from '../errors.js';
 import * as backup from './commands/backup.js';
 import * as backups from './commands/backups.js';
-import * as bench from './commands/bench.js';
 import * as check from './commands/check.js';
 import * as generate from './commands/generate.js';
 import * as job from './commands/job.js';
@@ -30,7 +29,7 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, bench]) command.register(program, context);
+  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule]) command.register(program, context);
   return program;
 }
 

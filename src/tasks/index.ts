@@ -1,4 +1,3 @@
-// Registers every built-in task.
+// The built-in tasks, which every worker runs.
 export { backupTask } from './backup.js';
 export { generateUsers } from './generate-users.js';
-export { noopTask } from './noop.js';

@@ -3,17 +3,18 @@ import { pbkdf2, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
-import { openDatabase, type Durability } from '../db/open.js';
-import type { Database } from '../db/schema.js';
-import { hasUnfinishedJobs } from '../queue/admin-store.js';
-import { countLiveWorkers, enqueueJob, getJob } from '../queue/store.js';
-import { enqueue } from '../queue/task.js';
-import { awaitJob } from '../queue/wait.js';
-import { signalWork, wakeFileOf } from '../queue/wakeup.js';
-import { generateUsers } from '../tasks/generate-users.js';
-import { noopTask } from '../tasks/noop.js';
+import { openDatabase, type Durability } from '../../dist/db/open.js';
+import type { Database } from '../../dist/db/schema.js';
+import { hasUnfinishedJobs } from '../../dist/queue/admin-store.js';
+import { countLiveWorkers, enqueueJob, getJob } from '../../dist/queue/store.js';
+import { enqueue } from '../../dist/queue/task.js';
+import { awaitJob } from '../../dist/queue/wait.js';
+import { signalWork, wakeFileOf } from '../../dist/queue/wakeup.js';
+import { generateUsers } from '../../dist/tasks/generate-users.js';
+import { noop } from './noop-task.js';
 
 // Each measurement runs the real queue path on a database of its own in a temporary folder.
 
@@ -51,7 +52,7 @@ export async function enqueueRate(count: number, durability: Durability, inFligh
     const started = performance.now();
     for (let done = 0; done < count; done += inFlight) {
       const batch = Math.min(inFlight, count - done);
-      await Promise.all(Array.from({ length: batch }, () => enqueue(scratch.db, noopTask, {})));
+      await Promise.all(Array.from({ length: batch }, () => enqueue(scratch.db, noop, {})));
     }
     return perSecond(count, performance.now() - started);
   } finally {
@@ -71,8 +72,12 @@ function nodeFlags(bin: string): string[] {
   return words.slice(1);
 }
 
+// The workers load the very module this process enqueues with.
+const NOOP_TASK_MODULE = fileURLToPath(new URL('./noop-task.js', import.meta.url));
+
 function startWorker(bin: string, file: string, args: string[]): WorkerProcess {
-  const child = spawn(process.execPath, [...nodeFlags(bin), bin, 'worker', '--db', file, '--loglevel', 'warning', ...args], {
+  const worker = [bin, 'worker', '--db', file, '--loglevel', 'warning', '--tasks', NOOP_TASK_MODULE, ...args];
+  const child = spawn(process.execPath, [...nodeFlags(bin), ...worker], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return { child, exited: new Promise((resolve) => child.on('close', () => resolve())) };
@@ -119,7 +124,7 @@ export async function drainRate(bin: string, count: number, workers: number, con
   try {
     return await withWorkers(bin, scratch.file, scratch.db, workers, ['--concurrency', String(concurrency)], async (processes) => {
       await scratch.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < count; i++) await enqueueJob(trx, { task: noopTask.name, payload: {}, maxAttempts: 1 });
+        for (let i = 0; i < count; i++) await enqueueJob(trx, { task: noop.name, payload: {}, maxAttempts: 1 });
       });
       // From the commit of the whole batch to the last job done.
       const started = performance.now();
@@ -146,7 +151,7 @@ export async function pickupLatency(bin: string, count: number): Promise<Latency
     return await withWorkers(bin, scratch.file, scratch.db, 1, [], async () => {
       const samples: number[] = [];
       for (let i = 0; i < count; i++) {
-        const job = await enqueue(scratch.db, noopTask, {});
+        const job = await enqueue(scratch.db, noop, {});
         const committed = performance.now();
         for (;;) {
           const row = await getJob(scratch.db, job.id);
@@ -180,7 +185,7 @@ export async function generation(total: number, iterations: number): Promise<Gen
   try {
     started = performance.now();
     const job = await enqueue(scratch.db, generateUsers, { total, iterations });
-    const done = await awaitJob(scratch.db, job.id, { runHere: 'always' });
+    const done = await awaitJob(scratch.db, job.id, { runHere: 'always', tasks: [generateUsers] });
     if (done.state !== 'succeeded') throw new Error(`bench: the generate job ${done.state}`);
     return { bareMs: Math.round(bareMs), jobMs: Math.round(performance.now() - started) };
   } finally {

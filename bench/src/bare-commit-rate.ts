@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 
-// The reference the queue's own figures are judged against (usergen bench).
+// The reference the queue's own figures are judged against (npm run bench).
 
 /** Autocommit INSERTs with better-sqlite3 alone, WAL and synchronous=FULL: the fsync-bound ceiling. */
 export function bareCommitRate(count: number): number {
