@@ -99,8 +99,8 @@ describe('upgrading a database whose history was written by an earlier version',
     const old = [{ state: 'failed', attempts: 3, error: { name: 'Error', message: 'old failure' }, finished_at: 1_000, retried_at: 2_000 }];
     sqlite.prepare('update jobs set history = ? where id = ?').run(JSON.stringify(old), retried.id);
     sqlite.prepare(`update jobs set state = 'failed', attempts = 3, error = ?, finished_at = 5_000 where id = ?`).run(error('last failure'), failed.id);
-    for (const column of ['boot_id', 'pid_namespace', 'start_ticks']) sqlite.exec(`alter table workers drop column ${column}`);
-    sqlite.exec(`delete from kysely_migration where name = '0004_worker_identity'; pragma user_version = 3`);
+    for (const column of ['boot_id', 'pid_namespace', 'start_ticks', 'tasks']) sqlite.exec(`alter table workers drop column ${column}`);
+    sqlite.exec(`delete from kysely_migration where name >= '0004'; pragma user_version = 3`);
     sqlite.close();
 
     db = await openDatabase(file);
