@@ -61,6 +61,34 @@ export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = D
 const INSERT_JOB = `insert into jobs (task, payload, state, priority, run_at, attempts, max_attempts, created_at)
   values (?, ?, 'queued', ?, ?, 0, ?, ?)`;
 
+/** Rows per INSERT in enqueueJobsInOne: 6 bound values a row, far below SQLite's 32,766 a statement. */
+const INSERT_CHUNK = 1_000;
+
+/**
+ * Commits one job per spec in a single transaction (all or none), by multi-row INSERTs of up to
+ * INSERT_CHUNK rows; returns their ids, in order. Within one INSERT, which holds the write lock,
+ * the new rows get consecutive ids ending at the last one inserted.
+ */
+export async function enqueueJobsInOne(db: Kysely<Database>, specs: NewJobSpec[], now = Date.now()): Promise<number[]> {
+  if (specs.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    const ids: number[] = [];
+    for (let start = 0; start < specs.length; start += INSERT_CHUNK) {
+      const chunk = specs.slice(start, start + INSERT_CHUNK);
+      const parameters: unknown[] = [];
+      for (const spec of chunk) {
+        const values = newJobValues(spec, now);
+        parameters.push(values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at);
+      }
+      const rows = `, (?, ?, 'queued', ?, ?, 0, ?, ?)`.repeat(chunk.length - 1);
+      const { insertId } = await trx.executeQuery(CompiledQuery.raw(`${INSERT_JOB}${rows}`, parameters));
+      const last = Number(insertId);
+      for (let i = chunk.length - 1; i >= 0; i--) ids.push(last - i);
+    }
+    return ids;
+  });
+}
+
 function newJobValues(spec: NewJobSpec, now: number) {
   return {
     task: spec.task,

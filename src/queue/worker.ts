@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
@@ -65,11 +66,32 @@ export interface WorkerSummary {
   released: number;
 }
 
+/** What a worker tells its listeners about a job whose attempt ended. */
+export interface JobEvent {
+  id: number;
+  task: string;
+  /** 1 on the first attempt. */
+  attempt: number;
+  /** The task's return value (`succeeded`). */
+  result?: unknown;
+  /** Why the attempt failed (`failed`, `retried`). */
+  error?: Error;
+}
+
+export interface WorkerEvents {
+  /** The job is done: its task returned and its completion committed. */
+  succeeded: [JobEvent];
+  /** The job failed for good (no attempts left, or a failure no retry can fix). */
+  failed: [JobEvent];
+  /** The attempt failed; the job is queued again for a later attempt. */
+  retried: [JobEvent];
+}
+
 export function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
-export class Worker {
+export class Worker extends EventEmitter<WorkerEvents> {
   readonly id = newWorkerId();
   readonly #db: Kysely<Database>;
   readonly #concurrency: number;
@@ -91,6 +113,7 @@ export class Worker {
   readonly #taskNames: string[];
 
   constructor(db: Kysely<Database>, options: WorkerOptions) {
+    super();
     this.#db = db;
     this.#options = options;
     this.#concurrency = options.concurrency;
@@ -156,6 +179,15 @@ export class Worker {
   stop(): void {
     this.#stopping = true;
     this.#wakeUp();
+  }
+
+  /** Tells the listeners; one that throws is logged, and changes nothing of the job. */
+  #tell<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
+    try {
+      this.emit(event, ...(args as any));
+    } catch (error) {
+      this.#log.error(`a '${event}' listener threw: ${toError(error).message}`);
+    }
   }
 
   /** A damaged file, or a draining worker that cannot claim: what runs is given back at once. */
@@ -245,10 +277,12 @@ export class Worker {
       if (!active.completed) await finishJob(this.#db, active, result);
       this.#summary.succeeded += 1;
       if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
+      this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts, result });
     } catch (thrown) {
       if (active.completed) {
         this.#summary.succeeded += 1;
         if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}`);
+        this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts });
       } else {
         await this.#settleFailure(active, toError(thrown), task, started);
       }
@@ -286,9 +320,11 @@ export class Worker {
         this.#log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
       } else if (retry) {
         this.#summary.retried += 1;
+        this.#tell('retried', { id: job.id, task: job.task, attempt: job.attempts, error });
         this.#log.warn(`${name} retry: Retry in ${formatSeconds(delay)} (attempt ${job.attempts} of ${job.max_attempts} failed): ${describeError(error)}`);
       } else {
         this.#summary.failed += 1;
+        this.#tell('failed', { id: job.id, task: job.task, attempt: job.attempts, error });
         this.#log.error(`${name} failed in ${elapsed(started)} after ${job.attempts} attempt(s): ${describeError(error)}`);
         if (error.stack) this.#log.debug(error.stack);
       }
