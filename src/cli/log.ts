@@ -11,12 +11,23 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * stderr or appended to a file. Writes are synchronous: nothing is lost when the process exits.
  */
 export function createLogger(level: LogLevel, file?: string): Logger & { close(): void } {
-  const fd = file === undefined ? 2 : openLogFile(file);
+  const opened = file === undefined ? 2 : openLogFile(file);
+  let fd = opened;
   const threshold = LOG_LEVELS.indexOf(level);
+  // A log line that cannot be written (the log's disk is full) must not fail the job or the
+  // worker that logs it: the log goes on on stderr, saying so once.
   const write = (at: LogLevel, message: string) => {
     if (LOG_LEVELS.indexOf(at) < threshold) return;
     const stamp = new Date().toISOString().replace('T', ' ').replace('.', ',').slice(0, -1);
-    fs.writeSync(fd, `[${stamp}: ${at.toUpperCase()}] ${message}\n`);
+    const line = `[${stamp}: ${at.toUpperCase()}] ${message}\n`;
+    try {
+      fs.writeSync(fd, line);
+    } catch (error) {
+      if (fd === 2) return;
+      fd = 2;
+      write('error', `cannot write to the log file ${file}: ${(error as Error).message}; logging to stderr from now on`);
+      write(at, message);
+    }
   };
   return {
     debug: (message) => write('debug', message),
@@ -25,7 +36,7 @@ export function createLogger(level: LogLevel, file?: string): Logger & { close()
     error: (message) => write('error', message),
     infoEnabled: threshold <= LOG_LEVELS.indexOf('info'),
     close: () => {
-      if (fd !== 2) fs.closeSync(fd);
+      if (opened !== 2) fs.closeSync(opened);
     },
   };
 }

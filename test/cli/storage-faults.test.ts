@@ -72,6 +72,22 @@ describe('a full disk', () => {
   });
 });
 
+describe('a log file on a full disk', () => {
+  it('does not stop the worker: the log goes on on stderr, and says so once', async () => {
+    const { dir } = smallDisk(1024);
+    const { db: file } = tempDb();
+    await generate(file, 50);
+    fillDisk(dir);
+    const log = path.join(dir, 'worker.log');
+    const run = await runCli(['worker', '--drain', '--logfile', log, '--db', file]);
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(count(new BetterSqlite3(file, { readonly: true }), "select count(*) from jobs where state = 'succeeded'")).toBe(1);
+    expect(run.stderr.match(/cannot write to the log file/g)).toHaveLength(1);
+    expect(run.stderr).toContain('Task generate_users[1] succeeded');
+  });
+});
+
 describe('a damaged file', () => {
   async function damagedDatabase(): Promise<{ file: string; users: number }> {
     const { db: file } = tempDb();
