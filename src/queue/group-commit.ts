@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { heldConnectionError } from '../db/driver.js';
 import { sql } from '../db/kysely.js';
 import type { Database } from '../db/schema.js';
 import { completeJobs, type Completion } from './store.js';
@@ -41,6 +42,10 @@ export class GroupCommitter {
   }
 
   submit<T>(write: Write<T>, options: { single?: boolean } = {}): Promise<T> {
+    // From inside a batch's own write (an enqueue on `db` in complete()'s callback), it would wait
+    // for the next batch, which waits for this one.
+    const held = heldConnectionError(this.#db);
+    if (held) return Promise.reject(held);
     return new Promise<T>((resolve, reject) => {
       this.#writes.push({ write, single: options.single ?? false, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#flushing) void this.#flush();
@@ -49,6 +54,8 @@ export class GroupCommitter {
 
   /** Resolves true once the job is recorded succeeded, false when it was no longer held. */
   complete(completion: Omit<PendingCompletion, 'resolve' | 'reject'>): Promise<boolean> {
+    const held = heldConnectionError(this.#db);
+    if (held) return Promise.reject(held);
     return new Promise<boolean>((resolve, reject) => {
       this.#completions.push({ ...completion, resolve, reject });
       if (!this.#flushing && !this.#scheduled) {

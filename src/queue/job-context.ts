@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { holdingConnection } from '../db/driver.js';
 import type { Database } from '../db/schema.js';
 import { LeaseLostError } from './errors.js';
 import { groupCommitterOf } from './group-commit.js';
@@ -16,7 +17,12 @@ export class ActiveJob {
   /** Inside its completion transaction: the fence decides, a heartbeat must not abort it. */
   completing = false;
   completed = false;
+  /** What its completion recorded as the job's result, once `completed`. */
+  result: unknown;
   #reason: Error | undefined;
+  /** Its completion's write has begun: an abort now waits (in `#deferred`) for the commit, which decides. */
+  #committing = false;
+  #deferred: Error | undefined;
   #controller: AbortController | undefined;
   #onAbort: ((reason: Error) => void) | undefined;
 
@@ -40,6 +46,10 @@ export class ActiveJob {
 
   abort(reason: Error): void {
     if (this.#reason) return;
+    if (this.#committing) {
+      this.#deferred ??= reason;
+      return;
+    }
     this.#reason = reason;
     this.#controller?.abort(reason);
     this.#onAbort?.(reason);
@@ -60,7 +70,38 @@ export class ActiveJob {
       work.then(resolve, reject);
     });
   }
+
+  /**
+   * Runs a completion of this job: meanwhile the fence decides, not a heartbeat. Once its write has
+   * begun (`beginCommit`), a timeout, shutdown or second claim no longer decides either: it takes
+   * effect when the commit has settled, so a job whose completion committed is reported succeeded.
+   */
+  async runCompletion<T>(commit: () => Promise<T>): Promise<T> {
+    this.throwIfAborted();
+    this.completing = true;
+    try {
+      const value = await commit();
+      this.result = value;
+      this.completed = true;
+      return value;
+    } finally {
+      this.completing = false;
+      this.#committing = false;
+      const deferred = this.#deferred;
+      this.#deferred = undefined;
+      if (deferred) this.abort(deferred);
+    }
+  }
+
+  /** Inside the completion's transaction, as its write begins: aborted while waiting for it, it does not commit after all. */
+  beginCommit(): void {
+    this.throwIfAborted();
+    this.#committing = true;
+  }
 }
+
+const HELD_CONNECTION =
+  'inside complete(), query through its trx: the database has one connection and this transaction holds it';
 
 /** Progress is written at most this often (and always at the end). */
 const PROGRESS_INTERVAL_MS = 100;
@@ -88,11 +129,10 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob): Task
       }
     },
     complete: (write) =>
-      completing(active, () =>
+      active.runCompletion(() =>
         groupCommitterOf(db).submit(async (trx) => {
-          // Aborted (timeout, shutdown) while waiting for the batch: do not commit after all.
-          active.throwIfAborted();
-          const value = await write(trx);
+          active.beginCommit();
+          const value = await holdingConnection(db, HELD_CONNECTION, () => write(trx));
           if (!(await completeJob(trx, { ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
           return value;
         }),
@@ -101,24 +141,12 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob): Task
 }
 
 /** Marks a job that wrote nothing of its own succeeded with `result` (fenced, group-committed). */
-export function finishJob(db: Kysely<Database>, active: ActiveJob, result: unknown): Promise<void> {
-  return completing(active, async () => {
+export function finishJob(db: Kysely<Database>, active: ActiveJob, result: unknown): Promise<unknown> {
+  return active.runCompletion(async () => {
     const completion = { ...active.claim, result: JSON.stringify(result ?? null), abortedReason: () => active.reason };
     if (!(await groupCommitterOf(db).complete(completion))) throw lostLease(active.claim);
+    return result;
   });
-}
-
-/** Runs a completion of `active`: meanwhile the fence decides, not a heartbeat. */
-async function completing<T>(active: ActiveJob, commit: () => Promise<T>): Promise<T> {
-  active.throwIfAborted();
-  active.completing = true;
-  try {
-    const value = await commit();
-    active.completed = true;
-    return value;
-  } finally {
-    active.completing = false;
-  }
 }
 
 function lostLease({ jobId, workerId }: Claim): LeaseLostError {

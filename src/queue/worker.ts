@@ -279,10 +279,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
       this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts, result });
     } catch (thrown) {
+      // Its completion committed, and then it was aborted (timed out meanwhile) or threw: it succeeded.
       if (active.completed) {
+        const { result } = active;
         this.#summary.succeeded += 1;
-        if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}`);
-        this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts });
+        if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
+        this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts, result });
       } else {
         await this.#settleFailure(active, toError(thrown), task, started);
       }

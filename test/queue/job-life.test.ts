@@ -1,0 +1,209 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open.js';
+import type { Database } from '../../src/db/schema.js';
+import { enqueueJob, getJob } from '../../src/queue/store.js';
+import { defineTask, enqueue } from '../../src/queue/task.js';
+import { Worker, type JobEvent, type Logger } from '../../src/queue/worker.js';
+import { tempDb, waitFor } from '../helpers.js';
+
+let db: Kysely<Database>;
+
+beforeEach(async () => {
+  db = await openDatabase(tempDb().db);
+});
+
+afterEach(async () => {
+  await db.destroy();
+});
+
+const asObject = (payload: unknown) => payload as Record<string, never>;
+
+/** A logger that keeps its lines, `level: message`. */
+function collectingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    debug: (message) => lines.push(`debug: ${message}`),
+    info: (message) => lines.push(`info: ${message}`),
+    warn: (message) => lines.push(`warn: ${message}`),
+    error: (message) => lines.push(`error: ${message}`),
+  };
+}
+
+/** Runs `worker` until drained, with the events it told. */
+async function runWithEvents(worker: Worker) {
+  const events: Array<[string, JobEvent]> = [];
+  for (const name of ['succeeded', 'failed', 'retried'] as const) worker.on(name, (event) => events.push([name, event]));
+  const summary = await worker.run();
+  return { summary, events };
+}
+
+describe('a timeout while the completion commits', () => {
+  it('does not decide: the completion committed, so the row, summary, log line and event all say succeeded', async () => {
+    const timeoutMs = 100;
+    const slowWrite = defineTask({
+      name: 'slow_write',
+      timeoutMs,
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        return context.complete(async (trx) => {
+          await trx.selectFrom('jobs').select('id').execute();
+          // The write outlasts the timeout: the timer fires while the transaction is open.
+          await sleep(2 * timeoutMs);
+          return 'written';
+        });
+      },
+    });
+    const job = await enqueueJob(db, { task: slowWrite.name, payload: {}, maxAttempts: 1 });
+    const logger = collectingLogger();
+
+    const { summary, events } = await runWithEvents(
+      new Worker(db, { tasks: [slowWrite], concurrency: 1, drain: true, register: false, logger }),
+    );
+
+    expect(await getJob(db, job.id)).toMatchObject({ state: 'succeeded', attempts: 1, result: '"written"', error: null });
+    expect(summary).toEqual({ succeeded: 1, failed: 0, retried: 0, released: 0 });
+    expect(events).toEqual([['succeeded', { id: job.id, task: 'slow_write', attempt: 1, result: 'written' }]]);
+    expect(logger.lines.filter((line) => !line.startsWith('info:'))).toEqual([]);
+    expect(logger.lines).toContainEqual(expect.stringMatching(new RegExp(`^info: Task slow_write\\[${job.id}\\] succeeded in [\\d.]+s: 'written'$`)));
+  });
+
+  it('still fails an attempt whose timeout fired before its write began: nothing of it commits', async () => {
+    const timeoutMs = 100;
+    let wrote = false;
+    const lateComplete = defineTask({
+      name: 'late_complete',
+      timeoutMs,
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        // Holds the connection past the timeout, so the completion's write waits for it.
+        const holding = db.transaction().execute(() => sleep(2 * timeoutMs));
+        const completion = context.complete(async () => {
+          wrote = true;
+        });
+        await holding;
+        return completion;
+      },
+    });
+    const job = await enqueueJob(db, { task: lateComplete.name, payload: {}, maxAttempts: 1 });
+
+    const { summary, events } = await runWithEvents(new Worker(db, { tasks: [lateComplete], concurrency: 1, drain: true, register: false }));
+
+    expect(wrote).toBe(false);
+    expect(await getJob(db, job.id)).toMatchObject({ state: 'failed', attempts: 1, result: null });
+    expect(summary).toMatchObject({ succeeded: 0, failed: 1 });
+    expect(events.map(([name, event]) => [name, event.error?.name])).toEqual([['failed', 'JobTimeoutError']]);
+  });
+});
+
+describe('context.db inside complete()', () => {
+  const HELD = 'inside complete(), query through its trx: the database has one connection and this transaction holds it';
+
+  it("fails the attempt at once with a clear error; the callback's trx works, and the worker goes on", async () => {
+    const seenThroughTrx: number[] = [];
+    const wrongHandle = defineTask({
+      name: 'wrong_handle',
+      maxAttempts: 2,
+      backoff: { baseMs: 0, maxMs: 0 },
+      validate: asObject,
+      async handler(_payload, context) {
+        return context.complete(async (trx) => {
+          seenThroughTrx.push((await trx.selectFrom('jobs').select('id').execute()).length);
+          return context.db.selectFrom('jobs').select('id').execute();
+        });
+      },
+    });
+    const fine = defineTask({
+      name: 'fine',
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        return (await context.db.selectFrom('jobs').select('id').execute()).length;
+      },
+    });
+    const wrong = await enqueueJob(db, { task: wrongHandle.name, payload: {}, maxAttempts: 2 });
+    const other = await enqueueJob(db, { task: fine.name, payload: {}, maxAttempts: 1 });
+
+    const { summary, events } = await runWithEvents(
+      new Worker(db, { tasks: [wrongHandle, fine], concurrency: 1, drain: true, register: false }),
+    );
+
+    expect(seenThroughTrx).toEqual([2, 2]);
+    const row = await getJob(db, wrong.id);
+    expect(row).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(JSON.parse(row!.error!)).toMatchObject({ message: HELD });
+    expect(events.filter(([, event]) => event.id === wrong.id).map(([name, event]) => [name, event.error?.message])).toEqual([
+      ['retried', HELD],
+      ['failed', HELD],
+    ]);
+    expect(await getJob(db, other.id)).toMatchObject({ state: 'succeeded', result: '2' });
+    expect(summary).toEqual({ succeeded: 1, failed: 1, retried: 1, released: 0 });
+  });
+
+  it('refuses an enqueue on context.db there too; one through the trx commits with the completion', async () => {
+    const follow = defineTask({ name: 'follow', validate: asObject, handler: async () => null });
+    const enqueuer = defineTask({
+      name: 'enqueuer',
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        return context.complete(async (trx) => {
+          const refused = await enqueue(context.db, follow, {}).then(
+            () => 'enqueued',
+            (error: Error) => error.message,
+          );
+          await enqueue(trx, follow, {});
+          return refused;
+        });
+      },
+    });
+    const job = await enqueueJob(db, { task: enqueuer.name, payload: {}, maxAttempts: 1 });
+
+    await new Worker(db, { tasks: [enqueuer], concurrency: 1, drain: true, register: false }).run();
+
+    expect(await getJob(db, job.id)).toMatchObject({ state: 'succeeded', result: JSON.stringify(HELD) });
+    expect(await db.selectFrom('jobs').select('task').where('task', '=', 'follow').execute()).toHaveLength(1);
+  });
+
+  it("other jobs' queries, outside the callback, wait for the completion and then run", async () => {
+    let inside = false;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holder = defineTask({
+      name: 'holder',
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        return context.complete(async () => {
+          inside = true;
+          await released;
+          return 'held';
+        });
+      },
+    });
+    const reader = defineTask({
+      name: 'reader',
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        await waitFor(() => inside, 'the other job to be inside its completion', 10_000);
+        const reading = context.db.selectFrom('jobs').select('id').execute();
+        // The read is queued behind the completion's transaction, not refused: let that commit.
+        release();
+        return (await reading).length;
+      },
+    });
+    const first = await enqueueJob(db, { task: holder.name, payload: {}, maxAttempts: 1 });
+    const second = await enqueueJob(db, { task: reader.name, payload: {}, maxAttempts: 1 });
+
+    const summary = await new Worker(db, { tasks: [holder, reader], concurrency: 2, drain: true, register: false }).run();
+
+    expect(summary).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(await getJob(db, first.id)).toMatchObject({ state: 'succeeded', result: '"held"' });
+    expect(await getJob(db, second.id)).toMatchObject({ state: 'succeeded', result: '2' });
+  });
+});
