@@ -211,26 +211,27 @@ for (const tasks of [false, true]) {
 }
 
 /**
- * Pushes out the leases of `jobIds`, the jobs `workerId` is running now; returns those it still
- * holds. Only the jobs it runs: a row it failed to settle must be let go, not kept alive.
+ * Pushes out the leases of `runs`, the runs `workerId` has under way now; returns the ids of the
+ * jobs it still holds, each fenced like every write about a running job (worker and attempt): a
+ * run whose job was claimed again meanwhile, even by this worker, keeps no lease alive. Only the
+ * runs under way: a row it failed to settle must be let go, not kept alive.
  */
 export async function renewLeases(
   db: Kysely<Database>,
   workerId: string,
-  jobIds: number[],
+  runs: ReadonlyArray<Omit<Claim, 'workerId'>>,
   leaseMs: number,
   now = Date.now(),
 ): Promise<number[]> {
-  const rows = await db
-    .updateTable('jobs')
-    .set({ locked_until: now + leaseMs })
-    .where('id', 'in', jobIds)
-    .where('locked_by', '=', workerId)
-    .where('state', '=', 'running')
-    .returning('id')
-    .execute();
+  const held = JSON.stringify(runs.map(({ jobId, attempt }) => [jobId, attempt]));
+  const { rows } = await db.executeQuery<{ id: number }>(CompiledQuery.raw(RENEW_LEASES, [now + leaseMs, held, workerId]));
   return rows.map((row) => row.id);
 }
+
+const RENEW_LEASES = `update jobs set locked_until = ?
+  from json_each(?) as run
+  where jobs.id = run.value ->> '$[0]' and attempts = run.value ->> '$[1]' and locked_by = ? and state = 'running'
+  returning jobs.id`;
 
 /** The fence every write about a running job goes through: this job, still this run's (worker and attempt), still running. */
 type JobUpdate = UpdateQueryBuilder<Database, 'jobs', 'jobs', UpdateResult>;

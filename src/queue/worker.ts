@@ -343,7 +343,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       const now = Date.now();
       if (this.#running.size > 0) {
-        const running = [...this.#running.keys()];
+        const running = [...this.#running.values()].map(({ claim }) => claim);
         const held = new Set(await renewLeases(this.#db, this.id, running, this.#leaseMs, now));
         for (const active of this.#running.values()) {
           if (!held.has(active.job.id) && !active.completing && !active.completed) {

@@ -4,7 +4,7 @@ import { openDatabase } from '../../src/db/open.js';
 import type { Database } from '../../src/db/schema.js';
 import { cancelJob } from '../../src/queue/admin-store.js';
 import { groupCommitterOf } from '../../src/queue/group-commit.js';
-import { claimJobs, completeJobs, enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/queue/store.js';
+import { claimJobs, completeJobs, enqueueJob, failAttempt, getJob, releaseJob, renewLeases, saveProgress } from '../../src/queue/store.js';
 import { tempDb } from '../helpers.js';
 
 // The store's hot-path statements on a real file: what a batch of completions may and may not write.
@@ -72,6 +72,18 @@ describe('completing a batch of jobs in one statement', () => {
     expect(row).toMatchObject({ state: 'running', attempts: 2, locked_by: 'worker-a', progress_total: null });
     expect(row!.error).not.toContain('stale');
     expect(await saveProgress(db, { ...stale, attempt: 2 }, 1, 2)).toBe(true);
+  });
+
+  it('a stale run of the same worker keeps no lease alive: only the newer attempt is renewed', async () => {
+    const [id] = await claimThree('worker-a');
+    await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
+    await claimJobs(db, 'worker-a', 3, 30_000);
+    const { locked_until: before } = (await getJob(db, id!))!;
+
+    expect(await renewLeases(db, 'worker-a', [{ jobId: id!, attempt: 1 }], 60_000)).toEqual([]);
+    expect((await getJob(db, id!))!.locked_until).toBe(before);
+    expect(await renewLeases(db, 'worker-a', [{ jobId: id!, attempt: 2 }], 60_000)).toEqual([id]);
+    expect((await getJob(db, id!))!.locked_until).toBeGreaterThan(before!);
   });
 
   it('completes jobs of two workers sharing a handle in one statement', async () => {
