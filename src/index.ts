@@ -1,7 +1,7 @@
 // The public entry: what `import { ... } from 'usergen'` gives, and only that. Importing it opens
 // nothing and loads none of the command line's packages.
 
-export { openQueue, Queue, type Job, type OpenQueueOptions, type QueueWorkerOptions } from './queue/queue.js';
+export { openQueue, Queue, type Job, type OpenQueueOptions, type QueueTransaction, type QueueWorkerOptions } from './queue/queue.js';
 export { defineTask, type EnqueueOptions, type TaskContext, type TaskDefinition, type TaskSpec } from './queue/task.js';
 export { Worker, type JobEvent, type Logger, type WorkerEvents, type WorkerOptions, type WorkerSummary } from './queue/worker.js';
 export { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from './queue/errors.js';

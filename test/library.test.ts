@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ROOT } from './helpers.js';
 
@@ -35,14 +36,32 @@ const many = await queue.enqueueMany(greet, [{ name: 'alan' }, { name: 'grace' }
 // @ts-expect-error: the payload of greet has a name
 await queue.enqueue(greet, { nom: 'x' }).catch(() => undefined);
 
+// A job and a row of the application's own table commit together, or not at all.
+await queue.transaction((tx) => tx.db.schema.createTable('greeted').ifNotExists().addColumn('name', 'text').execute());
+await queue.transaction(async (tx) => {
+  await tx.enqueue(greet, { name: 'linus' });
+  await tx.db.insertInto('greeted').values({ name: 'linus' }).execute();
+});
+const refused = await queue
+  .transaction(async (tx) => {
+    await tx.enqueue(greet, { name: 'nobody' });
+    await tx.db.insertInto('greeted').values({ name: 'nobody' }).execute();
+    throw new Error('changed my mind');
+  })
+  .catch((error: Error) => error.message);
+
 const worker = queue.worker({ tasks: [greet], concurrency: 2, drain: true });
 const events: JobEvent[] = [];
 worker.on('succeeded', (event) => events.push(event));
 const summary = await worker.run();
 const done = await queue.getJob(many[1]!);
+const greeted = await queue.transaction((tx) => tx.db.selectFrom('greeted').select('name').execute());
 await queue.close();
-console.log(JSON.stringify({ one: one.id, many, summary, results: events.map((event) => event.result).sort(), last: done?.state }));
+console.log(JSON.stringify({ one: one.id, many, refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted }));
 `;
+
+const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const TSC_FLAGS = ['--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--outDir', 'out'];
 
 function run(command: string, args: string[], cwd: string): string {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
@@ -72,25 +91,44 @@ function projectWithPackedUsergen(): string {
 }
 
 describe('usergen as a library', () => {
-  it('a TypeScript program importing only from usergen compiles under --strict and runs a worker in-process', () => {
+  it('a TypeScript program importing only from usergen compiles under --strict, enqueues (one, many, in its own transaction) and runs a worker in-process', () => {
     const project = projectWithPackedUsergen();
     fs.writeFileSync(path.join(project, 'program.ts'), PROGRAM);
-    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const flags = ['--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--outDir', 'out'];
-    run(process.execPath, [tsc, ...flags, 'program.ts'], project);
+    run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project);
     const output = JSON.parse(run(process.execPath, ['out/program.js'], project)) as Record<string, unknown>;
 
     expect(output).toEqual({
       one: 1,
       many: [2, 3],
-      summary: { succeeded: 3, failed: 0, retried: 0, released: 0 },
-      results: ['hello, ada', 'hello, alan', 'hello, grace'],
+      refused: 'changed my mind',
+      summary: { succeeded: 4, failed: 0, retried: 0, released: 0 },
+      results: ['hello, ada', 'hello, alan', 'hello, grace', 'hello, linus'],
       last: 'succeeded',
+      greeted: [{ name: 'linus' }],
     });
 
     // The @ts-expect-error line is what the compiler must refuse: without it, the program fails to compile.
     fs.writeFileSync(path.join(project, 'program.ts'), PROGRAM.replace(/^\/\/ @ts-expect-error.*$/m, ''));
-    expect(() => run(process.execPath, [tsc, ...flags, 'program.ts'], project)).toThrow(/nom/);
+    expect(() => run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project)).toThrow(/nom/);
+  });
+
+  it("README's library example compiles under --strict and runs as written", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Your own tasks: usergen as a library'));
+    const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toContain("from 'usergen'");
+    const project = projectWithPackedUsergen();
+    fs.writeFileSync(path.join(project, 'program.ts'), example!);
+    run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project);
+    run(process.execPath, ['out/program.js'], project);
+
+    const db = new BetterSqlite3(path.join(project, 'app.db'), { readonly: true });
+    try {
+      expect(db.prepare('select state, count(*) as n from jobs group by state').all()).toEqual([{ state: 'succeeded', n: 4 }]);
+      expect(db.prepare('select name from greeted').pluck().all()).toEqual(['linus']);
+    } finally {
+      db.close();
+    }
   });
 
   it('importing usergen loads none of the command line\'s packages', () => {

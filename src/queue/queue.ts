@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { openDatabase, type Durability } from '../db/open.js';
 import type { Database, JobRow } from '../db/schema.js';
 import { enqueueJobsInOne, getJob } from './store.js';
@@ -19,6 +19,14 @@ export type Job = JobRow;
 
 export interface QueueWorkerOptions extends Omit<WorkerOptions, 'register' | 'jobId' | 'logger'> {
   logger?: Logger;
+}
+
+/** What `queue.transaction` hands its callback: enqueue, and the application's own queries, in one transaction. */
+export interface QueueTransaction {
+  /** The transaction, for the application's own tables (kysely's builder; `Transaction<any>`: its tables are the application's). */
+  readonly db: Transaction<any>;
+  /** Validates the payload and adds one job to the transaction: it is committed with the rest, or not at all. */
+  enqueue<P>(task: TaskDefinition<P, any>, payload: P, options?: EnqueueOptions): Promise<Job>;
 }
 
 /**
@@ -63,6 +71,27 @@ export class Queue {
     );
     if (ids.length > 0 && (options.runAt ?? 0) <= Date.now()) signalWork(this.#db);
     return ids;
+  }
+
+  /**
+   * Runs `work` in one write transaction: the jobs it enqueues and the rows it writes through
+   * `tx.db` commit together, or (it throws) not at all. Workers are woken once it has committed.
+   * Inside it, use `tx` only: the database has one connection, which the transaction holds.
+   */
+  async transaction<T>(work: (tx: QueueTransaction) => Promise<T>): Promise<T> {
+    let wake = false;
+    const result = await this.#db.transaction().execute((trx) =>
+      work({
+        db: trx as Transaction<any>,
+        async enqueue(task, payload, options = {}) {
+          const job = await enqueue(trx, task, payload, options);
+          wake ||= job.run_at <= Date.now();
+          return job;
+        },
+      }),
+    );
+    if (wake) signalWork(this.#db);
+    return result;
   }
 
   /** A worker on this database, running `options.tasks` only; `await worker.run(signal)` works the queue. */
