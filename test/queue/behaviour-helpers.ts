@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ROOT, waitFor, type CliProcess, type CliResult, type JobRecord } from '../helpers.js';
@@ -43,39 +42,3 @@ export async function exitWithin(process: CliProcess, timeoutMs: number, what: s
   return waitFor(() => exit, what, timeoutMs);
 }
 
-/** The state letter of process `pid` (field 3 of /proc/<pid>/stat): `T` once it is stopped. */
-function processState(pid: number): string {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-}
-
-/** Whether a write transaction could begin on the file now, without waiting. */
-function writeLockFree(db: BetterSqlite3.Database): boolean {
-  db.pragma('busy_timeout = 0');
-  try {
-    db.exec('begin immediate');
-    db.exec('rollback');
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
-    throw error;
-  } finally {
-    db.pragma('busy_timeout = 10000');
-  }
-}
-
-/**
- * SIGSTOPs `worker` at a moment it holds no write lock on the file: stopped inside a write (a
- * heartbeat), it would block every other process until it is woken. Its pid stays alive, so only
- * its lease can tell that it stopped working.
- */
-export async function pauseOutsideWrite(worker: CliProcess, db: BetterSqlite3.Database): Promise<void> {
-  const pid = worker.child.pid!;
-  await waitFor(async () => {
-    worker.child.kill('SIGSTOP');
-    await waitFor(() => processState(pid) === 'T', 'the worker to stop');
-    if (writeLockFree(db)) return true;
-    worker.child.kill('SIGCONT');
-    return false;
-  }, 'the worker to be stopped outside a write');
-}

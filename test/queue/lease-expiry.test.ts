@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { startCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
-import { BEHAVIOUR_TASKS, historyOf, jobRow, pauseOutsideWrite, storedError } from './behaviour-helpers.js';
+import { pauseOutsideWrite, startCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+import { BEHAVIOUR_TASKS, historyOf, jobRow, storedError } from './behaviour-helpers.js';
 import { enqueueJobs } from './enqueue.js';
 
 describe('a lease that expires on the last attempt', () => {
