@@ -106,8 +106,18 @@ const HELD_CONNECTION =
 /** Progress is written at most this often (and always at the end). */
 const PROGRESS_INTERVAL_MS = 100;
 
+/**
+ * What a completion does for the worker when its write ran longer than the worker's heartbeat:
+ * it held the one connection (and SQLite's one write lock) all that time, so no heartbeat could
+ * run; `renew` pushes out the worker's leases in the same transaction, before it commits.
+ */
+export interface LeaseKeeping {
+  renewAfterMs: number;
+  renew(trx: Transaction<Database>): Promise<void>;
+}
+
 /** What a task's handler gets: progress and completion, both fenced by the run's claim. */
-export function createTaskContext(db: Kysely<Database>, active: ActiveJob): TaskContext {
+export function createTaskContext(db: Kysely<Database>, active: ActiveJob, leases?: LeaseKeeping): TaskContext {
   const { job, claim } = active;
   let lastProgressAt = 0;
   return {
@@ -132,7 +142,9 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob): Task
       active.runCompletion(() =>
         groupCommitterOf(db).submit(async (trx) => {
           active.beginCommit();
+          const began = performance.now();
           const value = await holdingConnection(db, HELD_CONNECTION, () => write(trx));
+          if (leases && performance.now() - began > leases.renewAfterMs) await leases.renew(trx);
           if (!(await completeJob(trx, { ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
           return value;
         }),

@@ -11,6 +11,7 @@ export {
   countLiveWorkers,
   heartbeatWorker,
   liveWorkers,
+  touchWorker,
   registerWorker,
   unregisterWorker,
   type NewWorker,

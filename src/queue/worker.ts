@@ -16,9 +16,10 @@ import {
   registerWorker,
   releaseJob,
   renewLeases,
+  touchWorker,
   unregisterWorker,
 } from './store.js';
-import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
+import { ActiveJob, createTaskContext, finishJob, type LeaseKeeping } from './job-context.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
@@ -108,6 +109,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #wakePending = false;
   #heartbeating = false;
   readonly #faults: StorageFaults;
+  readonly #leaseKeeping: LeaseKeeping;
   readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
   /** The names of `#tasks`, as the claim takes them. */
   readonly #taskNames: string[];
@@ -123,6 +125,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#log = options.logger ?? silentLogger;
     this.#queue = new PQueue({ concurrency: this.#concurrency });
     this.#faults = new StorageFaults(db, this.#log, options.drain ?? false);
+    this.#leaseKeeping = this.#keepLeases();
     this.#tasks = taskMap(options.tasks);
     this.#taskNames = [...this.#tasks.keys()].sort();
   }
@@ -151,7 +154,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         tasks: JSON.stringify(this.#taskNames),
       });
     }
-    const heartbeat = setInterval(() => void this.#heartbeat(register), Math.max(50, this.#leaseMs / 3));
+    const heartbeat = setInterval(() => void this.#heartbeat(register), this.#heartbeatMs());
     const stopWatching = watchForWork(this.#db, () => this.#wakeUp());
     try {
       await this.#claimUntilStopped();
@@ -271,7 +274,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const timeoutMs = task.timeoutMs;
         timer = setTimeout(() => active.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
       }
-      const context = createTaskContext(this.#db, active);
+      const context = createTaskContext(this.#db, active, this.#leaseKeeping);
       const handled = task.handler(payload, context);
       const result = await active.race(handled);
       if (!active.completed) await finishJob(this.#db, active, result);
@@ -337,14 +340,39 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /** See LeaseKeeping: what a slow completion renews before it commits, as a heartbeat would. */
+  #keepLeases(): LeaseKeeping {
+    return {
+      renewAfterMs: this.#heartbeatMs(),
+      renew: async (trx) => {
+        const now = Date.now();
+        const runs = [...this.#running.values()].map(({ claim }) => claim);
+        await renewLeases(trx, this.id, runs, this.#leaseMs, now);
+        if (this.#options.register ?? true) {
+          await touchWorker(trx, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
+        }
+      },
+    };
+  }
+
+  #heartbeatMs(): number {
+    return Math.max(50, this.#leaseMs / 3);
+  }
+
   async #heartbeat(register: boolean): Promise<void> {
     if (this.#heartbeating) return;
     this.#heartbeating = true;
     try {
-      const now = Date.now();
+      // Each lease counts from when its renewal runs, not from when it was asked for: the renewal
+      // may wait for the connection (a long completion holds it), and a time taken before that
+      // wait would write a lease already lapsed over a fresher one.
       if (this.#running.size > 0) {
-        const running = [...this.#running.values()].map(({ claim }) => claim);
-        const held = new Set(await renewLeases(this.#db, this.id, running, this.#leaseMs, now));
+        const held = new Set(
+          await this.#db.connection().execute((connection) => {
+            const running = [...this.#running.values()].map(({ claim }) => claim);
+            return renewLeases(connection, this.id, running, this.#leaseMs, Date.now());
+          }),
+        );
         for (const active of this.#running.values()) {
           if (!held.has(active.job.id) && !active.completing && !active.completed) {
             active.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
@@ -352,7 +380,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
       }
       if (register) {
-        await heartbeatWorker(this.#db, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
+        await this.#db.connection().execute((connection) => {
+          const now = Date.now();
+          return heartbeatWorker(connection, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
+        });
       }
       this.#faults.heartbeatSucceeded();
     } catch (error) {

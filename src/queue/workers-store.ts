@@ -29,12 +29,17 @@ export async function heartbeatWorker(
   jobsDone: number,
   now = Date.now(),
 ): Promise<void> {
+  await touchWorker(db, workerId, aliveUntil, jobsDone, now);
+  await recoverDeadWorkers(db, now);
+}
+
+/** Pushes out the worker's `alive_until` only: runs inside a transaction of the caller's too. */
+export async function touchWorker(db: Kysely<Database>, workerId: string, aliveUntil: number, jobsDone: number, now: number): Promise<void> {
   await db
     .updateTable('workers')
     .set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone })
     .where('id', '=', workerId)
     .execute();
-  await recoverDeadWorkers(db, now);
 }
 
 export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {
