@@ -1,58 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import { listBackups } from '../../db/backups.js';
-import type { Database } from '../../db/schema.js';
-import { backupFiles, timeOfBackupFileName } from '../../tasks/backup.js';
+import { backupListing, type BackupEntry } from '../../operations/backups.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
 import { withCommandDatabase } from '../context.js';
 import { formatBytes, formatInteger, formatTime, printJson, printLine, renderTable, terminalWidth } from '../output.js';
-
-export interface BackupListing {
-  file: string;
-  created_at: string;
-  size_bytes: number;
-  /** Null for a file found on disk with no record. */
-  users: number | null;
-  verified: boolean;
-  recorded: boolean;
-  on_disk: boolean;
-}
-
-/**
- * The backups on record and the backup files in `dir`, newest first. `onlyDir`: of the records,
- * only those of files in `dir` (`--dir` names one folder); otherwise every folder's.
- */
-export async function backupListing(db: Kysely<Database>, dir: string, onlyDir: boolean): Promise<BackupListing[]> {
-  const listing = new Map<string, BackupListing>();
-  for (const row of await listBackups(db)) {
-    if (onlyDir && path.dirname(row.file) !== dir) continue;
-    listing.set(row.file, {
-      file: row.file,
-      created_at: new Date(row.created_at).toISOString(),
-      size_bytes: row.size_bytes,
-      users: row.users,
-      verified: row.verified === 1,
-      recorded: true,
-      on_disk: fs.existsSync(row.file),
-    });
-  }
-  for (const file of backupFiles(dir)) {
-    if (listing.has(file)) continue;
-    listing.set(file, {
-      file,
-      created_at: timeOfBackupFileName(path.basename(file)),
-      size_bytes: fs.statSync(file).size,
-      users: null,
-      verified: false,
-      recorded: false,
-      on_disk: true,
-    });
-  }
-  return [...listing.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
-}
 
 interface Flags extends BackupFlags {
   json?: boolean;
@@ -65,13 +17,13 @@ export function register(program: Command): void {
     .option('--wide', 'every column and full file paths, however wide the terminal')
     .action(async (flags: Flags, command: Command) => {
       const dir = backupDir(flags, command);
-      const backups = await withCommandDatabase(command, (db) => backupListing(db, dir, flags.dir !== undefined));
-      if (flags.json) printJson({ dir, backups });
-      else await printBackups(backups, dir, flags.wide === true);
+      const listing = await withCommandDatabase(command, (db) => backupListing(db, { dir, onlyDir: flags.dir !== undefined }));
+      if (flags.json) printJson(listing);
+      else await printBackups(listing.backups, dir, flags.wide === true);
     });
 }
 
-async function printBackups(backups: BackupListing[], dir: string, wide: boolean): Promise<void> {
+async function printBackups(backups: BackupEntry[], dir: string, wide: boolean): Promise<void> {
   if (backups.length === 0) {
     printLine(`No backups yet in ${dir}. Make one with: usergen backup`);
     return;

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../../db/schema.js';
 import { InterruptedError, UserError } from '../../errors.js';
-import { parseStoredError } from '../../queue/errors.js';
-import { countLiveWorkers } from '../../queue/store.js';
-import { enqueue } from '../../queue/task.js';
+import { enqueueGeneration, type GenerateOptions } from '../../operations/generate.js';
+import { toJobView, type JobView } from '../../operations/job-view.js';
 import { DEFAULT_HASH_ITERATIONS } from '../../tasks/password.js';
 import {
   generateUsers,
@@ -14,26 +13,8 @@ import {
   MIN_TOTAL,
 } from '../../tasks/generate-users.js';
 import { withCommandDatabase, type CliContext } from '../context.js';
-import { toJobView } from '../job-view.js';
 import { printJson, printLine, printNotice, startSpinner } from '../output.js';
 import { parseDuration, parseInteger } from '../parse.js';
-
-export interface GenerateOptions {
-  total: number;
-  iterations: number;
-  priority: number;
-  delayMs: number;
-}
-
-/** Commits one generate_users job and returns it. */
-export async function enqueueGeneration(db: Kysely<Database>, options: GenerateOptions): Promise<JobRow> {
-  return enqueue(
-    db,
-    generateUsers,
-    { total: options.total, iterations: options.iterations },
-    { priority: options.priority, runAt: Date.now() + options.delayMs },
-  );
-}
 
 interface Flags {
   wait?: boolean;
@@ -76,20 +57,20 @@ export function register(program: Command, context: CliContext): void {
     .action(async (totalText: string, flags: Flags, command: Command) => {
       const options = parseOptions(totalText, flags);
       await withCommandDatabase(command, async (db) => {
-        const job = await enqueueGeneration(db, options);
+        const { job, live_workers } = await enqueueGeneration(db, options);
         if (!flags.wait) {
-          if (flags.json) printJson({ job: toJobView(job) });
+          if (flags.json) printJson({ job });
           else printLine(`Queued job ${job.id}: generate ${options.total} users.`);
-          if ((await countLiveWorkers(db)) === 0) {
+          if (live_workers === 0) {
             printNotice('No worker is running: start one with "usergen worker", or use "generate --wait".');
           }
           return;
         }
         if (!flags.json) printLine(`Queued job ${job.id}: generate ${options.total} users.`);
-        const finished = await followJob(db, job, context.shutdownSignal());
-        if (flags.json) printJson({ job: toJobView(finished) });
+        const finished = toJobView(await followJob(db, job.id, context.shutdownSignal()));
+        if (flags.json) printJson({ job: finished });
         if (finished.state === 'succeeded') {
-          if (!flags.json) printLine(JSON.parse(finished.result ?? 'null') as string);
+          if (!flags.json) printLine(finished.result as string);
           return;
         }
         throw new UserError(`job ${job.id} ${describeEnd(finished)}`);
@@ -97,11 +78,11 @@ export function register(program: Command, context: CliContext): void {
     });
 }
 
-async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal): Promise<JobRow> {
+async function followJob(db: Kysely<Database>, id: number, signal: AbortSignal): Promise<JobRow> {
   const { awaitJob } = await import('../../queue/wait.js');
-  const spinner = await startSpinner(`Job ${job.id}: waiting for a worker`);
+  const spinner = await startSpinner(`Job ${id}: waiting for a worker`);
   try {
-    return await awaitJob(db, job.id, {
+    return await awaitJob(db, id, {
       signal,
       runHere: 'when-no-worker',
       tasks: [generateUsers],
@@ -115,13 +96,13 @@ async function followJob(db: Kysely<Database>, job: JobRow, signal: AbortSignal)
     });
   } catch (error) {
     if (!signal.aborted) throw error;
-    throw new InterruptedError(`stopped waiting for job ${job.id}; it stays in the queue (see "usergen worker")`);
+    throw new InterruptedError(`stopped waiting for job ${id}; it stays in the queue (see "usergen worker")`);
   } finally {
     spinner.stop();
   }
 }
 
-function describeEnd(job: JobRow): string {
+function describeEnd(job: JobView): string {
   if (job.state === 'cancelled') return 'was cancelled';
-  return `failed after ${job.attempts} attempt(s): ${parseStoredError(job.error)?.message ?? 'no error recorded'}`;
+  return `failed after ${job.attempts} attempt(s): ${job.error?.message ?? 'no error recorded'}`;
 }

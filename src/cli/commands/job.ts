@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { usernamesOfJob } from '../../db/users.js';
-import { parseStoredError } from '../../queue/errors.js';
+import { jobDetail } from '../../operations/jobs.js';
 import { withCommandDatabase } from '../context.js';
-import { parseJobId, requireJob } from '../job-arguments.js';
-import { describeResult, historyLines, progressOf, tookOf, toJobView } from '../job-view.js';
+import { parseJobId } from '../job-arguments.js';
+import { describeResult, historyLines, progressOf, tookOf } from '../job-view.js';
 import { formatInteger, formatTime, printJson, printLine } from '../output.js';
 
 /** Users listed by name in the human output; --json lists them all. */
@@ -17,27 +16,24 @@ export function register(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
-      const { job, users } = await withCommandDatabase(command, async (db) => ({
-        job: await requireJob(db, id),
-        users: await usernamesOfJob(db, id),
-      }));
-      const view = toJobView(job);
+      const detail = await withCommandDatabase(command, (db) => jobDetail(db, { id }));
       if (flags.json) {
-        printJson({ job: view, users });
+        printJson(detail);
         return;
       }
+      const { job, users } = detail;
       // A job that succeeded after failing keeps its last error; its history tells that story.
-      const error = job.state === 'succeeded' ? null : parseStoredError(job.error);
+      const error = job.state === 'succeeded' ? null : job.error;
       const lines: Array<[string, string]> = [
         ['state', `${job.state} (attempt ${job.attempts} of ${job.max_attempts})`],
-        ['payload', JSON.stringify(view.payload)],
+        ['payload', JSON.stringify(job.payload)],
         ['priority', String(job.priority)],
         ['progress', progressOf(job)],
         ['created', formatTime(job.created_at)],
         ['run at', formatTime(job.run_at)],
         ['started', formatTime(job.started_at)],
         ['finished', job.finished_at === null ? '' : `${formatTime(job.finished_at)} (took ${tookOf(job)})`],
-        ['result', view.result === null ? '' : describeResult(job.task, view.result, { fullPath: true })],
+        ['result', job.result === null ? '' : describeResult(job.task, job.result, { fullPath: true })],
         ['error', error ? (error.stack ?? `${error.name}: ${error.message}`) : ''],
         ['history', historyLines(job).join('\n')],
         ['users', users.length === 0 ? '' : `${formatInteger(users.length)}: ${users.slice(0, USERS_SHOWN).join(', ')}${users.length > USERS_SHOWN ? ', ...' : ''}`],

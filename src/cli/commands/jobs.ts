@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { listJobs, tasksRun, type JobFilter } from '../../queue/admin-store.js';
-import { liveWorkers } from '../../queue/store.js';
+import { listJobsView } from '../../operations/jobs.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobState } from '../job-arguments.js';
-import { outcomeOf, progressOf, tookOf, toJobView } from '../job-view.js';
+import { outcomeOf, progressOf, tookOf } from '../job-view.js';
 import { formatTime, printJson, printLine, renderTable } from '../output.js';
 import { parseInteger } from '../parse.js';
 
@@ -31,21 +30,17 @@ export function register(program: Command): void {
     .option('--wide', 'every column at full width, however wide the terminal')
     .option('--json', 'print the jobs as JSON')
     .action(async (flags: Flags, command: Command) => {
-      const filter: JobFilter = {
+      const options = {
         state: flags.state === undefined ? undefined : parseJobState(flags.state),
         task: flags.task,
         limit: parseInteger(flags.limit, '--limit', 1, 10_000),
       };
-      const { jobs, known } = await withCommandDatabase(command, async (db) => {
-        const workers = await liveWorkers(db);
-        return { jobs: await listJobs(db, filter), known: workers.length === 0 ? undefined : tasksRun(workers) };
-      });
-      // Queued jobs of a task no live worker runs: they wait for a worker that knows it.
-      const unknown = known === undefined ? [] : jobs.filter((job) => job.state === 'queued' && !known.has(job.task));
+      const listing = await withCommandDatabase(command, (db) => listJobsView(db, options));
       if (flags.json) {
-        printJson({ jobs: jobs.map(toJobView), waiting_for_a_worker_that_knows_their_task: unknown.map((job) => job.id) });
+        printJson(listing);
         return;
       }
+      const { jobs, waiting_for_a_worker_that_knows_their_task: waiting } = listing;
       if (jobs.length === 0) {
         printLine('No jobs match. Queue one with: usergen generate 50');
         return;
@@ -62,6 +57,7 @@ export function register(program: Command): void {
         outcomeOf(job, flags.wide ? Infinity : undefined),
       ]);
       printLine(await renderTable(HEAD, rows, { shrinkable: SHRINKABLE, droppable: DROPPABLE, wide: flags.wide }));
+      const unknown = jobs.filter((job) => waiting.includes(job.id));
       for (const task of new Set(unknown.map((job) => job.task))) {
         const ids = unknown.filter((job) => job.task === task).map((job) => job.id);
         printLine(`Job(s) ${ids.join(', ')} of task ${task} wait for a worker that knows it: no running worker runs ${task}.`);

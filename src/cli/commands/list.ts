@@ -1,22 +1,8 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { countUsers, listUsers, type PublicUser } from '../../db/users.js';
+import { usersPage, type UsersPage } from '../../operations/users.js';
 import { withCommandDatabase } from '../context.js';
 import { formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 import { parseInteger } from '../parse.js';
-
-export interface UsersPage {
-  users: PublicUser[];
-  total: number;
-  limit: number;
-  offset: number;
-}
-
-export async function usersPage(db: Kysely<Database>, limit: number, offset: number): Promise<UsersPage> {
-  const [users, total] = await Promise.all([listUsers(db, limit, offset), countUsers(db)]);
-  return { users, total, limit, offset };
-}
 
 interface Flags {
   limit: string;
@@ -34,7 +20,7 @@ export function register(program: Command): void {
     .action(async (flags: Flags, command: Command) => {
       const limit = parseInteger(flags.limit, '--limit', 1, 10_000);
       const offset = parseInteger(flags.offset, '--offset', 0, Number.MAX_SAFE_INTEGER);
-      const page = await withCommandDatabase(command, (db) => usersPage(db, limit, offset));
+      const page = await withCommandDatabase(command, (db) => usersPage(db, { limit, offset }));
       if (flags.json) printJson(page);
       else await printUsersPage(page);
     });

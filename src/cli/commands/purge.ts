@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { purgeJobs } from '../../queue/admin-store.js';
+import { isFinalState, purge } from '../../operations/jobs.js';
 import { FINAL_STATES } from '../../queue/store.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobState } from '../job-arguments.js';
@@ -16,12 +16,12 @@ export function register(program: Command): void {
     .option('--json', 'print the count as JSON')
     .action(async (flags: { state: string; olderThan: string; json?: boolean }, command: Command) => {
       const state = parseJobState(flags.state);
-      if (!FINAL_STATES.includes(state)) {
+      if (!isFinalState(state)) {
         throw new UsageError(`--state must be one of ${FINAL_STATES.join(', ')}: only jobs that ended can be purged`);
       }
-      const before = Date.now() - parseDuration(flags.olderThan, '--older-than');
-      const deleted = await withCommandDatabase(command, (db) => purgeJobs(db, state, before));
-      if (flags.json) printJson({ deleted });
-      else printLine(`Deleted ${formatInteger(deleted)} ${state} job(s).`);
+      const olderThanMs = parseDuration(flags.olderThan, '--older-than');
+      const purged = await withCommandDatabase(command, (db) => purge(db, { state, olderThanMs }));
+      if (flags.json) printJson(purged);
+      else printLine(`Deleted ${formatInteger(purged.deleted)} ${state} job(s).`);
     });
 }

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { UserError } from '../../errors.js';
-import { cancelJob, retryJob } from '../../queue/admin-store.js';
-import { signalWork } from '../../queue/wakeup.js';
+import { cancel, retry } from '../../operations/jobs.js';
 import { withCommandDatabase } from '../context.js';
-import { parseJobId, requireJob } from '../job-arguments.js';
-import { toJobView } from '../job-view.js';
+import { parseJobId } from '../job-arguments.js';
 import { printJson, printLine } from '../output.js';
 
 /** `retry` and `cancel`: one state change each, refused with the job's state when it does not apply. */
@@ -16,13 +13,8 @@ export function register(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
-      const job = await withCommandDatabase(command, async (db) => {
-        const after = await retryJob(db, id);
-        if (!after) throw new UserError(`job ${id} is ${(await requireJob(db, id)).state}: only failed or cancelled jobs can be retried`);
-        signalWork(db);
-        return after;
-      });
-      if (flags.json) printJson({ job: toJobView(job) });
+      const retried = await withCommandDatabase(command, (db) => retry(db, { id }));
+      if (flags.json) printJson(retried);
       else printLine(`Job ${id} is queued again.`);
     });
 
@@ -33,13 +25,8 @@ export function register(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
-      const { job, was } = await withCommandDatabase(command, async (db) => {
-        const before = await requireJob(db, id);
-        const after = await cancelJob(db, id);
-        if (!after) throw new UserError(`job ${id} is ${before.state}: only queued or running jobs can be cancelled`);
-        return { job: after, was: before.state };
-      });
-      if (flags.json) printJson({ job: toJobView(job) });
+      const { job, was } = await withCommandDatabase(command, (db) => cancel(db, { id }));
+      if (flags.json) printJson({ job });
       else printLine(was === 'running' ? `Job ${id} cancelled; its worker stops it at its next progress point.` : `Job ${id} cancelled.`);
     });
 }

@@ -1,0 +1,55 @@
+import type { Kysely } from 'kysely';
+import { newestBackupTime } from '../db/backups.js';
+import type { Database, JobState } from '../db/schema.js';
+import { queueStatus } from '../queue/admin-store.js';
+import { iso } from './job-view.js';
+
+export interface WorkerView {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  jobs_done: number;
+  started_at: string;
+  last_heartbeat_at: string;
+}
+
+export interface QueueStatusView {
+  /** When the status was read: ages (the oldest wait, a heartbeat's) are counted from it. */
+  checked_at: string;
+  counts: Record<JobState, number>;
+  /** Live workers only. */
+  workers: WorkerView[];
+  oldest_ready_wait_ms: number | null;
+  /** Jobs that succeeded or failed in the last minute. */
+  jobs_ended_last_minute: number;
+  jobs_per_second_last_minute: number;
+  last_backup_at: string | null;
+  /** Ready jobs of tasks no live worker runs, per task. */
+  waiting_for_a_worker_that_knows_their_task: Array<{ task: string; ready: number }>;
+}
+
+/** Jobs per state, live workers, the oldest waiting job, throughput, the last backup. */
+export async function queueStatusView(db: Kysely<Database>, options: { now?: number } = {}): Promise<QueueStatusView> {
+  const now = options.now ?? Date.now();
+  const status = await queueStatus(db, now);
+  const lastBackup = await newestBackupTime(db);
+  return {
+    checked_at: iso(now),
+    counts: status.counts,
+    workers: status.workers.map((worker) => ({
+      id: worker.id,
+      host: worker.host,
+      pid: worker.pid,
+      concurrency: worker.concurrency,
+      jobs_done: worker.jobs_done,
+      started_at: iso(worker.started_at),
+      last_heartbeat_at: iso(worker.last_heartbeat_at),
+    })),
+    oldest_ready_wait_ms: status.oldest_ready_since === null ? null : now - status.oldest_ready_since,
+    jobs_ended_last_minute: status.finished_last_minute,
+    jobs_per_second_last_minute: +(status.finished_last_minute / 60).toFixed(2),
+    last_backup_at: lastBackup === undefined ? null : iso(lastBackup),
+    waiting_for_a_worker_that_knows_their_task: status.unknown_tasks,
+  };
+}
