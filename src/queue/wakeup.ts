@@ -14,9 +14,11 @@ import type { Database } from '../db/schema.js';
 // `<database>-wake` beside the database. Watching is best effort: a filesystem without change
 // notification just never fires, and polling (`worker --poll`, 200 ms by default) still
 // guarantees progress.
-// Only workers create the file (holding the database's real path), and the last worker on a
-// database to stop removes it; an enqueuer that finds no file wakes nobody, as nobody watches. A
-// file left by a killed worker is removed by the next worker to start once its database is gone.
+// The file holds its database's path. The last worker on a database removes it as it stops, and
+// whoever creates a wake file (a worker starting, an enqueuer finding none) first removes those
+// whose database is gone. An enqueuer creates a missing file rather than skip the touch: a failed
+// utimes throws, and that cost a sixth of the enqueue rate at normal durability (5.5 µs a call
+// against 1.5 µs for a touch that succeeds).
 
 const SHARED_MEMORY = '/dev/shm';
 const wakeFiles = new WeakMap<Kysely<Database>, string>();
@@ -87,11 +89,16 @@ function sweepStaleWakeFiles(): void {
 /** Tells idle workers on `db`'s file that a job is ready. Never throws: a lost wake-up costs a poll. */
 export function signalWork(db: Kysely<Database>): void {
   try {
+    const file = wakeFile(db);
     const now = new Date();
-    fs.utimesSync(wakeFile(db), now, now);
+    try {
+      fs.utimesSync(file, now, now);
+    } catch {
+      sweepStaleWakeFiles();
+      ensureWakeFile(file, fileOfDatabase(db));
+    }
   } catch {
-    // No wake file (no worker watches) or none known for this handle (a transaction): the
-    // workers' poll finds the job.
+    // None known for this handle (a transaction): the workers' poll finds the job.
   }
 }
 
