@@ -3,7 +3,8 @@
 
 export { openQueue, Queue, type Job, type OpenQueueOptions, type QueueTransaction, type QueueWorkerOptions } from './queue/queue.js';
 export { defineTask, type EnqueueOptions, type TaskContext, type TaskDefinition, type TaskSpec } from './queue/task.js';
-export { Worker, type JobEvent, type Logger, type WorkerEvents, type WorkerOptions, type WorkerSummary } from './queue/worker.js';
+export type { JobEvent, Logger, Worker, WorkerEvents, WorkerOptions, WorkerSummary } from './queue/worker.js';
+export type { BackoffOptions } from './queue/backoff.js';
 export { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from './queue/errors.js';
 export { StorageError, type StorageFault } from './db/faults.js';
 export { UsageError, UserError } from './errors.js';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { countLiveWorkers } from '../queue/store.js';
+import { countWorkersRunning } from '../queue/store.js';
 import { enqueue } from '../queue/task.js';
 import { generateUsers } from '../tasks/generate-users.js';
 import { toJobView, type JobView } from './job-view.js';
@@ -17,7 +17,7 @@ export interface GenerateOptions {
 export interface EnqueuedGeneration {
   /** Committed to the file when this returns. */
   job: JobView;
-  /** Live workers just after the commit: with none, the job waits until one starts. */
+  /** Live workers that run generate_users, just after the commit: with none, the job waits until one starts. */
   live_workers: number;
 }
 
@@ -29,5 +29,5 @@ export async function enqueueGeneration(db: Kysely<Database>, options: GenerateO
     { total: options.total, iterations: options.iterations },
     { priority: options.priority, runAt: Date.now() + options.delayMs },
   );
-  return { job: toJobView(job), live_workers: await countLiveWorkers(db) };
+  return { job: toJobView(job), live_workers: await countWorkersRunning(db, job.task) };
 }

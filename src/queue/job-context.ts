@@ -112,7 +112,8 @@ const PROGRESS_INTERVAL_MS = 100;
  * run; `renew` pushes out the worker's leases in the same transaction, before it commits.
  */
 export interface LeaseKeeping {
-  renewAfterMs: number;
+  /** Whether the worker's leases are older than its heartbeat interval. */
+  due(): boolean;
   renew(trx: Transaction<Database>): Promise<void>;
 }
 
@@ -142,9 +143,8 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob, lease
       active.runCompletion(() =>
         groupCommitterOf(db).submit(async (trx) => {
           active.beginCommit();
-          const began = performance.now();
           const value = await holdingConnection(db, HELD_CONNECTION, () => write(trx));
-          if (leases && performance.now() - began > leases.renewAfterMs) await leases.renew(trx);
+          if (leases?.due()) await leases.renew(trx);
           if (!(await completeJob(trx, { ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
           return value;
         }),

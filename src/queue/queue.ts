@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
+import { holdingConnection } from '../db/driver.js';
 import { openDatabase, type Durability } from '../db/open.js';
 import type { Database, JobRow } from '../db/schema.js';
 import { enqueueJobsInOne, getJob } from './store.js';
@@ -26,7 +27,7 @@ export interface QueueTransaction {
   /** The transaction, for the application's own tables (kysely's builder; `Transaction<any>`: its tables are the application's). */
   readonly db: Transaction<any>;
   /** Validates the payload and adds one job to the transaction: it is committed with the rest, or not at all. */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: P, options?: EnqueueOptions): Promise<Job>;
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job>;
 }
 
 /**
@@ -50,12 +51,12 @@ export class Queue {
   }
 
   /** Validates the payload and commits one job; when this resolves the job is in the file. */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: P, options: EnqueueOptions = {}): Promise<Job> {
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job> {
     return enqueue(this.#db, task, payload, options);
   }
 
   /** Like `enqueue`, unless a job with `uniqueKey` was ever enqueued: then nothing, and undefined. */
-  enqueueUnique<P>(task: TaskDefinition<P, any>, payload: P, uniqueKey: string): Promise<Job | undefined> {
+  enqueueUnique<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, uniqueKey: string): Promise<Job | undefined> {
     return enqueueUnique(this.#db, task, payload, uniqueKey);
   }
 
@@ -63,7 +64,7 @@ export class Queue {
    * Validates every payload, then commits one job each in a single transaction: all of them or,
    * if any payload is refused, none. Returns their ids, in order.
    */
-  async enqueueMany<P>(task: TaskDefinition<P, any>, payloads: readonly P[], options: EnqueueOptions = {}): Promise<number[]> {
+  async enqueueMany<P>(task: TaskDefinition<P, any>, payloads: ReadonlyArray<NoInfer<P>>, options: EnqueueOptions = {}): Promise<number[]> {
     for (const payload of payloads) task.validate(payload);
     const ids = await enqueueJobsInOne(
       this.#db,
@@ -81,14 +82,16 @@ export class Queue {
   async transaction<T>(work: (tx: QueueTransaction) => Promise<T>): Promise<T> {
     let wake = false;
     const result = await this.#db.transaction().execute((trx) =>
-      work({
-        db: trx as Transaction<any>,
-        async enqueue(task, payload, options = {}) {
-          const job = await enqueue(trx, task, payload, options);
-          wake ||= job.run_at <= Date.now();
-          return job;
-        },
-      }),
+      holdingConnection(this.#db, IN_TRANSACTION, () =>
+        work({
+          db: trx as Transaction<any>,
+          async enqueue(task, payload, options = {}) {
+            const job = await enqueue(trx, task, payload, options);
+            wake ||= job.run_at <= Date.now();
+            return job;
+          },
+        }),
+      ),
     );
     if (wake) signalWork(this.#db);
     return result;
@@ -108,6 +111,8 @@ export class Queue {
     await this.#db.destroy();
   }
 }
+
+const IN_TRANSACTION = 'inside queue.transaction(), use its tx: the database has one connection and this transaction holds it';
 
 /** `const queue = await openQueue({ db: 'usergen.db' })`. */
 export function openQueue(options: OpenQueueOptions): Promise<Queue> {

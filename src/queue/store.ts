@@ -9,6 +9,7 @@ import { recoverDeadWorkers, recoverExpiredLeases } from './workers-store.js';
 // dead workers in workers-store.ts, re-exported here.
 export {
   countLiveWorkers,
+  countWorkersRunning,
   heartbeatWorker,
   liveWorkers,
   touchWorker,

@@ -29,7 +29,8 @@ export interface TaskDefinition<P = unknown, R = unknown> {
   readonly name: string;
   /** Returns the typed payload or throws: a job whose payload fails fails at once, without retries. */
   validate(payload: unknown): P;
-  handler(payload: P, context: TaskContext): Promise<R>;
+  /** A property, not a method: its payload type is then checked both ways (no method bivariance). */
+  readonly handler: (payload: P, context: TaskContext) => Promise<R>;
   readonly maxAttempts: number;
   readonly timeoutMs: number | undefined;
   readonly backoff: BackoffOptions;

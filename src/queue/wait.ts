@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, JobRow } from '../db/schema.js';
 import { delay } from './delay.js';
-import { countLiveWorkers, FINAL_STATES, getJob } from './store.js';
+import { countWorkersRunning, FINAL_STATES, getJob } from './store.js';
 import type { TaskDefinition } from './task.js';
 import { Worker, type Logger } from './worker.js';
 
@@ -40,7 +40,7 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
     if (FINAL_STATES.includes(job.state)) return job;
     signal?.throwIfAborted();
     const now = Date.now();
-    if (options.runHere && isClaimable(job, now) && (options.runHere === 'always' || (await countLiveWorkers(db, now)) === 0)) {
+    if (options.runHere && isClaimable(job, now) && (options.runHere === 'always' || (await countWorkersRunning(db, job.task, now)) === 0)) {
       const worker = new Worker(db, {
         tasks: options.tasks ?? [],
         concurrency: 1,

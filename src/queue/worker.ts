@@ -110,6 +110,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #heartbeating = false;
   readonly #faults: StorageFaults;
   readonly #leaseKeeping: LeaseKeeping;
+  /** When the leases of every job running here were last pushed out (performance.now()). */
+  #renewedAt = performance.now();
   readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
   /** The names of `#tasks`, as the claim takes them. */
   readonly #taskNames: string[];
@@ -185,11 +187,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Tells the listeners; one that throws is logged, and changes nothing of the job. */
-  #tell<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
-    try {
-      this.emit(event, ...(args as any));
-    } catch (error) {
-      this.#log.error(`a '${event}' listener threw: ${toError(error).message}`);
+  #tell<E extends keyof WorkerEvents>(event: E, make: () => JobEvent): void {
+    for (const listener of this.listeners(event) as Array<(event: JobEvent) => unknown>) {
+      const failed = (error: unknown) => this.#log.error(`a '${event}' listener failed: ${toError(error).message}`);
+      try {
+        // An async listener's rejection is caught too: it must not become an unhandled rejection.
+        const returned = listener.call(this, make());
+        if (returned instanceof Promise) returned.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
     }
   }
 
@@ -280,14 +287,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (!active.completed) await finishJob(this.#db, active, result);
       this.#summary.succeeded += 1;
       if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
-      this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts, result });
+      this.#tell('succeeded', () => ({ id: job.id, task: job.task, attempt: job.attempts, result }));
     } catch (thrown) {
       // Its completion committed, and then it was aborted (timed out meanwhile) or threw: it succeeded.
       if (active.completed) {
         const { result } = active;
         this.#summary.succeeded += 1;
         if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
-        this.#tell('succeeded', { id: job.id, task: job.task, attempt: job.attempts, result });
+        this.#tell('succeeded', () => ({ id: job.id, task: job.task, attempt: job.attempts, result }));
       } else {
         await this.#settleFailure(active, toError(thrown), task, started);
       }
@@ -325,11 +332,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.#log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
       } else if (retry) {
         this.#summary.retried += 1;
-        this.#tell('retried', { id: job.id, task: job.task, attempt: job.attempts, error });
+        this.#tell('retried', () => ({ id: job.id, task: job.task, attempt: job.attempts, error }));
         this.#log.warn(`${name} retry: Retry in ${formatSeconds(delay)} (attempt ${job.attempts} of ${job.max_attempts} failed): ${describeError(error)}`);
       } else {
         this.#summary.failed += 1;
-        this.#tell('failed', { id: job.id, task: job.task, attempt: job.attempts, error });
+        this.#tell('failed', () => ({ id: job.id, task: job.task, attempt: job.attempts, error }));
         this.#log.error(`${name} failed in ${elapsed(started)} after ${job.attempts} attempt(s): ${describeError(error)}`);
         if (error.stack) this.#log.debug(error.stack);
       }
@@ -343,8 +350,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** See LeaseKeeping: what a slow completion renews before it commits, as a heartbeat would. */
   #keepLeases(): LeaseKeeping {
     return {
-      renewAfterMs: this.#heartbeatMs(),
+      // Counted from the last renewal, not from the write's start: writes before it in its batch,
+      // or the wait for the batch, may have held the connection already.
+      due: () => performance.now() - this.#renewedAt > this.#heartbeatMs(),
       renew: async (trx) => {
+        this.#renewedAt = performance.now();
         const now = Date.now();
         const runs = [...this.#running.values()].map(({ claim }) => claim);
         await renewLeases(trx, this.id, runs, this.#leaseMs, now);
@@ -367,13 +377,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // may wait for the connection (a long completion holds it), and a time taken before that
       // wait would write a lease already lapsed over a fresher one.
       if (this.#running.size > 0) {
+        const running = [...this.#running.values()];
         const held = new Set(
-          await this.#db.connection().execute((connection) => {
-            const running = [...this.#running.values()].map(({ claim }) => claim);
-            return renewLeases(connection, this.id, running, this.#leaseMs, Date.now());
-          }),
+          await this.#db.connection().execute((connection) =>
+            renewLeases(connection, this.id, running.map(({ claim }) => claim), this.#leaseMs, Date.now()),
+          ),
         );
-        for (const active of this.#running.values()) {
+        this.#renewedAt = performance.now();
+        // Only the runs that were renewed: one claimed meanwhile was not asked about.
+        for (const active of running) {
           if (!held.has(active.job.id) && !active.completing && !active.completed) {
             active.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
           }

@@ -52,6 +52,12 @@ export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promi
   return rows.filter((row) => !isGoneHere(row));
 }
 
+/** Live workers that run `task` (a worker of an older usergen, which records no tasks, runs any). */
+export async function countWorkersRunning(db: Kysely<Database>, task: string, now = Date.now()): Promise<number> {
+  const workers = await liveWorkers(db, now);
+  return workers.filter((worker) => worker.tasks === null || (JSON.parse(worker.tasks) as string[]).includes(task)).length;
+}
+
 export async function countLiveWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
   const rows = await db
     .selectFrom('workers')

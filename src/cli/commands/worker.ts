@@ -106,7 +106,16 @@ async function workerTasks(modules: string[]): Promise<Array<TaskDefinition<any,
   const { backupTask } = await import('../../tasks/backup.js');
   const { generateUsers } = await import('../../tasks/generate-users.js');
   const tasks: Array<TaskDefinition<any, any>> = [generateUsers, backupTask];
-  for (const module of modules) tasks.push(...(await loadTasks(module)));
+  const from = new Map<string, string>(tasks.map((task) => [task.name, 'the built-in tasks']));
+  for (const module of modules) {
+    for (const task of await loadTasks(module)) {
+      const known = tasks.find((other) => other.name === task.name);
+      if (known === task) continue;
+      if (known) throw new UserError(`${module} defines a task named '${task.name}', as ${from.get(task.name)} do: task names must be unique`);
+      tasks.push(task);
+      from.set(task.name, module);
+    }
+  }
   return tasks;
 }
 
