@@ -12,81 +12,31 @@ import {
   countLiveWorkers,
   type ClaimedJob,
   failAttempt,
-  heartbeatWorker,
   registerWorker,
   releaseJob,
-  renewLeases,
-  touchWorker,
   unregisterWorker,
 } from './store.js';
-import { ActiveJob, createTaskContext, finishJob, type LeaseKeeping } from './job-context.js';
+import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
+import { Leases } from './leases.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
 import { removeWakeFile, watchForWork } from './wakeup.js';
+import {
+  DEFAULT_GRACE_MS,
+  DEFAULT_LEASE_MS,
+  DEFAULT_POLL_MS,
+  silentLogger,
+  type JobEvent,
+  type Logger,
+  type WorkerEvents,
+  type WorkerOptions,
+  type WorkerSummary,
+} from './worker-types.js';
 
-export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-  /** False when info lines are dropped: a line per job is then not even built. */
-  readonly infoEnabled?: boolean;
-}
+export * from './worker-types.js';
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, infoEnabled: false };
-
-export interface WorkerOptions {
-  /** The tasks this worker runs: it claims jobs of these only. */
-  tasks: ReadonlyArray<TaskDefinition<any, any>>;
-  /** Jobs run at once by this worker. */
-  concurrency: number;
-  leaseMs?: number;
-  /** How often an idle worker looks for new jobs. */
-  pollMs?: number;
-  /** On stop, how long running jobs may take to finish before they are given back to the queue. */
-  graceMs?: number;
-  /** Return once nothing is ready or running. */
-  drain?: boolean;
-  /** Work this one job and nothing else. */
-  jobId?: number;
-  /** Record this worker in the workers table (false for a job run inside a waiting command). */
-  register?: boolean;
-  logger?: Logger;
-}
-
-export const DEFAULT_LEASE_MS = 30_000;
-export const DEFAULT_POLL_MS = 200;
-export const DEFAULT_GRACE_MS = 30_000;
 const CLAIM_RETRY_MS = 1_000;
-
-export interface WorkerSummary {
-  succeeded: number;
-  failed: number;
-  retried: number;
-  released: number;
-}
-
-/** What a worker tells its listeners about a job whose attempt ended. */
-export interface JobEvent {
-  id: number;
-  task: string;
-  /** 1 on the first attempt. */
-  attempt: number;
-  /** The task's return value (`succeeded`). */
-  result?: unknown;
-  /** Why the attempt failed (`failed`, `retried`). */
-  error?: Error;
-}
-
-export interface WorkerEvents {
-  /** The job is done: its task returned and its completion committed. */
-  succeeded: [JobEvent];
-  /** The job failed for good (no attempts left, or a failure no retry can fix). */
-  failed: [JobEvent];
-  /** The attempt failed; the job is queued again for a later attempt. */
-  retried: [JobEvent];
-}
 
 export function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -107,11 +57,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #stopping = false;
   #wake: (() => void) | undefined;
   #wakePending = false;
-  #heartbeating = false;
   readonly #faults: StorageFaults;
-  readonly #leaseKeeping: LeaseKeeping;
-  /** When the leases of every job running here were last pushed out (performance.now()). */
-  #renewedAt = performance.now();
+  readonly #leases: Leases;
   readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
   /** The names of `#tasks`, as the claim takes them. */
   readonly #taskNames: string[];
@@ -127,7 +74,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#log = options.logger ?? silentLogger;
     this.#queue = new PQueue({ concurrency: this.#concurrency });
     this.#faults = new StorageFaults(db, this.#log, options.drain ?? false);
-    this.#leaseKeeping = this.#keepLeases();
+    this.#leases = new Leases({
+      db,
+      workerId: this.id,
+      leaseMs: this.#leaseMs,
+      registered: options.register ?? true,
+      runs: () => [...this.#running.values()],
+      jobsDone: () => this.#summary.succeeded + this.#summary.failed,
+      faults: this.#faults,
+      stop: () => this.stop(),
+    });
     this.#tasks = taskMap(options.tasks);
     this.#taskNames = [...this.#tasks.keys()].sort();
   }
@@ -156,7 +112,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         tasks: JSON.stringify(this.#taskNames),
       });
     }
-    const heartbeat = setInterval(() => void this.#heartbeat(register), this.#heartbeatMs());
+    const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
     const stopWatching = watchForWork(this.#db, () => this.#wakeUp());
     try {
       await this.#claimUntilStopped();
@@ -281,7 +237,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const timeoutMs = task.timeoutMs;
         timer = setTimeout(() => active.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
       }
-      const context = createTaskContext(this.#db, active, this.#leaseKeeping);
+      const context = createTaskContext(this.#db, active, this.#leases);
       const handled = task.handler(payload, context);
       const result = await active.race(handled);
       if (!active.completed) await finishJob(this.#db, active, result);
@@ -344,64 +300,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#log.error(
         `${name}: could not record the outcome (${toError(writeError).message}); its lease will expire and return it to the queue`,
       );
-    }
-  }
-
-  /** See LeaseKeeping: what a slow completion renews before it commits, as a heartbeat would. */
-  #keepLeases(): LeaseKeeping {
-    return {
-      // Counted from the last renewal, not from the write's start: writes before it in its batch,
-      // or the wait for the batch, may have held the connection already.
-      due: () => performance.now() - this.#renewedAt > this.#heartbeatMs(),
-      renew: async (trx) => {
-        this.#renewedAt = performance.now();
-        const now = Date.now();
-        const runs = [...this.#running.values()].map(({ claim }) => claim);
-        await renewLeases(trx, this.id, runs, this.#leaseMs, now);
-        if (this.#options.register ?? true) {
-          await touchWorker(trx, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
-        }
-      },
-    };
-  }
-
-  #heartbeatMs(): number {
-    return Math.max(50, this.#leaseMs / 3);
-  }
-
-  async #heartbeat(register: boolean): Promise<void> {
-    if (this.#heartbeating) return;
-    this.#heartbeating = true;
-    try {
-      // Each lease counts from when its renewal runs, not from when it was asked for: the renewal
-      // may wait for the connection (a long completion holds it), and a time taken before that
-      // wait would write a lease already lapsed over a fresher one.
-      if (this.#running.size > 0) {
-        const running = [...this.#running.values()];
-        const held = new Set(
-          await this.#db.connection().execute((connection) =>
-            renewLeases(connection, this.id, running.map(({ claim }) => claim), this.#leaseMs, Date.now()),
-          ),
-        );
-        this.#renewedAt = performance.now();
-        // Only the runs that were renewed: one claimed meanwhile was not asked about.
-        for (const active of running) {
-          if (!held.has(active.job.id) && !active.completing && !active.completed) {
-            active.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
-          }
-        }
-      }
-      if (register) {
-        await this.#db.connection().execute((connection) => {
-          const now = Date.now();
-          return heartbeatWorker(connection, this.id, now + this.#leaseMs, this.#summary.succeeded + this.#summary.failed, now);
-        });
-      }
-      this.#faults.heartbeatSucceeded();
-    } catch (error) {
-      if (this.#faults.heartbeatFailed(error, Math.max(50, this.#leaseMs / 3))) this.stop();
-    } finally {
-      this.#heartbeating = false;
     }
   }
 
