@@ -15,6 +15,8 @@ export function printNotice(line: string): void {
 export interface TableOptions {
   /** Column indexes that may be cut (with `…`) to fit the terminal, widest-first. */
   shrinkable?: number[];
+  /** Column indexes dropped, in this order, while the table is too wide even before anything is cut. */
+  dropFirst?: number[];
   /** Column indexes dropped, in this order, when cutting is not enough. */
   droppable?: number[];
   /** `--wide`: every column at full width, whatever the terminal. */
@@ -50,8 +52,9 @@ export async function renderTable(head: string[], rows: string[][], options: Tab
 
 /**
  * Which columns to show, and how wide, for the table to fit in `width` characters: drop the
- * droppable columns in order while the table cannot fit even with every shrinkable column cut to
- * its minimum, then cut the widest shrinkable column one character at a time.
+ * dropFirst columns in order while it does not fit uncut; then the droppable columns in order
+ * while it cannot fit even with every shrinkable column cut to its minimum; then cut the widest
+ * shrinkable column one character at a time.
  */
 function fitColumns(
   head: string[],
@@ -67,6 +70,10 @@ function fitColumns(
   const minimum = (i: number) => (shrinkable.has(i) ? Math.min(natural[i]!, Math.max(head[i]!.length + 2, MIN_CUT_WIDTH)) : natural[i]!);
   const total = (columns: number[], widthOf: (i: number) => number) => columns.reduce((sum, i) => sum + widthOf(i), 0) + columns.length + 1;
   let columns = all;
+  for (const drop of options.dropFirst ?? []) {
+    if (total(columns, (i) => natural[i]!) <= width) break;
+    columns = columns.filter((i) => i !== drop);
+  }
   for (const drop of options.droppable ?? []) {
     if (total(columns, minimum) <= width) break;
     columns = columns.filter((i) => i !== drop);

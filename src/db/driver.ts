@@ -92,8 +92,12 @@ export async function holdingConnection<T>(db: Kysely<any>, message: string, cal
 
 /** The error for work on `db` that would wait for the connection its caller's transaction holds; undefined when it would not. */
 export function heldConnectionError(db: Kysely<any>): Error | undefined {
+  return heldError(drivers.get(db));
+}
+
+function heldError(driver: ImmediateSqliteDriver | undefined): Error | undefined {
   const hold = holds.getStore();
-  return hold?.open && hold.driver === drivers.get(db) ? new Error(hold.message) : undefined;
+  return hold?.open && hold.driver === driver ? new Error(hold.message) : undefined;
 }
 
 class ImmediateSqliteDriver implements Driver {
@@ -109,8 +113,8 @@ class ImmediateSqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const hold = holds.getStore();
-    if (hold?.open && hold.driver === this) throw new Error(hold.message);
+    const held = heldError(this);
+    if (held) throw held;
     while (this.#unlock) await this.#lock;
     this.#lock = new Promise((resolve) => {
       this.#unlock = resolve;

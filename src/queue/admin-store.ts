@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from '../db/kysely.js';
 import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
-import { liveWorkers } from './workers-store.js';
+import { liveWorkers, tasksOf } from './workers-store.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
 // The worker's own hot path is in store.ts.
@@ -121,8 +121,9 @@ export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promi
 export function tasksRun(workers: WorkerRow[]): Set<string> | undefined {
   const names = new Set<string>();
   for (const worker of workers) {
-    if (worker.tasks === null) return undefined;
-    for (const name of JSON.parse(worker.tasks) as string[]) names.add(name);
+    const tasks = tasksOf(worker);
+    if (tasks === undefined) return undefined;
+    for (const name of tasks) names.add(name);
   }
   return names;
 }

@@ -241,22 +241,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const handled = task.handler(payload, context);
       const result = await active.race(handled);
       if (!active.completed) await finishJob(this.#db, active, result);
-      this.#summary.succeeded += 1;
-      if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
-      this.#tell('succeeded', () => ({ id: job.id, task: job.task, attempt: job.attempts, result }));
+      this.#succeeded(job, result, started, logInfo);
     } catch (thrown) {
       // Its completion committed, and then it was aborted (timed out meanwhile) or threw: it succeeded.
       if (active.completed) {
-        const { result } = active;
-        this.#summary.succeeded += 1;
-        if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
-        this.#tell('succeeded', () => ({ id: job.id, task: job.task, attempt: job.attempts, result }));
+        this.#succeeded(job, active.result, started, logInfo);
       } else {
         await this.#settleFailure(active, toError(thrown), task, started);
       }
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Counts, logs and tells a job whose completion committed. */
+  #succeeded(job: ClaimedJob, result: unknown, started: number, logInfo: boolean): void {
+    this.#summary.succeeded += 1;
+    if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
+    this.#tell('succeeded', () => ({ id: job.id, task: job.task, attempt: job.attempts, result }));
   }
 
   // WHATEVER WENT WRONG, THE ATTEMPT MUST BE SETTLED HERE (released, retried or failed) and this

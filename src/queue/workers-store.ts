@@ -52,19 +52,19 @@ export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promi
   return rows.filter((row) => !isGoneHere(row));
 }
 
-/** Live workers that run `task` (a worker of an older usergen, which records no tasks, runs any). */
+/** The names of the tasks `worker` runs; undefined for a worker of an older usergen, which records none and runs any. */
+export function tasksOf(worker: WorkerRow): string[] | undefined {
+  return worker.tasks === null ? undefined : (JSON.parse(worker.tasks) as string[]);
+}
+
+/** Live workers that run `task`. */
 export async function countWorkersRunning(db: Kysely<Database>, task: string, now = Date.now()): Promise<number> {
   const workers = await liveWorkers(db, now);
-  return workers.filter((worker) => worker.tasks === null || (JSON.parse(worker.tasks) as string[]).includes(task)).length;
+  return workers.filter((worker) => tasksOf(worker)?.includes(task) ?? true).length;
 }
 
 export async function countLiveWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
-  const rows = await db
-    .selectFrom('workers')
-    .select(['pid', 'boot_id', 'pid_namespace', 'start_ticks'])
-    .where('alive_until', '>', now)
-    .execute();
-  return rows.filter((row) => !isGoneHere(row)).length;
+  return (await liveWorkers(db, now)).length;
 }
 
 /**

@@ -80,8 +80,9 @@ describe('a timeout while the completion commits', () => {
       maxAttempts: 1,
       validate: asObject,
       async handler(_payload, context) {
-        // Holds the connection past the timeout, so the completion's write waits for it.
-        const holding = db.transaction().execute(() => sleep(2 * timeoutMs));
+        // Holds the connection until the timeout has fired, so the completion's write waits for it.
+        const timedOut = new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+        const holding = db.transaction().execute(() => timedOut);
         const completion = context.complete(async () => {
           wrote = true;
         });

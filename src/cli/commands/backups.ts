@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import type { Command } from 'commander';
 import { backupListing, type BackupEntry } from '../../operations/backups.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
 import { withCommandDatabase } from '../context.js';
-import { formatBytes, formatInteger, formatTime, printJson, printLine, renderTable, terminalWidth } from '../output.js';
+import { formatBytes, formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 
 interface Flags extends BackupFlags {
   json?: boolean;
@@ -38,17 +37,6 @@ async function printBackups(backups: BackupEntry[], dir: string, wide: boolean):
     backup.users === null ? '-' : formatInteger(backup.users),
     backup.recorded ? (backup.verified ? 'yes' : 'no') : 'not on record',
   ]);
-  const width = wide ? undefined : terminalWidth();
-  const table = await renderTable(head, rows, { wide: true });
-  if (width === undefined || widestLine(table) <= width) {
-    printLine(table);
-    return;
-  }
   // Too wide: the time goes first (a backup's name carries it), then the name is cut, the users dropped.
-  const withoutTime = (row: string[]) => row.filter((_, i) => i !== 1);
-  printLine(await renderTable(withoutTime(head), rows.map(withoutTime), { shrinkable: [0], droppable: [2], width }));
-}
-
-function widestLine(text: string): number {
-  return Math.max(...stripVTControlCharacters(text).split('\n').map((line) => line.length));
+  printLine(await renderTable(head, rows, { dropFirst: [1], shrinkable: [0], droppable: [3], wide }));
 }
