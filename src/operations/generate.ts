@@ -27,7 +27,7 @@ export async function enqueueGeneration(db: Kysely<Database>, options: GenerateO
     db,
     generateUsers,
     { total: options.total, iterations: options.iterations },
-    { priority: options.priority, runAt: Date.now() + options.delayMs },
+    { priority: options.priority, delayMs: options.delayMs },
   );
   return { job: toJobView(job), live_workers: await countWorkersRunning(db, job.task) };
 }

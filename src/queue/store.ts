@@ -26,6 +26,7 @@ export interface NewJobSpec {
   maxAttempts: number;
   priority?: number | undefined;
   runAt?: number | undefined;
+  delayMs?: number | undefined;
 }
 
 /**
@@ -97,7 +98,7 @@ function newJobValues(spec: NewJobSpec, now: number) {
     payload: JSON.stringify(spec.payload),
     state: 'queued' as const,
     priority: spec.priority ?? 0,
-    run_at: spec.runAt ?? now,
+    run_at: spec.runAt ?? now + (spec.delayMs ?? 0),
     attempts: 0,
     max_attempts: spec.maxAttempts,
     created_at: now,

@@ -91,11 +91,13 @@ export interface EnqueueOptions {
   priority?: number;
   /** Not before this time (ms since the epoch); default now. */
   runAt?: number;
+  /** Not before this many ms after the job is created (ignored when `runAt` is given). */
+  delayMs?: number;
 }
 
 function jobSpec<P>(task: TaskDefinition<P, unknown>, payload: P, options: EnqueueOptions) {
   task.validate(payload);
-  return { task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt };
+  return { task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt, delayMs: options.delayMs };
 }
 
 /** Validates the payload and commits a new job; when this resolves the job is in the file. */
