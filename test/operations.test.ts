@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openDatabase } from '../src/db/open.js';
-import type { Database } from '../src/db/schema.js';
+import { openDatabase } from '../src/store/sqlite/open.js';
+import type { Database } from '../src/store/schema.js';
 import { enqueueGeneration } from '../src/operations/generate.js';
 import { cancel, jobDetail, listJobsView, purge, retry } from '../src/operations/jobs.js';
 import { NotFound, WrongState } from '../src/operations/refusals.js';

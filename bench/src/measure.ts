@@ -6,13 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
-import { openDatabase, type Durability } from '../../dist/db/open.js';
-import type { Database } from '../../dist/db/schema.js';
-import { hasUnfinishedJobs } from '../../dist/queue/admin-store.js';
-import { countLiveWorkers, enqueueJob, getJob } from '../../dist/queue/store.js';
+import { openDatabase, type Durability } from '../../dist/store/sqlite/open.js';
+import type { Database } from '../../dist/store/schema.js';
+import { hasUnfinishedJobs } from '../../dist/store/sqlite/admin.js';
+import { countLiveWorkers, enqueueJob, getJob } from '../../dist/store/sqlite/jobs.js';
 import { enqueue } from '../../dist/queue/task.js';
 import { awaitJob } from '../../dist/queue/wait.js';
-import { signalWork, wakeFileOf } from '../../dist/queue/wakeup.js';
+import { signalWork, wakeFileOf } from '../../dist/store/sqlite/wake-file.js';
 import { generateUsers } from '../../dist/tasks/generate-users.js';
 import { noop } from './noop-task.js';
 

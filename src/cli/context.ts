@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
-import { describeStorageError } from '../db/faults.js';
-import { DURABILITIES, openDatabase } from '../db/open.js';
-import type { Database } from '../db/schema.js';
+import { describeStorageError } from '../store/sqlite/faults.js';
+import { DURABILITIES, openDatabase } from '../store/sqlite/open.js';
+import type { Database } from '../store/schema.js';
 import { parseChoice } from './parse.js';
 
 /** What every command gets from the program around it. */

@@ -1,4 +1,4 @@
-import { JOB_STATES, type JobState } from '../db/schema.js';
+import { JOB_STATES, type JobState } from '../store/schema.js';
 import { parseChoice, parseInteger } from './parse.js';
 
 export function parseJobId(text: string): number {

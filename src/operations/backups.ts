@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { listBackups } from '../db/backups.js';
-import type { Database } from '../db/schema.js';
+import { listBackups } from '../tasks/backup-records.js';
+import type { Database } from '../store/schema.js';
 import { backupFiles, timeOfBackupFileName } from '../tasks/backup.js';
 import { iso } from './job-view.js';
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import { countWorkersRunning } from '../queue/store.js';
+import type { Database } from '../store/schema.js';
+import { countWorkersRunning } from '../store/sqlite/jobs.js';
 import { enqueue } from '../queue/task.js';
 import { generateUsers } from '../tasks/generate-users.js';
 import { toJobView, type JobView } from './job-view.js';

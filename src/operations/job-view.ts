@@ -1,4 +1,4 @@
-import type { HistoryEntry, JobRow, JobState } from '../db/schema.js';
+import type { HistoryEntry, JobRow, JobState } from '../store/schema.js';
 import { parseStoredError, type StoredError } from '../queue/errors.js';
 
 /** A job as operations return it (and `--json` prints it): parsed JSON fields, ISO times, no lease internals. */

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { Database, JobRow, JobState } from '../db/schema.js';
-import { usernamesOfJob } from '../db/users.js';
-import { cancelJob, listJobs, purgeJobs, retryJob, tasksRun } from '../queue/admin-store.js';
-import { getJob, liveWorkers } from '../queue/store.js';
-import { signalWork } from '../queue/wakeup.js';
+import type { Database, JobRow, JobState } from '../store/schema.js';
+import { usernamesOfJob } from '../tasks/users.js';
+import { cancelJob, listJobs, purgeJobs, retryJob, tasksRun } from '../store/sqlite/admin.js';
+import { getJob, liveWorkers } from '../store/sqlite/jobs.js';
+import { signalWork } from '../store/sqlite/wake-file.js';
 import { toJobView, type JobView } from './job-view.js';
 import { NotFound, WrongState } from './refusals.js';
 

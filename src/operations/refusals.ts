@@ -1,4 +1,4 @@
-import type { JobState } from '../db/schema.js';
+import type { JobState } from '../store/schema.js';
 import { UserError } from '../errors.js';
 
 // What an operation refuses to do, as values a caller can tell apart (a web page answers 404 or

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { newestBackupTime } from '../db/backups.js';
-import type { Database, JobState } from '../db/schema.js';
-import { queueStatus } from '../queue/admin-store.js';
+import { newestBackupTime } from '../tasks/backup-records.js';
+import type { Database, JobState } from '../store/schema.js';
+import { queueStatus } from '../store/sqlite/admin.js';
 import { iso } from './job-view.js';
 
 export interface WorkerView {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import { countUsers, listUsers, type PublicUser } from '../db/users.js';
+import type { Database } from '../store/schema.js';
+import { countUsers, listUsers, type PublicUser } from '../tasks/users.js';
 
 export interface UsersPageOptions {
   limit: number;

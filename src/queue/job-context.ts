@@ -1,9 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
-import { holdingConnection } from '../db/driver.js';
-import type { Database } from '../db/schema.js';
+import { holdingConnection } from '../store/sqlite/driver.js';
+import type { Database } from '../store/schema.js';
 import { LeaseLostError } from './errors.js';
-import { groupCommitterOf } from './group-commit.js';
-import { completeJob, saveProgress, type Claim, type ClaimedJob } from './store.js';
+import { groupCommitterOf } from '../store/sqlite/group-commit.js';
+import { completeJob, saveProgress, type Claim, type ClaimedJob } from '../store/sqlite/jobs.js';
 import type { TaskContext } from './task.js';
 
 /**

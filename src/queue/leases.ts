@@ -1,9 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Database } from '../store/schema.js';
 import { LeaseLostError } from './errors.js';
 import type { ActiveJob, LeaseKeeping } from './job-context.js';
 import type { StorageFaults } from './storage-faults.js';
-import { heartbeatWorker, renewLeases, touchWorker } from './store.js';
+import { heartbeatWorker, renewLeases, touchWorker } from '../store/sqlite/jobs.js';
 
 /** What the leases of a worker are kept for: the worker, as its heartbeat sees it. */
 export interface LeaseHolder {

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
-import { holdingConnection } from '../db/driver.js';
-import { openDatabase, type Durability } from '../db/open.js';
-import type { Database, JobRow } from '../db/schema.js';
-import { enqueueJobsInOne, getJob } from './store.js';
+import { holdingConnection } from '../store/sqlite/driver.js';
+import { openDatabase, type Durability } from '../store/sqlite/open.js';
+import type { Database, JobRow } from '../store/schema.js';
+import { enqueueJobsInOne, getJob } from '../store/sqlite/jobs.js';
 import { enqueue, enqueueUnique, type EnqueueOptions, type TaskDefinition } from './task.js';
-import { signalWork } from './wakeup.js';
+import { signalWork } from '../store/sqlite/wake-file.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
 export interface OpenQueueOptions {

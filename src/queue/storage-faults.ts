@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { describeStorageError, faultFile, storageFaultOf } from '../db/faults.js';
-import { fileOfDatabase } from '../db/open.js';
-import type { Database } from '../db/schema.js';
+import { describeStorageError, faultFile, storageFaultOf } from '../store/sqlite/faults.js';
+import { fileOfDatabase } from '../store/sqlite/open.js';
+import type { Database } from '../store/schema.js';
 import { toError } from '../errors.js';
 import { RepeatedFailure } from './repeated-failure.js';
 import type { Logger } from './worker.js';

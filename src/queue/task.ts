@@ -1,9 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, JobRow } from '../db/schema.js';
+import type { Database, JobRow } from '../store/schema.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { groupCommitterOf } from './group-commit.js';
-import { enqueueJob, enqueueUniqueJob } from './store.js';
-import { signalWork } from './wakeup.js';
+import { groupCommitterOf } from '../store/sqlite/group-commit.js';
+import { enqueueJob, enqueueUniqueJob } from '../store/sqlite/jobs.js';
+import { signalWork } from '../store/sqlite/wake-file.js';
 
 export interface TaskContext {
   readonly jobId: number;

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { Database, JobRow } from '../db/schema.js';
+import type { Database, JobRow } from '../store/schema.js';
 import { delay } from './delay.js';
-import { countWorkersRunning, FINAL_STATES, getJob } from './store.js';
+import { countWorkersRunning, FINAL_STATES, getJob } from '../store/sqlite/jobs.js';
 import type { TaskDefinition } from './task.js';
 import { Worker, type Logger } from './worker.js';
 

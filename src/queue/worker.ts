@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
-import type { Database } from '../db/schema.js';
+import type { Database } from '../store/schema.js';
 import { toError } from '../errors.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
 import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
@@ -15,13 +15,13 @@ import {
   registerWorker,
   releaseJob,
   unregisterWorker,
-} from './store.js';
+} from '../store/sqlite/jobs.js';
 import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
 import { Leases } from './leases.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
-import { removeWakeFile, watchForWork } from './wakeup.js';
+import { removeWakeFile, watchForWork } from '../store/sqlite/wake-file.js';
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_LEASE_MS,

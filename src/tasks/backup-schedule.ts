@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { newestBackupTime, unfinishedJobsOf, type UnfinishedJob } from '../db/backups.js';
-import type { Database } from '../db/schema.js';
+import { newestBackupTime, unfinishedJobsOf, type UnfinishedJob } from './backup-records.js';
+import type { Database } from '../store/schema.js';
 import { toError } from '../errors.js';
 import { sleepUntil } from '../queue/delay.js';
 import { slotKey, type Cadence } from '../queue/schedule.js';
-import { countLiveWorkers } from '../queue/store.js';
+import { countLiveWorkers } from '../store/sqlite/jobs.js';
 import { enqueueUnique } from '../queue/task.js';
 import { backupTask, parseBackupPayload, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { forgetBackups, recordBackup } from '../db/backups.js';
-import type { Database } from '../db/schema.js';
-import { fileOfDatabase } from '../db/open.js';
-import { removeAbandonedTemporaryFiles, writeSnapshot } from '../db/snapshot.js';
+import { forgetBackups, recordBackup } from './backup-records.js';
+import type { Database } from '../store/schema.js';
+import { fileOfDatabase } from '../store/sqlite/open.js';
+import { removeAbandonedTemporaryFiles, writeSnapshot } from '../store/sqlite/snapshot.js';
 import { UserError } from '../errors.js';
 import { parseStoredError } from '../queue/errors.js';
 import { defineTask, enqueue } from '../queue/task.js';

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { Database, NewUser } from '../db/schema.js';
-import { insertUsers, takenUsernames } from '../db/users.js';
+import type { Database, NewUser } from '../store/schema.js';
+import { insertUsers, takenUsernames } from './users.js';
 import { defineTask } from '../queue/task.js';
 import { ASCII_LETTERS, DEFAULT_HASH_ITERATIONS, hashPassword, randomPassword, randomString } from './password.js';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS, SCHEMA_VERSION } from '../../src/db/migrations/index.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/migrations/index.js';
 import { generate, inspectDb, ROOT, runCli, startCli, tempDb } from '../helpers.js';
 
 /**

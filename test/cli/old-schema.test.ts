@@ -2,7 +2,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/db/migrations/index.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 import { count, inspectDb, runCli, tempDb } from '../helpers.js';
 
 // A usergen file is marked "usgn" (PRAGMA application_id), as src/db/migrate.ts does.

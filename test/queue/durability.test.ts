@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import type { Database } from '../../src/db/schema.js';
-import { claimJobs, enqueueJob } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import type { Database } from '../../src/store/schema.js';
+import { claimJobs, enqueueJob } from '../../src/store/sqlite/jobs.js';
 import { tempDb } from '../helpers.js';
 
 // `pragma synchronous`: 2 is FULL, 1 is NORMAL. It is a setting of the connection, so it is read

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { openDatabase } from '../../src/db/open.js';
-import { enqueueJob, type NewJobSpec } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import { enqueueJob, type NewJobSpec } from '../../src/store/sqlite/jobs.js';
 import { count, inspectDb, startCli, tempDb, waitFor } from '../helpers.js';
 
 /** Commits jobs into a database file through the library, as any enqueuing process would. */

@@ -1,9 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import type { Database } from '../../src/db/schema.js';
-import { groupCommitterOf } from '../../src/queue/group-commit.js';
-import { enqueueJob } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import type { Database } from '../../src/store/schema.js';
+import { groupCommitterOf } from '../../src/store/sqlite/group-commit.js';
+import { enqueueJob } from '../../src/store/sqlite/jobs.js';
 import { inspectDb, tempDb } from '../helpers.js';
 
 let file: string;

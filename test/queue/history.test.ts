@@ -1,10 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import type { Database, HistoryEntry } from '../../src/db/schema.js';
-import { retryJob } from '../../src/queue/admin-store.js';
-import { claimJobs, enqueueJob, failAttempt, getJob, releaseJob, saveProgress, type Claim } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import type { Database, HistoryEntry } from '../../src/store/schema.js';
+import { retryJob } from '../../src/store/sqlite/admin.js';
+import { claimJobs, enqueueJob, failAttempt, getJob, releaseJob, saveProgress, type Claim } from '../../src/store/sqlite/jobs.js';
 import { tempDb } from '../helpers.js';
 
 // Every failed attempt's error goes into the job's history when it fails, whichever way it

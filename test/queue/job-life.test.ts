@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import type { Database } from '../../src/db/schema.js';
-import { enqueueJob, getJob } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import type { Database } from '../../src/store/schema.js';
+import { enqueueJob, getJob } from '../../src/store/sqlite/jobs.js';
 import { defineTask, enqueue } from '../../src/queue/task.js';
 import { Worker, type JobEvent, type Logger } from '../../src/queue/worker.js';
 import { tempDb, waitFor } from '../helpers.js';

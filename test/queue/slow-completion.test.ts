@@ -1,7 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import { enqueueJob, getJob } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import { enqueueJob, getJob } from '../../src/store/sqlite/jobs.js';
 import { defineTask } from '../../src/queue/task.js';
 import { Worker } from '../../src/queue/worker.js';
 import { tempDb } from '../helpers.js';

@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import type { Database } from '../../src/db/schema.js';
-import { cancelJob } from '../../src/queue/admin-store.js';
-import { groupCommitterOf } from '../../src/queue/group-commit.js';
-import { claimJobs, completeJobs, enqueueJob, failAttempt, getJob, releaseJob, renewLeases, saveProgress } from '../../src/queue/store.js';
+import { openDatabase } from '../../src/store/sqlite/open.js';
+import type { Database } from '../../src/store/schema.js';
+import { cancelJob } from '../../src/store/sqlite/admin.js';
+import { groupCommitterOf } from '../../src/store/sqlite/group-commit.js';
+import { claimJobs, completeJobs, enqueueJob, failAttempt, getJob, releaseJob, renewLeases, saveProgress } from '../../src/store/sqlite/jobs.js';
 import { tempDb } from '../helpers.js';
 
 // The store's hot-path statements on a real file: what a batch of completions may and may not write.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { checkDatabase } from '../../db/check.js';
-import { damagedMessage, StorageError } from '../../db/faults.js';
+import { checkDatabase } from '../../store/sqlite/check.js';
+import { damagedMessage, StorageError } from '../../store/sqlite/faults.js';
 import { checkGlobalOptions, databaseFile } from '../context.js';
 import { formatInteger, printJson, printLine } from '../output.js';
 

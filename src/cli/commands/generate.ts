@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
-import type { Database, JobRow } from '../../db/schema.js';
+import type { Database, JobRow } from '../../store/schema.js';
 import { InterruptedError, UserError } from '../../errors.js';
 import { enqueueGeneration, type GenerateOptions } from '../../operations/generate.js';
 import { toJobView, type JobView } from '../../operations/job-view.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { isFinalState, purge } from '../../operations/jobs.js';
-import { FINAL_STATES } from '../../queue/store.js';
+import { FINAL_STATES } from '../../store/sqlite/jobs.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobState } from '../job-arguments.js';
 import { formatInteger, printJson, printLine } from '../output.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 /**
  * What is wrong with the database file when a statement fails for the file's sake rather than the

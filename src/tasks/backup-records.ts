@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
-import type { BackupRow, Database, JobRow, NewBackup } from './schema.js';
+import type { BackupRow, Database, JobRow, NewBackup } from '../store/schema.js';
 
 export async function recordBackup(trx: Transaction<Database>, backup: NewBackup): Promise<void> {
   await trx.insertInto('backups').values(backup).execute();

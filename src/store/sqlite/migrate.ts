@@ -1,9 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { Migrator, sql } from './kysely.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 import { migrationProvider, SCHEMA_VERSION } from './migrations/index.js';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 
 /** `PRAGMA application_id` of every usergen file ("usgn"): tells ours from other SQLite files. */
 export const APPLICATION_ID = 0x7573676e;

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 import { writeSnapshotSync, type SnapshotReply, type SnapshotRequest } from './snapshot.js';
 
 // Runs one snapshot off the main thread (see writeSnapshot) and replies with its outcome.

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { sql } from '../db/kysely.js';
-import type { Database, JobRow, JobState, WorkerRow } from '../db/schema.js';
-import { liveWorkers, tasksOf } from './workers-store.js';
+import { sql } from './kysely.js';
+import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
+import { liveWorkers, tasksOf } from './workers.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
 // The worker's own hot path is in store.ts.

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
-import { CompiledQuery } from '../db/kysely.js';
-import type { Database, WorkerRow } from '../db/schema.js';
-import { identityOf, isGoneHere, thisHost, type ProcessIdentity } from './liveness.js';
+import { CompiledQuery } from './kysely.js';
+import type { Database, WorkerRow } from '../schema.js';
+import { identityOf, isGoneHere, thisHost, type ProcessIdentity } from '../liveness.js';
 
 // The statements about workers: their rows, whether they live, and getting back the jobs of those
 // that died (killed, or hung past their lease). store.ts re-exports what workers and commands use.

@@ -1,9 +1,9 @@
 import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
-import { executeNow } from '../db/driver.js';
-import { CompiledQuery, sql } from '../db/kysely.js';
-import { durabilityOf } from '../db/open.js';
-import type { Database, JobRow, JobState } from '../db/schema.js';
-import { recoverDeadWorkers, recoverExpiredLeases } from './workers-store.js';
+import { executeNow } from './driver.js';
+import { CompiledQuery, sql } from './kysely.js';
+import { durabilityOf } from './open.js';
+import type { Database, JobRow, JobState } from '../schema.js';
+import { recoverDeadWorkers, recoverExpiredLeases } from './workers.js';
 
 // Every SQL statement about jobs lives in this file; those about workers' rows and the jobs of
 // dead workers in workers-store.ts, re-exported here.
@@ -16,7 +16,7 @@ export {
   registerWorker,
   unregisterWorker,
   type NewWorker,
-} from './workers-store.js';
+} from './workers.js';
 
 export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
-import { heldConnectionError } from '../db/driver.js';
-import { sql } from '../db/kysely.js';
-import type { Database } from '../db/schema.js';
-import { completeJobs, type Completion } from './store.js';
+import { heldConnectionError } from './driver.js';
+import { sql } from './kysely.js';
+import type { Database } from '../schema.js';
+import { completeJobs, type Completion } from './jobs.js';
 
 type Write<T> = (trx: Transaction<Database>) => Promise<T>;
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { canWrite, fileOfDatabase } from '../db/open.js';
-import type { Database } from '../db/schema.js';
+import { canWrite, fileOfDatabase } from './open.js';
+import type { Database } from '../schema.js';
 
 // SQLite has no LISTEN/NOTIFY. Its stand-in: a wake file that a process touches (one utimes call)
 // after committing work that is ready now; idle workers watch it (inotify on Linux, FSEvents or

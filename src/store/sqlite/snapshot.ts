@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { UserError } from '../errors.js';
-import { thisHost } from '../queue/liveness.js';
+import { UserError } from '../../errors.js';
+import { thisHost } from '../liveness.js';
 import { APPLICATION_ID } from './migrate.js';
 import { SCHEMA_VERSION } from './migrations/index.js';
 

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, NewUser, UserRow } from './schema.js';
+import type { Database, NewUser, UserRow } from '../store/schema.js';
 
 /** What may be shown of a user: everything but the password hash. */
 export type PublicUser = Omit<UserRow, 'password'>;

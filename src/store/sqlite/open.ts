@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from './kysely.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 import { ImmediateSqliteDialect } from './driver.js';
 import { describeStorageError, whyReadOnly } from './faults.js';
 import { checkIdentity, migrateToLatest } from './migrate.js';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 
 export type Durability = 'full' | 'normal';
 export const DURABILITIES: readonly Durability[] = ['full', 'normal'];
