@@ -6,7 +6,6 @@ export { defineTask, type EnqueueOptions, type TaskContext, type TaskDefinition,
 export type { JobEvent, Logger, Worker, WorkerEvents, WorkerOptions, WorkerSummary } from './queue/worker.js';
 export type { BackoffOptions } from './queue/backoff.js';
 export { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from './queue/errors.js';
-export { StorageError, type StorageFault } from './store/sqlite/faults.js';
+export { StorageError, type Durability, type StorageFault } from './store/store.js';
 export { UsageError, UserError } from './errors.js';
-export type { Durability } from './store/sqlite/open.js';
 export type { Database, JobState } from './store/schema.js';

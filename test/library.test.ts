@@ -37,6 +37,10 @@ const many = await queue.enqueueMany(greet, [{ name: 'alan' }, { name: 'grace' }
 await queue.enqueue(greet, { nom: 'x' }).catch(() => undefined);
 // @ts-expect-error: every payload of enqueueMany is checked, not only the first
 await queue.enqueueMany(greet, [{ name: 'x' }, {}]).catch(() => undefined);
+const once = await queue.enqueue(greet, { name: 'once' }, { uniqueKey: 'greet:once' });
+const twice = await queue.enqueue(greet, { name: 'once' }, { uniqueKey: 'greet:once' });
+// @ts-expect-error: with a uniqueKey nothing may be enqueued, so the job may be undefined
+once.id;
 const unchecked: unknown = {};
 // @ts-expect-error: a payload of unknown type is no Greeting
 await queue.enqueue(greet, unchecked).catch(() => undefined);
@@ -62,7 +66,7 @@ const summary = await worker.run();
 const done = await queue.getJob(many[1]!);
 const greeted = await queue.transaction((tx) => tx.db.selectFrom('greeted').select('name').execute());
 await queue.close();
-console.log(JSON.stringify({ one: one.id, many, refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted }));
+console.log(JSON.stringify({ one: one.id, many, unique: [once?.id, twice ?? null], refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted }));
 `;
 
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -96,7 +100,7 @@ function projectWithPackedUsergen(): string {
 }
 
 describe('usergen as a library', () => {
-  it('a TypeScript program importing only from usergen compiles under --strict, enqueues (one, many, in its own transaction) and runs a worker in-process', () => {
+  it('a TypeScript program importing only from usergen compiles under --strict, enqueues (one, many, unique, in its own transaction) and runs a worker in-process', () => {
     const project = projectWithPackedUsergen();
     fs.writeFileSync(path.join(project, 'program.ts'), PROGRAM);
     run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project);
@@ -105,9 +109,10 @@ describe('usergen as a library', () => {
     expect(output).toEqual({
       one: 1,
       many: [2, 3],
+      unique: [4, null],
       refused: 'changed my mind',
-      summary: { succeeded: 4, failed: 0, retried: 0, released: 0 },
-      results: ['hello, ada', 'hello, alan', 'hello, grace', 'hello, linus'],
+      summary: { succeeded: 5, failed: 0, retried: 0, released: 0 },
+      results: ['hello, ada', 'hello, alan', 'hello, grace', 'hello, linus', 'hello, once'],
       last: 'succeeded',
       greeted: [{ name: 'linus' }],
     });
@@ -132,7 +137,7 @@ describe('usergen as a library', () => {
 
     const db = new BetterSqlite3(path.join(project, 'app.db'), { readonly: true });
     try {
-      expect(db.prepare('select state, count(*) as n from jobs group by state').all()).toEqual([{ state: 'succeeded', n: 4 }]);
+      expect(db.prepare('select state, count(*) as n from jobs group by state').all()).toEqual([{ state: 'succeeded', n: 5 }]);
       expect(db.prepare('select name from greeted').pluck().all()).toEqual(['linus']);
     } finally {
       db.close();

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openDatabase } from '../src/store/sqlite/open.js';
-import type { Database } from '../src/store/schema.js';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { JobStore } from '../src/store/store.js';
 import { enqueueGeneration } from '../src/operations/generate.js';
 import { cancel, jobDetail, listJobsView, purge, retry } from '../src/operations/jobs.js';
 import { NotFound, WrongState } from '../src/operations/refusals.js';
@@ -12,69 +11,69 @@ import { tempDb } from './helpers.js';
 // The operations the commands (and, next, the pages) call, called as a library on a real file:
 // typed data back, or a typed refusal that carries what it is about.
 
-async function database(): Promise<Kysely<Database>> {
-  const db = await openDatabase(tempDb().db);
-  onTestFinished(() => db.destroy());
-  return db;
+async function database(): Promise<JobStore> {
+  const store = await openSqliteStore(tempDb().db);
+  onTestFinished(() => store.close());
+  return store;
 }
 
 const GENERATE = { total: 50, iterations: 1000, priority: 0, delayMs: 0 };
 
 describe('operations', () => {
   it('retry of a queued job is refused as WrongState with the job and its state; nothing changes', async () => {
-    const db = await database();
-    const { job } = await enqueueGeneration(db, GENERATE);
+    const store = await database();
+    const { job } = await enqueueGeneration(store, GENERATE);
     expect(job).toMatchObject({ state: 'queued', task: 'generate_users', payload: { total: 50, iterations: 1000 } });
 
-    const refusal = await retry(db, { id: job.id }).catch((error: unknown) => error);
+    const refusal = await retry(store, { id: job.id }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(WrongState);
     expect(refusal).toMatchObject({ jobId: job.id, state: 'queued', allowed: ['failed', 'cancelled'] });
     expect((refusal as WrongState).message).toBe(`job ${job.id} is queued: only failed or cancelled jobs can be retried`);
-    expect((await jobDetail(db, { id: job.id })).job).toEqual(job);
+    expect((await jobDetail(store, { id: job.id })).job).toEqual(job);
   });
 
   it('a missing id is refused as NotFound by job, retry and cancel', async () => {
-    const db = await database();
+    const store = await database();
     for (const operation of [jobDetail, retry, cancel]) {
-      const refusal = await operation(db, { id: 42 }).catch((error: unknown) => error);
+      const refusal = await operation(store, { id: 42 }).catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(NotFound);
       expect(refusal).toMatchObject({ jobId: 42, message: 'no job 42' });
     }
   });
 
   it('cancel says what the job was; a second cancel is WrongState; retry brings it back; purge counts', async () => {
-    const db = await database();
-    const { job } = await enqueueGeneration(db, GENERATE);
+    const store = await database();
+    const { job } = await enqueueGeneration(store, GENERATE);
 
-    const cancelled = await cancel(db, { id: job.id });
+    const cancelled = await cancel(store, { id: job.id });
     expect(cancelled.was).toBe('queued');
     expect(cancelled.job.state).toBe('cancelled');
     expect(typeof cancelled.job.finished_at).toBe('string');
 
-    const again = await cancel(db, { id: job.id }).catch((error: unknown) => error);
+    const again = await cancel(store, { id: job.id }).catch((error: unknown) => error);
     expect(again).toBeInstanceOf(WrongState);
     expect(again).toMatchObject({ jobId: job.id, state: 'cancelled', allowed: ['queued', 'running'] });
 
-    const retried = await retry(db, { id: job.id });
+    const retried = await retry(store, { id: job.id });
     expect(retried.job).toMatchObject({ id: job.id, state: 'queued', attempts: 0 });
     expect(retried.job.history).toEqual([expect.objectContaining({ state: 'queued', retried_from: 'cancelled' })]);
 
-    await cancel(db, { id: job.id });
-    expect(await purge(db, { state: 'succeeded', olderThanMs: 0 })).toEqual({ deleted: 0 });
-    expect(await purge(db, { state: 'cancelled', olderThanMs: 0, now: Date.now() + 1 })).toEqual({ deleted: 1 });
-    await expect(jobDetail(db, { id: job.id })).rejects.toBeInstanceOf(NotFound);
+    await cancel(store, { id: job.id });
+    expect(await purge(store, { state: 'succeeded', olderThanMs: 0 })).toEqual({ deleted: 0 });
+    expect(await purge(store, { state: 'cancelled', olderThanMs: 0, now: Date.now() + 1 })).toEqual({ deleted: 1 });
+    await expect(jobDetail(store, { id: job.id })).rejects.toBeInstanceOf(NotFound);
   });
 
   it('listings, status and the users page are plain data with ISO times', async () => {
-    const db = await database();
-    const { job, live_workers } = await enqueueGeneration(db, { ...GENERATE, delayMs: 60_000 });
+    const store = await database();
+    const { job, live_workers } = await enqueueGeneration(store, { ...GENERATE, delayMs: 60_000 });
     expect(live_workers).toBe(0);
     expect(Date.parse(job.run_at) - Date.parse(job.created_at)).toBe(60_000);
 
-    expect(await listJobsView(db, { limit: 10 })).toEqual({ jobs: [job], waiting_for_a_worker_that_knows_their_task: [] });
-    expect(await listJobsView(db, { state: 'failed', limit: 10 })).toEqual({ jobs: [], waiting_for_a_worker_that_knows_their_task: [] });
+    expect(await listJobsView(store, { limit: 10 })).toEqual({ jobs: [job], waiting_for_a_worker_that_knows_their_task: [] });
+    expect(await listJobsView(store, { state: 'failed', limit: 10 })).toEqual({ jobs: [], waiting_for_a_worker_that_knows_their_task: [] });
 
-    const status = await queueStatusView(db);
+    const status = await queueStatusView(store);
     expect(status).toMatchObject({
       counts: { queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
       workers: [],
@@ -84,6 +83,6 @@ describe('operations', () => {
     });
     expect(new Date(status.checked_at).toISOString()).toBe(status.checked_at);
 
-    expect(await usersPage(db, { limit: 5, offset: 0 })).toEqual({ users: [], total: 0, limit: 5, offset: 0 });
+    expect(await usersPage(store, { limit: 5, offset: 0 })).toEqual({ users: [], total: 0, limit: 5, offset: 0 });
   });
 });

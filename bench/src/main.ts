@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatInteger, renderTable } from '../../dist/cli/output.js';
 import { bareCommitRate } from './bare-commit-rate.js';
-import { drainRate, enqueueRate, generation, median, pickupLatency } from './measure.js';
+import { drainRate, enqueueManyRate, enqueueRate, generation, median, pickupLatency } from './measure.js';
 
 interface BenchOptions {
   jobs: number;
@@ -72,6 +72,7 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
   figure('enqueue (full) / bare commits', '%', pairs.map(({ bare, library }) => Math.round((1000 * library) / bare) / 10));
   figure('enqueue, one at a time (normal)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'normal')));
   figure('enqueue, 100 in flight (full)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'full', 100)));
+  figure('enqueueMany, chunks of 1,000 (full)', 'jobs/s', await repeat(() => enqueueManyRate(Math.max(count, 100_000), 'full')));
   const drains = await repeat(() => drainRate(BIN, count, options.workers, options.concurrency));
   figure(`drain ${formatInteger(count)} no-op jobs, ${options.workers} worker(s)`, 'jobs/s', drains.map((drain) => drain.jobsPerSecond));
   figure('worker peak RSS', 'MiB', drains.map((drain) => drain.peakRssMiB));

@@ -5,14 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Kysely } from 'kysely';
-import { openDatabase, type Durability } from '../../dist/store/sqlite/open.js';
-import type { Database } from '../../dist/store/schema.js';
-import { hasUnfinishedJobs } from '../../dist/store/sqlite/admin.js';
-import { countLiveWorkers, enqueueJob, getJob } from '../../dist/store/sqlite/jobs.js';
-import { enqueue } from '../../dist/queue/task.js';
+import { Queue } from '../../dist/queue/queue.js';
+import { jobSpec } from '../../dist/queue/task.js';
 import { awaitJob } from '../../dist/queue/wait.js';
-import { signalWork, wakeFileOf } from '../../dist/store/sqlite/wake-file.js';
+import { openSqliteStore, type SqliteStore } from '../../dist/store/sqlite/sqlite-store.js';
+import { wakeFileOf } from '../../dist/store/sqlite/wake-file.js';
+import type { Durability } from '../../dist/store/store.js';
 import { generateUsers } from '../../dist/tasks/generate-users.js';
 import { noop } from './noop-task.js';
 
@@ -22,19 +20,19 @@ const pbkdf2Async = promisify(pbkdf2);
 
 interface Scratch {
   file: string;
-  db: Kysely<Database>;
+  store: SqliteStore;
   close(): Promise<void>;
 }
 
 async function scratchDatabase(durability: Durability = 'full'): Promise<Scratch> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-'));
   const file = path.join(dir, 'bench.db');
-  const db = await openDatabase(file, { durability });
+  const store = await openSqliteStore(file, { durability });
   return {
     file,
-    db,
+    store,
     async close() {
-      await db.destroy();
+      await store.close();
       fs.rmSync(wakeFileOf(file), { force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     },
@@ -45,6 +43,20 @@ function perSecond(count: number, ms: number): number {
   return Math.round((count * 1000) / ms);
 }
 
+/** `queue.enqueueMany()` (the public API), `chunk` jobs a call, each call one transaction. */
+export async function enqueueManyRate(count: number, durability: Durability, chunk = 1_000): Promise<number> {
+  const scratch = await scratchDatabase(durability);
+  const queue = new Queue(scratch.store);
+  try {
+    const payloads = Array.from({ length: chunk }, () => ({}));
+    const started = performance.now();
+    for (let done = 0; done < count; done += chunk) await queue.enqueueMany(noop, payloads.slice(0, Math.min(chunk, count - done)));
+    return perSecond(count, performance.now() - started);
+  } finally {
+    await scratch.close();
+  }
+}
+
 /** `enqueue()` through the library, `inFlight` at a time, each awaited. */
 export async function enqueueRate(count: number, durability: Durability, inFlight = 1): Promise<number> {
   const scratch = await scratchDatabase(durability);
@@ -52,7 +64,7 @@ export async function enqueueRate(count: number, durability: Durability, inFligh
     const started = performance.now();
     for (let done = 0; done < count; done += inFlight) {
       const batch = Math.min(inFlight, count - done);
-      await Promise.all(Array.from({ length: batch }, () => enqueue(scratch.db, noop, {})));
+      await Promise.all(Array.from({ length: batch }, () => scratch.store.enqueue(jobSpec(noop, {}))));
     }
     return perSecond(count, performance.now() - started);
   } finally {
@@ -102,10 +114,10 @@ function peakRssMiB(pid: number | undefined): number | null {
   }
 }
 
-async function withWorkers<T>(bin: string, file: string, db: Kysely<Database>, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
+async function withWorkers<T>(bin: string, file: string, store: SqliteStore, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
   const processes = Array.from({ length: workers }, () => startWorker(bin, file, args));
   try {
-    await until(async () => (await countLiveWorkers(db)) === workers, 30_000, 'the workers to start');
+    await until(async () => ((await store.liveWorkers()).length) === workers, 30_000, 'the workers to start');
     return await work(processes);
   } finally {
     for (const worker of processes) worker.child.kill('SIGTERM');
@@ -122,14 +134,13 @@ export interface DrainResult {
 export async function drainRate(bin: string, count: number, workers: number, concurrency: number): Promise<DrainResult> {
   const scratch = await scratchDatabase();
   try {
-    return await withWorkers(bin, scratch.file, scratch.db, workers, ['--concurrency', String(concurrency)], async (processes) => {
-      await scratch.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < count; i++) await enqueueJob(trx, { task: noop.name, payload: {}, maxAttempts: 1 });
+    return await withWorkers(bin, scratch.file, scratch.store, workers, ['--concurrency', String(concurrency)], async (processes) => {
+      // The workers are woken as the whole batch commits: the clock runs from then to the last job done.
+      await scratch.store.transaction(async (tx) => {
+        for (let i = 0; i < count; i++) await tx.enqueue(jobSpec(noop, {}));
       });
-      // From the commit of the whole batch to the last job done.
       const started = performance.now();
-      signalWork(scratch.db);
-      await until(async () => !(await hasUnfinishedJobs(scratch.db)), 600_000, 'the jobs to be drained');
+      await until(async () => !(await scratch.store.hasUnfinishedJobs()), 600_000, 'the jobs to be drained');
       const elapsed = performance.now() - started;
       const peaks = processes.map((worker) => peakRssMiB(worker.child.pid)).filter((peak) => peak !== null);
       return { jobsPerSecond: perSecond(count, elapsed), peakRssMiB: peaks.length ? Math.max(...peaks) : null };
@@ -148,18 +159,18 @@ export interface Latency {
 export async function pickupLatency(bin: string, count: number): Promise<Latency> {
   const scratch = await scratchDatabase();
   try {
-    return await withWorkers(bin, scratch.file, scratch.db, 1, [], async () => {
+    return await withWorkers(bin, scratch.file, scratch.store, 1, [], async () => {
       const samples: number[] = [];
       for (let i = 0; i < count; i++) {
-        const job = await enqueue(scratch.db, noop, {});
+        const job = await scratch.store.enqueue(jobSpec(noop, {}));
         const committed = performance.now();
         for (;;) {
-          const row = await getJob(scratch.db, job.id);
+          const row = await scratch.store.getJob(job.id);
           if (row && row.state !== 'queued') break;
           await new Promise((resolve) => setImmediate(resolve));
         }
         samples.push(performance.now() - committed);
-        await until(async () => (await getJob(scratch.db, job.id))?.state === 'succeeded', 10_000, 'the job to finish');
+        await until(async () => (await scratch.store.getJob(job.id))?.state === 'succeeded', 10_000, 'the job to finish');
       }
       samples.sort((a, b) => a - b);
       const at = (q: number) => +samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!.toFixed(2);
@@ -184,8 +195,8 @@ export async function generation(total: number, iterations: number): Promise<Gen
   const scratch = await scratchDatabase();
   try {
     started = performance.now();
-    const job = await enqueue(scratch.db, generateUsers, { total, iterations });
-    const done = await awaitJob(scratch.db, job.id, { runHere: 'always', tasks: [generateUsers] });
+    const job = await scratch.store.enqueue(jobSpec(generateUsers, { total, iterations }));
+    const done = await awaitJob(scratch.store, job.id, { runHere: 'always', tasks: [generateUsers] });
     if (done.state !== 'succeeded') throw new Error(`bench: the generate job ${done.state}`);
     return { bareMs: Math.round(bareMs), jobMs: Math.round(performance.now() - started) };
   } finally {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import { describeStorageError } from '../store/sqlite/faults.js';
-import { DURABILITIES, openDatabase } from '../store/sqlite/open.js';
-import type { Database } from '../store/schema.js';
+import { openStore } from '../store/open.js';
+import { DURABILITIES, type JobStore } from '../store/store.js';
 import { parseChoice } from './parse.js';
 
 /** What every command gets from the program around it. */
@@ -29,9 +27,9 @@ export function databaseFile(command: Command): string {
 }
 
 /** Opens the database the global options name; call it only once every argument has been checked. */
-export async function openCommandDatabase(command: Command, options: CommandDatabaseOptions = {}): Promise<Kysely<Database>> {
+export async function openCommandDatabase(command: Command, options: CommandDatabaseOptions = {}): Promise<JobStore> {
   const { durability } = command.optsWithGlobals<GlobalOptions>();
-  return openDatabase(databaseFile(command), {
+  return openStore(databaseFile(command), {
     durability: durability === undefined ? undefined : parseChoice(durability, '--durability', DURABILITIES),
     create: options.create ?? false,
   });
@@ -49,21 +47,21 @@ export function checkGlobalOptions(command: Command): void {
  */
 export async function withCommandDatabase<T>(
   command: Command,
-  work: (db: Kysely<Database>) => Promise<T>,
+  work: (store: JobStore) => Promise<T>,
   options: CommandDatabaseOptions = {},
 ): Promise<T> {
   checkGlobalOptions(command);
-  const db = await openCommandDatabase(command, options);
+  const store = await openCommandDatabase(command, options);
   let failed = false;
   try {
-    return await work(db);
+    return await work(store);
   } catch (error) {
     failed = true;
-    throw describeStorageError(error, databaseFile(command));
+    throw store.describeError(error);
   } finally {
     // Closing checkpoints the WAL, which fails too on a full disk: the first error is the one to tell.
-    await db.destroy().catch((error: unknown) => {
-      if (!failed) throw describeStorageError(error, databaseFile(command));
+    await store.close().catch((error: unknown) => {
+      if (!failed) throw store.describeError(error);
     });
   }
 }

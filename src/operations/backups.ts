@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import { listBackups } from '../tasks/backup-records.js';
-import type { Database } from '../store/schema.js';
+import type { JobStore } from '../store/store.js';
 import { backupFiles, timeOfBackupFileName } from '../tasks/backup.js';
 import { iso } from './job-view.js';
 
@@ -31,10 +30,10 @@ export interface BackupListing {
 }
 
 /** The backups on record and the backup files in the folder, newest first. */
-export async function backupListing(db: Kysely<Database>, options: BackupListingOptions): Promise<BackupListing> {
+export async function backupListing(store: JobStore, options: BackupListingOptions): Promise<BackupListing> {
   const { dir, onlyDir } = options;
   const listing = new Map<string, BackupEntry>();
-  for (const row of await listBackups(db)) {
+  for (const row of await listBackups(store.db)) {
     if (onlyDir && path.dirname(row.file) !== dir) continue;
     listing.set(row.file, {
       file: row.file,

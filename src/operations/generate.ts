@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
-import { countWorkersRunning } from '../store/sqlite/jobs.js';
-import { enqueue } from '../queue/task.js';
+import { countWorkersRunning } from '../queue/live-workers.js';
+import { jobSpec } from '../queue/task.js';
+import type { JobStore } from '../store/store.js';
 import { generateUsers } from '../tasks/generate-users.js';
 import { toJobView, type JobView } from './job-view.js';
 
@@ -22,12 +21,8 @@ export interface EnqueuedGeneration {
 }
 
 /** Commits one generate_users job. */
-export async function enqueueGeneration(db: Kysely<Database>, options: GenerateOptions): Promise<EnqueuedGeneration> {
-  const job = await enqueue(
-    db,
-    generateUsers,
-    { total: options.total, iterations: options.iterations },
-    { priority: options.priority, delayMs: options.delayMs },
-  );
-  return { job: toJobView(job), live_workers: await countWorkersRunning(db, job.task) };
+export async function enqueueGeneration(store: JobStore, options: GenerateOptions): Promise<EnqueuedGeneration> {
+  const payload = { total: options.total, iterations: options.iterations };
+  const job = await store.enqueue(jobSpec(generateUsers, payload, { priority: options.priority, delayMs: options.delayMs }));
+  return { job: toJobView(job), live_workers: await countWorkersRunning(store, job.task) };
 }

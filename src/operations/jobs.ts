@@ -1,9 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { Database, JobRow, JobState } from '../store/schema.js';
+import type { JobRow, JobState } from '../store/schema.js';
+import type { JobStore } from '../store/store.js';
+import { tasksRun } from '../queue/live-workers.js';
 import { usernamesOfJob } from '../tasks/users.js';
-import { cancelJob, listJobs, purgeJobs, retryJob, tasksRun } from '../store/sqlite/admin.js';
-import { getJob, liveWorkers } from '../store/sqlite/jobs.js';
-import { signalWork } from '../store/sqlite/wake-file.js';
 import { toJobView, type JobView } from './job-view.js';
 import { NotFound, WrongState } from './refusals.js';
 
@@ -23,9 +21,9 @@ export interface JobsListing {
   waiting_for_a_worker_that_knows_their_task: number[];
 }
 
-export async function listJobsView(db: Kysely<Database>, options: ListJobsOptions): Promise<JobsListing> {
-  const workers = await liveWorkers(db);
-  const jobs = await listJobs(db, { state: options.state, task: options.task, limit: options.limit });
+export async function listJobsView(store: JobStore, options: ListJobsOptions): Promise<JobsListing> {
+  const workers = await store.liveWorkers();
+  const jobs = await store.listJobs({ state: options.state, task: options.task, limit: options.limit });
   // With no worker alive every job waits for one; only a live worker's task list says which it will never take.
   const known = workers.length === 0 ? undefined : tasksRun(workers);
   const waiting = known === undefined ? [] : jobs.filter((job) => job.state === 'queued' && !known.has(job.task));
@@ -38,19 +36,18 @@ export interface JobDetail {
   users: string[];
 }
 
-export async function jobDetail(db: Kysely<Database>, options: { id: number }): Promise<JobDetail> {
-  const job = await requireJob(db, options.id);
-  return { job: toJobView(job), users: await usernamesOfJob(db, options.id) };
+export async function jobDetail(store: JobStore, options: { id: number }): Promise<JobDetail> {
+  const job = await requireJob(store, options.id);
+  return { job: toJobView(job), users: await usernamesOfJob(store.db, options.id) };
 }
 
 const RETRYABLE: readonly JobState[] = ['failed', 'cancelled'];
 const CANCELLABLE: readonly JobState[] = ['queued', 'running'];
 
 /** Puts a failed or cancelled job back in the queue, attempts reset, its history kept. */
-export async function retry(db: Kysely<Database>, options: { id: number }): Promise<{ job: JobView }> {
-  const after = await retryJob(db, options.id);
-  if (!after) throw new WrongState(options.id, (await requireJob(db, options.id)).state, RETRYABLE, 'retried');
-  signalWork(db);
+export async function retry(store: JobStore, options: { id: number }): Promise<{ job: JobView }> {
+  const after = await store.retryJob(options.id);
+  if (!after) throw new WrongState(options.id, (await requireJob(store, options.id)).state, RETRYABLE, 'retried');
   return { job: toJobView(after) };
 }
 
@@ -61,9 +58,9 @@ export interface Cancellation {
 }
 
 /** Cancels a queued job, or a running one (none of its writes land). */
-export async function cancel(db: Kysely<Database>, options: { id: number }): Promise<Cancellation> {
-  const before = await requireJob(db, options.id);
-  const after = await cancelJob(db, options.id);
+export async function cancel(store: JobStore, options: { id: number }): Promise<Cancellation> {
+  const before = await requireJob(store, options.id);
+  const after = await store.cancelJob(options.id);
   if (!after) throw new WrongState(options.id, before.state, CANCELLABLE, 'cancelled');
   return { job: toJobView(after), was: before.state };
 }
@@ -83,13 +80,13 @@ export interface PurgeOptions {
 }
 
 /** Deletes the jobs in a final state that ended long enough ago (their users stay). */
-export async function purge(db: Kysely<Database>, options: PurgeOptions): Promise<{ deleted: number }> {
+export async function purge(store: JobStore, options: PurgeOptions): Promise<{ deleted: number }> {
   const before = (options.now ?? Date.now()) - options.olderThanMs;
-  return { deleted: await purgeJobs(db, options.state, before) };
+  return { deleted: await store.purgeJobs(options.state, before) };
 }
 
-async function requireJob(db: Kysely<Database>, id: number): Promise<JobRow> {
-  const job = await getJob(db, id);
+async function requireJob(store: JobStore, id: number): Promise<JobRow> {
+  const job = await store.getJob(id);
   if (!job) throw new NotFound(id);
   return job;
 }

@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
 import { newestBackupTime } from '../tasks/backup-records.js';
-import type { Database, JobState } from '../store/schema.js';
-import { queueStatus } from '../store/sqlite/admin.js';
+import type { JobState } from '../store/schema.js';
+import type { JobStore, QueueStatus } from '../store/store.js';
+import { tasksRun } from '../queue/live-workers.js';
 import { iso } from './job-view.js';
 
 export interface WorkerView {
@@ -30,10 +30,10 @@ export interface QueueStatusView {
 }
 
 /** Jobs per state, live workers, the oldest waiting job, throughput, the last backup. */
-export async function queueStatusView(db: Kysely<Database>, options: { now?: number } = {}): Promise<QueueStatusView> {
+export async function queueStatusView(store: JobStore, options: { now?: number } = {}): Promise<QueueStatusView> {
   const now = options.now ?? Date.now();
-  const status = await queueStatus(db, now);
-  const lastBackup = await newestBackupTime(db);
+  const status = await store.queueStatus(now);
+  const lastBackup = await newestBackupTime(store.db);
   return {
     checked_at: iso(now),
     counts: status.counts,
@@ -50,6 +50,16 @@ export async function queueStatusView(db: Kysely<Database>, options: { now?: num
     jobs_ended_last_minute: status.finished_last_minute,
     jobs_per_second_last_minute: +(status.finished_last_minute / 60).toFixed(2),
     last_backup_at: lastBackup === undefined ? null : iso(lastBackup),
-    waiting_for_a_worker_that_knows_their_task: status.unknown_tasks,
+    waiting_for_a_worker_that_knows_their_task: waitingForAWorker(status.workers, status.ready_by_task),
   };
+}
+
+/**
+ * Ready jobs of tasks that no live worker runs, per task. Empty while no worker is alive (then
+ * every job waits for one), or while one of them takes any task (an older usergen).
+ */
+function waitingForAWorker(workers: QueueStatus['workers'], ready: QueueStatus['ready_by_task']): QueueStatus['ready_by_task'] {
+  const known = tasksRun(workers);
+  if (workers.length === 0 || known === undefined) return [];
+  return ready.filter((row) => !known.has(row.task));
 }

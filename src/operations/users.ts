@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { JobStore } from '../store/store.js';
 import { countUsers, listUsers, type PublicUser } from '../tasks/users.js';
 
 export interface UsersPageOptions {
@@ -15,8 +14,8 @@ export interface UsersPage {
   offset: number;
 }
 
-export async function usersPage(db: Kysely<Database>, options: UsersPageOptions): Promise<UsersPage> {
+export async function usersPage(store: JobStore, options: UsersPageOptions): Promise<UsersPage> {
   const { limit, offset } = options;
-  const [users, total] = await Promise.all([listUsers(db, limit, offset), countUsers(db)]);
+  const [users, total] = await Promise.all([listUsers(store.db, limit, offset), countUsers(store.db)]);
   return { users, total, limit, offset };
 }

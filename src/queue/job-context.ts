@@ -1,10 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
-import { holdingConnection } from '../store/sqlite/driver.js';
-import type { Database } from '../store/schema.js';
 import { LeaseLostError } from './errors.js';
-import { groupCommitterOf } from '../store/sqlite/group-commit.js';
-import { completeJob, saveProgress, type Claim, type ClaimedJob } from '../store/sqlite/jobs.js';
-import type { TaskContext } from './task.js';
+import type { Claim, ClaimedJob, JobStore, StoreTransaction } from '../store/store.js';
+import { jobSpec, type TaskContext } from './task.js';
 
 /**
  * A job a worker is running. Its AbortController is made only when the task asks for its signal:
@@ -114,17 +110,17 @@ const PROGRESS_INTERVAL_MS = 100;
 export interface LeaseKeeping {
   /** Whether the worker's leases are older than its heartbeat interval. */
   due(): boolean;
-  renew(trx: Transaction<Database>): Promise<void>;
+  renew(tx: StoreTransaction): Promise<void>;
 }
 
 /** What a task's handler gets: progress and completion, both fenced by the run's claim. */
-export function createTaskContext(db: Kysely<Database>, active: ActiveJob, leases?: LeaseKeeping): TaskContext {
+export function createTaskContext(store: JobStore, active: ActiveJob, leases?: LeaseKeeping): TaskContext {
   const { job, claim } = active;
   let lastProgressAt = 0;
   return {
     jobId: job.id,
     attempt: job.attempts,
-    db,
+    db: store.db,
     get signal() {
       return active.signal;
     },
@@ -133,7 +129,7 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob, lease
       const now = Date.now();
       if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
       lastProgressAt = now;
-      if (!(await saveProgress(db, claim, current, total))) {
+      if (!(await store.saveProgress(claim, current, total))) {
         const error = lostLease(claim);
         active.abort(error);
         throw error;
@@ -141,22 +137,25 @@ export function createTaskContext(db: Kysely<Database>, active: ActiveJob, lease
     },
     complete: (write) =>
       active.runCompletion(() =>
-        groupCommitterOf(db).submit(async (trx) => {
-          active.beginCommit();
-          const value = await holdingConnection(db, HELD_CONNECTION, () => write(trx));
-          if (leases?.due()) await leases.renew(trx);
-          if (!(await completeJob(trx, { ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
-          return value;
-        }),
+        store.write(
+          async (tx) => {
+            active.beginCommit();
+            const value = await write(tx.db, { enqueue: async (task, payload, options) => tx.enqueue(jobSpec(task, payload, options)) });
+            if (leases?.due()) await leases.renew(tx);
+            if (!(await tx.complete({ ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
+            return value;
+          },
+          { heldMessage: HELD_CONNECTION },
+        ),
       ),
   };
 }
 
 /** Marks a job that wrote nothing of its own succeeded with `result` (fenced, group-committed). */
-export function finishJob(db: Kysely<Database>, active: ActiveJob, result: unknown): Promise<unknown> {
+export function finishJob(store: JobStore, active: ActiveJob, result: unknown): Promise<unknown> {
   return active.runCompletion(async () => {
     const completion = { ...active.claim, result: JSON.stringify(result ?? null), abortedReason: () => active.reason };
-    if (!(await groupCommitterOf(db).complete(completion))) throw lostLease(active.claim);
+    if (!(await store.complete(completion))) throw lostLease(active.claim);
     return result;
   });
 }

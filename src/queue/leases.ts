@@ -1,13 +1,11 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { JobStore, StoreTransaction } from '../store/store.js';
 import { LeaseLostError } from './errors.js';
 import type { ActiveJob, LeaseKeeping } from './job-context.js';
 import type { StorageFaults } from './storage-faults.js';
-import { heartbeatWorker, renewLeases, touchWorker } from '../store/sqlite/jobs.js';
 
 /** What the leases of a worker are kept for: the worker, as its heartbeat sees it. */
 export interface LeaseHolder {
-  readonly db: Kysely<Database>;
+  readonly store: JobStore;
   readonly workerId: string;
   readonly leaseMs: number;
   /** The worker has a row in the workers table to keep alive too. */
@@ -45,29 +43,21 @@ export class Leases implements LeaseKeeping {
     return performance.now() - this.#renewedAt > this.intervalMs;
   }
 
-  async renew(trx: Transaction<Database>): Promise<void> {
-    const { workerId, leaseMs } = this.#holder;
+  async renew(tx: StoreTransaction): Promise<void> {
+    const { workerId, leaseMs, registered } = this.#holder;
     this.#renewedAt = performance.now();
-    const now = Date.now();
-    await renewLeases(trx, workerId, this.#holder.runs().map(({ claim }) => claim), leaseMs, now);
-    if (this.#holder.registered) await touchWorker(trx, workerId, now + leaseMs, this.#holder.jobsDone(), now);
+    const runs = this.#holder.runs().map(({ claim }) => claim);
+    await tx.renewLeases(workerId, runs, leaseMs, registered ? this.#holder.jobsDone() : undefined);
   }
 
   async heartbeat(): Promise<void> {
     if (this.#beating) return;
     this.#beating = true;
-    const { db, workerId, leaseMs, faults } = this.#holder;
+    const { store, workerId, leaseMs, faults } = this.#holder;
     try {
-      // Each lease counts from when its renewal runs, not from when it was asked for: the renewal
-      // may wait for the connection (a long completion holds it), and a time taken before that
-      // wait would write a lease already lapsed over a fresher one.
       const running = this.#holder.runs();
       if (running.length > 0) {
-        const held = new Set(
-          await db.connection().execute((connection) =>
-            renewLeases(connection, workerId, running.map(({ claim }) => claim), leaseMs, Date.now()),
-          ),
-        );
+        const held = new Set(await store.renewLeases(workerId, running.map(({ claim }) => claim), leaseMs));
         this.#renewedAt = performance.now();
         // Only the runs that were renewed: one claimed meanwhile was not asked about.
         for (const active of running) {
@@ -76,12 +66,7 @@ export class Leases implements LeaseKeeping {
           }
         }
       }
-      if (this.#holder.registered) {
-        await db.connection().execute((connection) => {
-          const now = Date.now();
-          return heartbeatWorker(connection, workerId, now + leaseMs, this.#holder.jobsDone(), now);
-        });
-      }
+      if (this.#holder.registered) await store.heartbeatWorker(workerId, leaseMs, this.#holder.jobsDone());
       faults.heartbeatSucceeded();
     } catch (error) {
       if (faults.heartbeatFailed(error, this.intervalMs)) this.#holder.stop();

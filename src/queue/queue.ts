@@ -1,11 +1,8 @@
-import path from 'node:path';
-import type { Kysely, Transaction } from 'kysely';
-import { holdingConnection } from '../store/sqlite/driver.js';
-import { openDatabase, type Durability } from '../store/sqlite/open.js';
-import type { Database, JobRow } from '../store/schema.js';
-import { enqueueJobsInOne, getJob } from '../store/sqlite/jobs.js';
-import { enqueue, enqueueUnique, type EnqueueOptions, type TaskDefinition } from './task.js';
-import { signalWork } from '../store/sqlite/wake-file.js';
+import type { Transaction } from 'kysely';
+import type { JobRow } from '../store/schema.js';
+import { openStore } from '../store/open.js';
+import type { Durability, JobStore } from '../store/store.js';
+import { jobSpec, type EnqueueOptions, type TaskDefinition } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
 export interface OpenQueueOptions {
@@ -27,7 +24,7 @@ export interface QueueTransaction {
   /** The transaction, for the application's own tables (kysely's builder; `Transaction<any>`: its tables are the application's). */
   readonly db: Transaction<any>;
   /** Validates the payload and adds one job to the transaction: it is committed with the rest, or not at all. */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job>;
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: Omit<EnqueueOptions, 'uniqueKey'>): Promise<Job>;
 }
 
 /**
@@ -35,43 +32,37 @@ export interface QueueTransaction {
  * (`await queue.close()`): a worker still running on it must be stopped first.
  */
 export class Queue {
-  /** The absolute path of the database file. */
+  /** Where the jobs are: the database file's absolute path. */
   readonly file: string;
-  readonly #db: Kysely<Database>;
+  readonly #store: JobStore;
 
-  private constructor(file: string, db: Kysely<Database>) {
-    this.file = file;
-    this.#db = db;
+  constructor(store: JobStore) {
+    this.#store = store;
+    this.file = store.location;
   }
 
   /** Opens (creating it if missing) the database and brings its schema up to date. */
   static async open(options: OpenQueueOptions): Promise<Queue> {
-    const db = await openDatabase(options.db, { durability: options.durability });
-    return new Queue(path.resolve(options.db), db);
+    return new Queue(await openStore(options.db, { durability: options.durability }));
   }
 
-  /** Validates the payload and commits one job; when this resolves the job is in the file. */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job> {
-    return enqueue(this.#db, task, payload, options);
-  }
-
-  /** Like `enqueue`, unless a job with `uniqueKey` was ever enqueued: then nothing, and undefined. */
-  enqueueUnique<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, uniqueKey: string): Promise<Job | undefined> {
-    return enqueueUnique(this.#db, task, payload, uniqueKey);
+  /**
+   * Validates the payload and commits one job; when this resolves the job is in the database.
+   * With `uniqueKey`, resolves undefined (and enqueues nothing) when a job with that key was ever enqueued.
+   */
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions & { uniqueKey: string }): Promise<Job | undefined>;
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job>;
+  async enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job | undefined> {
+    const spec = jobSpec(task, payload, options);
+    return options.uniqueKey === undefined ? this.#store.enqueue(spec) : this.#store.enqueueUnique({ ...spec, uniqueKey: options.uniqueKey });
   }
 
   /**
    * Validates every payload, then commits one job each in a single transaction: all of them or,
    * if any payload is refused, none. Returns their ids, in order.
    */
-  async enqueueMany<P>(task: TaskDefinition<P, any>, payloads: ReadonlyArray<NoInfer<P>>, options: EnqueueOptions = {}): Promise<number[]> {
-    for (const payload of payloads) task.validate(payload);
-    const ids = await enqueueJobsInOne(
-      this.#db,
-      payloads.map((payload) => ({ task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt })),
-    );
-    if (ids.length > 0 && (options.runAt ?? 0) <= Date.now()) signalWork(this.#db);
-    return ids;
+  async enqueueMany<P>(task: TaskDefinition<P, any>, payloads: ReadonlyArray<NoInfer<P>>, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): Promise<number[]> {
+    return this.#store.enqueueMany(payloads.map((payload) => jobSpec(task, payload, options)));
   }
 
   /**
@@ -79,36 +70,29 @@ export class Queue {
    * `tx.db` commit together, or (it throws) not at all. Workers are woken once it has committed.
    * Inside it, use `tx` only: the database has one connection, which the transaction holds.
    */
-  async transaction<T>(work: (tx: QueueTransaction) => Promise<T>): Promise<T> {
-    let wake = false;
-    const result = await this.#db.transaction().execute((trx) =>
-      holdingConnection(this.#db, IN_TRANSACTION, () =>
+  transaction<T>(work: (tx: QueueTransaction) => Promise<T>): Promise<T> {
+    return this.#store.transaction(
+      (tx) =>
         work({
-          db: trx as Transaction<any>,
-          async enqueue(task, payload, options = {}) {
-            const job = await enqueue(trx, task, payload, options);
-            wake ||= job.run_at <= Date.now();
-            return job;
-          },
+          db: tx.db as Transaction<any>,
+          enqueue: async (task, payload, options) => tx.enqueue(jobSpec(task, payload, options)),
         }),
-      ),
+      { heldMessage: IN_TRANSACTION },
     );
-    if (wake) signalWork(this.#db);
-    return result;
   }
 
   /** A worker on this database, running `options.tasks` only; `await worker.run(signal)` works the queue. */
   worker(options: QueueWorkerOptions): Worker {
-    return new Worker(this.#db, options);
+    return new Worker(this.#store, options);
   }
 
   /** The job with this id, as it is now. */
   getJob(id: number): Promise<Job | undefined> {
-    return getJob(this.#db, id);
+    return this.#store.getJob(id);
   }
 
   async close(): Promise<void> {
-    await this.#db.destroy();
+    await this.#store.close();
   }
 }
 

@@ -1,8 +1,4 @@
-import type { Kysely } from 'kysely';
-import { describeStorageError, faultFile, storageFaultOf } from '../store/sqlite/faults.js';
-import { fileOfDatabase } from '../store/sqlite/open.js';
-import type { Database } from '../store/schema.js';
-import { toError } from '../errors.js';
+import type { JobStore } from '../store/store.js';
 import { RepeatedFailure } from './repeated-failure.js';
 import type { Logger } from './worker.js';
 
@@ -15,14 +11,14 @@ const DRAIN_GIVE_UP_AFTER = 3;
  * logged. The first reason to stop is kept: the worker's run rejects with it.
  */
 export class StorageFaults {
-  readonly #db: Kysely<Database>;
+  readonly #store: JobStore;
   readonly #drain: boolean;
   readonly #claims: RepeatedFailure;
   readonly #heartbeats: RepeatedFailure;
   #fatal: Error | undefined;
 
-  constructor(db: Kysely<Database>, log: Logger, drain: boolean) {
-    this.#db = db;
+  constructor(store: JobStore, log: Logger, drain: boolean) {
+    this.#store = store;
     this.#drain = drain;
     this.#claims = new RepeatedFailure(log, 'claiming jobs');
     this.#heartbeats = new RepeatedFailure(log, 'heartbeat');
@@ -36,7 +32,7 @@ export class StorageFaults {
   /** Records a failed claim; true when the worker must stop claiming. */
   claimFailed(error: unknown, retryMs: number): boolean {
     const failures = this.#claims.failed(this.describe(error).message, retryMs);
-    const fault = storageFaultOf(error);
+    const fault = this.#store.faultOf(error);
     return this.#stopIf(error, fault === 'damaged' || (this.#drain && fault !== undefined && failures >= DRAIN_GIVE_UP_AFTER));
   }
 
@@ -47,7 +43,7 @@ export class StorageFaults {
   /** Records a failed heartbeat; true when the worker must stop claiming. */
   heartbeatFailed(error: unknown, retryMs: number): boolean {
     this.#heartbeats.failed(this.describe(error).message, retryMs);
-    return this.#stopIf(error, storageFaultOf(error) === 'damaged');
+    return this.#stopIf(error, this.#store.faultOf(error) === 'damaged');
   }
 
   heartbeatSucceeded(): void {
@@ -56,29 +52,19 @@ export class StorageFaults {
 
   /**
    * True when a job failed because this worker's database is damaged: not the job's failure but
-   * the file's. A damaged file a task opened itself is the job's (the driver tags errors of the
-   * database's own statements).
+   * the database's. A damaged file a task opened itself is the job's.
    */
   jobMetDamage(error: unknown): boolean {
-    return this.#stopIf(error, storageFaultOf(error) === 'damaged' && faultFile(error) === this.#file());
+    return this.#stopIf(error, this.#store.faultOf(error) === 'damaged');
   }
 
-  /** A storage fault named as the user must read it: the file and the cause. */
+  /** A storage fault named as the user must read it: the database and the cause. */
   describe(error: unknown): Error {
-    const file = this.#file();
-    return file === undefined ? toError(error) : describeStorageError(error, file);
+    return this.#store.describeError(error);
   }
 
   #stopIf(error: unknown, stop: boolean): boolean {
     if (stop) this.#fatal ??= this.describe(error);
     return stop;
-  }
-
-  #file(): string | undefined {
-    try {
-      return fileOfDatabase(this.#db);
-    } catch {
-      return undefined;
-    }
   }
 }

@@ -1,9 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow } from '../store/schema.js';
+import type { NewJobSpec } from '../store/store.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { groupCommitterOf } from '../store/sqlite/group-commit.js';
-import { enqueueJob, enqueueUniqueJob } from '../store/sqlite/jobs.js';
-import { signalWork } from '../store/sqlite/wake-file.js';
 
 export interface TaskContext {
   readonly jobId: number;
@@ -20,9 +18,16 @@ export interface TaskContext {
   progress(current: number, total: number): Promise<void>;
   /**
    * Runs `write` and marks the job succeeded with its return value, in one transaction fenced by
-   * the lease: either both commit, or (lease lost, crash, error) neither does.
+   * the lease: either both commit, or (lease lost, crash, error) neither does. Follow-up jobs
+   * enqueued through `jobs` commit with them.
    */
-  complete<R>(write: (trx: Transaction<Database>) => Promise<R>): Promise<R>;
+  complete<R>(write: (trx: Transaction<Database>, jobs: CompletionJobs) => Promise<R>): Promise<R>;
+}
+
+/** Enqueueing inside a completion's transaction. */
+export interface CompletionJobs {
+  /** Validates the payload and adds one job to the transaction: committed with the completion, or not at all. */
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: Omit<EnqueueOptions, 'uniqueKey'>): Promise<JobRow>;
 }
 
 export interface TaskDefinition<P = unknown, R = unknown> {
@@ -93,36 +98,15 @@ export interface EnqueueOptions {
   runAt?: number;
   /** Not before this many ms after the job is created (ignored when `runAt` is given). */
   delayMs?: number;
+  /**
+   * At most one job with this key, ever (across processes): when one was enqueued already,
+   * nothing is, and enqueue resolves undefined. The scheduler's one backup per slot is one.
+   */
+  uniqueKey?: string;
 }
 
-function jobSpec<P>(task: TaskDefinition<P, unknown>, payload: P, options: EnqueueOptions) {
+/** Validates the payload (throws what `validate` throws), and makes what the store is given to enqueue. */
+export function jobSpec<P>(task: TaskDefinition<P, unknown>, payload: P, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): NewJobSpec {
   task.validate(payload);
   return { task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt, delayMs: options.delayMs };
-}
-
-/** Validates the payload and commits a new job; when this resolves the job is in the file. */
-export async function enqueue<P>(
-  db: Kysely<Database>,
-  task: TaskDefinition<P, unknown>,
-  payload: P,
-  options: EnqueueOptions = {},
-): Promise<JobRow> {
-  const spec = jobSpec(task, payload, options);
-  // Inside a caller's transaction the job commits with it (workers find it at their next poll).
-  if (db.isTransaction) return enqueueJob(db, spec);
-  const job = await groupCommitterOf(db).submit((trx) => enqueueJob(trx, spec), { single: true });
-  if (job.run_at <= Date.now()) signalWork(db);
-  return job;
-}
-
-/** Enqueues a job only if no job with `uniqueKey` was ever enqueued; returns undefined otherwise. */
-export async function enqueueUnique<P>(
-  db: Kysely<Database>,
-  task: TaskDefinition<P, unknown>,
-  payload: P,
-  uniqueKey: string,
-): Promise<JobRow | undefined> {
-  const job = await enqueueUniqueJob(db, { ...jobSpec(task, payload, {}), uniqueKey });
-  if (job) signalWork(db);
-  return job;
 }

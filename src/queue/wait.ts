@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { Database, JobRow } from '../store/schema.js';
+import type { JobRow } from '../store/schema.js';
+import { FINAL_STATES, type JobStore } from '../store/store.js';
 import { delay } from './delay.js';
-import { countWorkersRunning, FINAL_STATES, getJob } from '../store/sqlite/jobs.js';
+import { countWorkersRunning } from './live-workers.js';
 import type { TaskDefinition } from './task.js';
 import { Worker, type Logger } from './worker.js';
 
@@ -31,17 +31,17 @@ const DEFAULT_AWAIT_POLL_MS = 100;
  * through the same claim and fence as in a worker, so a worker starting at the same moment cannot
  * run it a second time.
  */
-export async function awaitJob(db: Kysely<Database>, jobId: number, options: AwaitJobOptions = {}): Promise<JobRow> {
+export async function awaitJob(store: JobStore, jobId: number, options: AwaitJobOptions = {}): Promise<JobRow> {
   const { signal } = options;
   for (;;) {
-    const job = await getJob(db, jobId);
+    const job = await store.getJob(jobId);
     if (!job) throw new Error(`job ${jobId} does not exist`);
     options.onUpdate?.(job);
     if (FINAL_STATES.includes(job.state)) return job;
     signal?.throwIfAborted();
     const now = Date.now();
-    if (options.runHere && isClaimable(job, now) && (options.runHere === 'always' || (await countWorkersRunning(db, job.task, now)) === 0)) {
-      const worker = new Worker(db, {
+    if (options.runHere && isClaimable(job, now) && (options.runHere === 'always' || (await countWorkersRunning(store, job.task, now)) === 0)) {
+      const worker = new Worker(store, {
         tasks: options.tasks ?? [],
         concurrency: 1,
         jobId,
@@ -56,7 +56,7 @@ export async function awaitJob(db: Kysely<Database>, jobId: number, options: Awa
       // While it runs here, its progress is read as a worker elsewhere would write it.
       if (onUpdate) {
         await reportWhile(running, async () => {
-          const row = await getJob(db, jobId);
+          const row = await store.getJob(jobId);
           if (row) onUpdate(row);
         }, options.pollMs ?? DEFAULT_AWAIT_POLL_MS);
       } else {

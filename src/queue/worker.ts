@@ -1,27 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import type { Kysely } from 'kysely';
 import PQueue from 'p-queue';
-import type { Database } from '../store/schema.js';
 import { toError } from '../errors.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
 import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
-import {
-  claimJobs,
-  countLiveWorkers,
-  type ClaimedJob,
-  failAttempt,
-  registerWorker,
-  releaseJob,
-  unregisterWorker,
-} from '../store/sqlite/jobs.js';
+import type { ClaimedJob, JobStore } from '../store/store.js';
 import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
 import { Leases } from './leases.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
-import { removeWakeFile, watchForWork } from '../store/sqlite/wake-file.js';
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_LEASE_MS,
@@ -44,7 +33,7 @@ export function newWorkerId(): string {
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly id = newWorkerId();
-  readonly #db: Kysely<Database>;
+  readonly #store: JobStore;
   readonly #concurrency: number;
   readonly #leaseMs: number;
   readonly #pollMs: number;
@@ -63,9 +52,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** The names of `#tasks`, as the claim takes them. */
   readonly #taskNames: string[];
 
-  constructor(db: Kysely<Database>, options: WorkerOptions) {
+  constructor(store: JobStore, options: WorkerOptions) {
     super();
-    this.#db = db;
+    this.#store = store;
     this.#options = options;
     this.#concurrency = options.concurrency;
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -73,9 +62,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.#log = options.logger ?? silentLogger;
     this.#queue = new PQueue({ concurrency: this.#concurrency });
-    this.#faults = new StorageFaults(db, this.#log, options.drain ?? false);
+    this.#faults = new StorageFaults(store, this.#log, options.drain ?? false);
     this.#leases = new Leases({
-      db,
+      store,
       workerId: this.id,
       leaseMs: this.#leaseMs,
       registered: options.register ?? true,
@@ -100,7 +89,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const register = this.#options.register ?? true;
     if (register) {
       const now = Date.now();
-      await registerWorker(this.#db, {
+      await this.#store.registerWorker({
         id: this.id,
         host: os.hostname(),
         pid: process.pid,
@@ -113,7 +102,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       });
     }
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
-    const stopWatching = watchForWork(this.#db, () => this.#wakeUp());
+    const stopWatching = this.#store.watchForWork(() => this.#wakeUp());
     try {
       await this.#claimUntilStopped();
       const { fatal } = this.#faults;
@@ -125,13 +114,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       stopWatching();
       signal?.removeEventListener('abort', stop);
       if (register) {
-        await unregisterWorker(this.#db, this.id).catch((error: unknown) =>
+        await this.#store.unregisterWorker(this.id).catch((error: unknown) =>
           this.#log.warn(`could not remove worker ${this.id} from the workers table: ${toError(error).message}`),
         );
       }
-      // The last worker on the database takes its wake file with it (another one starting
-      // meanwhile makes it anew as it watches).
-      if ((await countLiveWorkers(this.#db).catch(() => 1)) === 0) removeWakeFile(this.#db);
+      await this.#store.workerStopped();
     }
     return { ...this.#summary };
   }
@@ -170,7 +157,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (free > 0) {
         let jobs: ClaimedJob[];
         try {
-          jobs = await claimJobs(this.#db, this.id, free, this.#leaseMs, { jobId: this.#options.jobId, tasks: this.#taskNames });
+          jobs = await this.#store.claim(this.id, free, this.#leaseMs, { jobId: this.#options.jobId, tasks: this.#taskNames });
         } catch (error) {
           // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
           const retryMs = Math.max(this.#pollMs, CLAIM_RETRY_MS);
@@ -237,10 +224,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const timeoutMs = task.timeoutMs;
         timer = setTimeout(() => active.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
       }
-      const context = createTaskContext(this.#db, active, this.#leases);
+      const context = createTaskContext(this.#store, active, this.#leases);
       const handled = task.handler(payload, context);
       const result = await active.race(handled);
-      if (!active.completed) await finishJob(this.#db, active, result);
+      if (!active.completed) await finishJob(this.#store, active, result);
       this.#succeeded(job, result, started, logInfo);
     } catch (thrown) {
       // Its completion committed, and then it was aborted (timed out meanwhile) or threw: it succeeded.
@@ -275,7 +262,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         return;
       }
       if (error instanceof ShutdownError) {
-        if (await releaseJob(this.#db, claim)) this.#summary.released += 1;
+        if (await this.#store.release(claim)) this.#summary.released += 1;
         this.#log.warn(`${name} returned to the queue: ${error.message}`);
         return;
       }
@@ -285,7 +272,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       const retry = !(error instanceof PermanentJobError) && job.attempts < job.max_attempts;
       const delay = retry ? retryDelayMs(job.attempts, task?.backoff ?? DEFAULT_BACKOFF) : 0;
-      const recorded = await failAttempt(this.#db, claim, serializeError(error), retry ? Date.now() + delay : null);
+      const recorded = await this.#store.failAttempt(claim, serializeError(error), retry ? Date.now() + delay : null);
       if (!recorded) {
         this.#log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
       } else if (retry) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
-import type { BackupRow, Database, JobRow, NewBackup } from '../store/schema.js';
+import type { BackupRow, Database, NewBackup } from '../store/schema.js';
 
 export async function recordBackup(trx: Transaction<Database>, backup: NewBackup): Promise<void> {
   await trx.insertInto('backups').values(backup).execute();
@@ -25,20 +25,6 @@ export async function newestBackupTime(db: Kysely<Database>, dir?: string): Prom
   // the path escaped. Read once as a scheduler starts; the table holds one row per backup kept.
   const rows = await db.selectFrom('backups').select(['created_at', 'file']).orderBy('created_at', 'desc').execute();
   return rows.find((row) => path.dirname(row.file) === dir)?.created_at;
-}
-
-export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key' | 'payload'>;
-
-/**
- * The jobs of `task` (the backup task) that are queued or running, newest first: backups that
- * will be on record but are not yet. One statement per state and no ORDER BY, so each walks the
- * partial index of its state (jobs_ready, jobs_leases) rather than the whole job table.
- */
-export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
-  const ofState = (state: 'queued' | 'running') =>
-    db.selectFrom('jobs').select(['id', 'state', 'unique_key', 'payload']).where('state', '=', state).where('task', '=', task).execute();
-  const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
-  return jobs.sort((a, b) => b.id - a.id);
 }
 
 /**

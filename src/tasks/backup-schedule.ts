@@ -1,13 +1,12 @@
 import path from 'node:path';
-import type { Kysely } from 'kysely';
-import { newestBackupTime, unfinishedJobsOf, type UnfinishedJob } from './backup-records.js';
-import type { Database } from '../store/schema.js';
+import { newestBackupTime } from './backup-records.js';
+import type { JobStore, UnfinishedJob } from '../store/store.js';
 import { toError } from '../errors.js';
 import { sleepUntil } from '../queue/delay.js';
 import { slotKey, type Cadence } from '../queue/schedule.js';
-import { countLiveWorkers } from '../store/sqlite/jobs.js';
-import { enqueueUnique } from '../queue/task.js';
-import { backupTask, parseBackupPayload, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
+import { countLiveWorkers } from '../queue/live-workers.js';
+import { jobSpec } from '../queue/task.js';
+import { BACKUP_TASK, backupTask, parseBackupPayload, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
 
 export interface BackupScheduleOptions {
   cadence: Cadence;
@@ -37,18 +36,18 @@ export type ScheduleEvent =
  * so schedulers of one folder started together make one, and a failed slot job does not block it.
  */
 export async function runBackupSchedule(
-  db: Kysely<Database>,
+  store: JobStore,
   options: BackupScheduleOptions,
   signal: AbortSignal,
   report: (event: ScheduleEvent) => void,
 ): Promise<void> {
   const { cadence } = options;
-  await catchUp(db, options, signal, report);
+  await catchUp(store, options, signal, report);
   while (!signal.aborted) {
     const next = cadence.next(Date.now());
     report({ type: 'next', at: next });
     if (!(await sleepUntil(next, signal))) return;
-    await runSlot(db, options, next, slotKey(backupTask.name, next), signal, report);
+    await runSlot(store, options, next, slotKey(BACKUP_TASK, next), signal, report);
   }
 }
 
@@ -61,23 +60,23 @@ export async function runBackupSchedule(
  * Other folders' backups and jobs do not count: each folder has its own schedule and `--keep`.
  */
 async function catchUp(
-  db: Kysely<Database>,
+  store: JobStore,
   options: BackupScheduleOptions,
   signal: AbortSignal,
   report: (event: ScheduleEvent) => void,
 ): Promise<void> {
   const dir = path.resolve(options.payload.dir);
-  const newest = await newestBackupTime(db, dir);
+  const newest = await newestBackupTime(store.db, dir);
   if (newest !== undefined && Date.now() - newest <= options.cadence.periodMs) return;
-  const [pending] = (await unfinishedJobsOf(db, backupTask.name)).filter((job) => folderOf(job) === dir);
+  const [pending] = (await store.unfinishedJobsOf(BACKUP_TASK)).filter((job) => folderOf(job) === dir);
   if (pending) {
     report({ type: 'pending', job: pending });
     if (options.enqueueOnly) {
-      if ((await countLiveWorkers(db)) === 0) report({ type: 'no-worker' });
+      if ((await countLiveWorkers(store)) === 0) report({ type: 'no-worker' });
       return;
     }
     try {
-      report({ type: 'pending-done', jobId: pending.id, result: await runBackupJob(db, pending.id, signal) });
+      report({ type: 'pending-done', jobId: pending.id, result: await runBackupJob(store, pending.id, signal) });
       return;
     } catch (error) {
       if (signal.aborted) return;
@@ -86,7 +85,7 @@ async function catchUp(
   }
   report({ type: 'catch-up', newest });
   const slot = options.cadence.slotOf(Date.now());
-  await runSlot(db, options, slot, `${slotKey(backupTask.name, slot)}/catch-up:${dir}`, signal, report);
+  await runSlot(store, options, slot, `${slotKey(BACKUP_TASK, slot)}/catch-up:${dir}`, signal, report);
 }
 
 /** The folder a backup job writes to; undefined for a payload that fails validation (its job fails at once). */
@@ -99,22 +98,22 @@ function folderOf(job: UnfinishedJob): string | undefined {
 }
 
 async function runSlot(
-  db: Kysely<Database>,
+  store: JobStore,
   options: BackupScheduleOptions,
   slot: number,
   key: string,
   signal: AbortSignal,
   report: (event: ScheduleEvent) => void,
 ): Promise<void> {
-  const job = await enqueueUnique(db, backupTask, options.payload, key);
+  const job = await store.enqueueUnique({ ...jobSpec(backupTask(store), options.payload), uniqueKey: key });
   if (!job) return report({ type: 'taken', slot });
   if (options.enqueueOnly) {
     report({ type: 'queued', slot, jobId: job.id });
-    if ((await countLiveWorkers(db)) === 0) report({ type: 'no-worker' });
+    if ((await countLiveWorkers(store)) === 0) report({ type: 'no-worker' });
     return;
   }
   try {
-    report({ type: 'done', slot, result: await runBackupJob(db, job.id, signal) });
+    report({ type: 'done', slot, result: await runBackupJob(store, job.id, signal) });
   } catch (error) {
     // Stopped while waiting: the job stays queued for any worker; not a failure to report.
     if (!signal.aborted) report({ type: 'failed', slot, message: toError(error).message });

@@ -1,13 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
-import { forgetBackups, recordBackup } from './backup-records.js';
-import type { Database } from '../store/schema.js';
-import { fileOfDatabase } from '../store/sqlite/open.js';
-import { removeAbandonedTemporaryFiles, writeSnapshot } from '../store/sqlite/snapshot.js';
 import { UserError } from '../errors.js';
 import { parseStoredError } from '../queue/errors.js';
-import { defineTask, enqueue } from '../queue/task.js';
+import { defineTask, jobSpec, type TaskDefinition } from '../queue/task.js';
+import type { JobStore } from '../store/store.js';
+import { forgetBackups, recordBackup } from './backup-records.js';
 
 export interface BackupPayload {
   /** Absolute path of the folder the backup goes to. */
@@ -70,18 +67,21 @@ export function parseBackupPayload(value: unknown): BackupPayload {
 }
 
 /** A consistent copy of the database the worker runs on, recorded in the backups table. */
-export const backupTask = defineTask<BackupPayload, BackupResult>({
-  name: 'backup',
+export const BACKUP_TASK = 'backup';
+
+/** The backup task of the database `store` holds: its definition, for the workers on that database and for enqueueing. */
+export function backupTask(store: JobStore): TaskDefinition<BackupPayload, BackupResult> {
+  return defineTask<BackupPayload, BackupResult>({
+  name: BACKUP_TASK,
   validate: parseBackupPayload,
   maxAttempts: 3,
   async handler({ dir, keep }, context) {
     const started = performance.now();
-    const source = fileOfDatabase(context.db);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const abandoned = removeAbandonedTemporaryFiles(dir);
+    const abandoned = store.removeAbandonedBackups(dir);
     const createdAt = new Date();
     const file = path.join(dir, backupFileName(createdAt));
-    const snapshot = await writeSnapshot(source, file, context.jobId);
+    const snapshot = await store.writeBackup(file, context.jobId);
     const doomed = keep === null ? [] : backupFiles(dir).slice(0, -keep);
     const duration = Math.round(performance.now() - started);
     let result: BackupResult;
@@ -117,7 +117,8 @@ export const backupTask = defineTask<BackupPayload, BackupResult>({
     for (const old of doomed) fs.rmSync(old, { force: true });
     return result;
   },
-});
+  });
+}
 
 /**
  * The backup files in `dir`, oldest first: regular files directly in it, named like a backup.
@@ -134,16 +135,16 @@ export function backupFiles(dir: string): string[] {
 }
 
 /** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim). */
-export async function backupNow(db: Kysely<Database>, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
-  const job = await enqueue(db, backupTask, payload);
-  return runBackupJob(db, job.id, signal);
+export async function backupNow(store: JobStore, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
+  const job = await store.enqueue(jobSpec(backupTask(store), payload));
+  return runBackupJob(store, job.id, signal);
 }
 
 /** Runs backup job `jobId` here (unless a worker has it) and returns what it wrote; a UserError if it did not succeed. */
-export async function runBackupJob(db: Kysely<Database>, jobId: number, signal?: AbortSignal): Promise<BackupResult> {
+export async function runBackupJob(store: JobStore, jobId: number, signal?: AbortSignal): Promise<BackupResult> {
   // Imported when needed: the worker loop is not loaded by every command that imports this file.
   const { awaitJob } = await import('../queue/wait.js');
-  const job = await awaitJob(db, jobId, { runHere: 'always', tasks: [backupTask], signal, graceMs: BACKUP_GRACE_MS });
+  const job = await awaitJob(store, jobId, { runHere: 'always', tasks: [backupTask(store)], signal, graceMs: BACKUP_GRACE_MS });
   if (job.state !== 'succeeded') {
     throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
   }

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'vitest';
-import { openDatabase } from '../../src/store/sqlite/open.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { isBackupFileName } from '../../src/tasks/backup.js';
 import { tempDb, type CliProcess } from '../helpers.js';
 
 /** A fresh folder with a new, empty usergen database in it (the backup commands refuse a missing file). */
 export async function tempDatabase(): Promise<{ dir: string; db: string }> {
   const temp = tempDb();
-  await (await openDatabase(temp.db)).destroy();
+  await (await openSqliteStore(temp.db)).close();
   return temp;
 }
 

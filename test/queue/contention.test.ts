@@ -5,13 +5,13 @@ const JOBS = 50;
 
 // A separate process enqueuing through the built library, one commit per job.
 const ENQUEUER = `
-  const { openDatabase } = await import(${JSON.stringify(`${ROOT}/dist/db/open.js`)});
-  const { enqueueJob } = await import(${JSON.stringify(`${ROOT}/dist/queue/store.js`)});
-  const db = await openDatabase(process.argv[1]);
+  const { openQueue } = await import(${JSON.stringify(`${ROOT}/dist/index.js`)});
+  const { generateUsers } = await import(${JSON.stringify(`${ROOT}/dist/tasks/generate-users.js`)});
+  const queue = await openQueue({ db: process.argv[1] });
   for (let i = 0; i < ${JOBS}; i++) {
-    await enqueueJob(db, { task: 'generate_users', payload: { total: 50 + (i % 3), iterations: 1000 }, maxAttempts: 3 });
+    await queue.enqueue(generateUsers, { total: 50 + (i % 3), iterations: 1000 });
   }
-  await db.destroy();
+  await queue.close();
 `;
 
 describe('several processes on one file', () => {

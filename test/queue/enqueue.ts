@@ -1,17 +1,17 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { openDatabase } from '../../src/store/sqlite/open.js';
-import { enqueueJob, type NewJobSpec } from '../../src/store/sqlite/jobs.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { NewJobSpec } from '../../src/store/store.js';
 import { count, inspectDb, startCli, tempDb, waitFor } from '../helpers.js';
 
 /** Commits jobs into a database file through the library, as any enqueuing process would. */
 export async function enqueueJobs(file: string, specs: Array<Partial<NewJobSpec> & { task: string; payload: unknown }>): Promise<number[]> {
-  const db = await openDatabase(file);
+  const store = await openSqliteStore(file);
   try {
     const ids: number[] = [];
-    for (const spec of specs) ids.push((await enqueueJob(db, { maxAttempts: 3, ...spec })).id);
+    for (const spec of specs) ids.push((await store.enqueue({ maxAttempts: 3, ...spec })).id);
     return ids;
   } finally {
-    await db.destroy();
+    await store.close();
   }
 }
 

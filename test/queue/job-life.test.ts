@@ -1,21 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/store/sqlite/open.js';
 import type { Database } from '../../src/store/schema.js';
-import { enqueueJob, getJob } from '../../src/store/sqlite/jobs.js';
-import { defineTask, enqueue } from '../../src/queue/task.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { defineTask } from '../../src/queue/task.js';
 import { Worker, type JobEvent, type Logger } from '../../src/queue/worker.js';
 import { tempDb, waitFor } from '../helpers.js';
 
+let store: SqliteStore;
 let db: Kysely<Database>;
 
 beforeEach(async () => {
-  db = await openDatabase(tempDb().db);
+  store = await openSqliteStore(tempDb().db);
+  db = store.db;
 });
 
 afterEach(async () => {
-  await db.destroy();
+  await store.close();
 });
 
 const asObject = (payload: unknown) => payload as Record<string, never>;
@@ -57,14 +58,14 @@ describe('a timeout while the completion commits', () => {
         });
       },
     });
-    const job = await enqueueJob(db, { task: slowWrite.name, payload: {}, maxAttempts: 1 });
+    const job = await store.enqueue({ task: slowWrite.name, payload: {}, maxAttempts: 1 });
     const logger = collectingLogger();
 
     const { summary, events } = await runWithEvents(
-      new Worker(db, { tasks: [slowWrite], concurrency: 1, drain: true, register: false, logger }),
+      new Worker(store, { tasks: [slowWrite], concurrency: 1, drain: true, register: false, logger }),
     );
 
-    expect(await getJob(db, job.id)).toMatchObject({ state: 'succeeded', attempts: 1, result: '"written"', error: null });
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', attempts: 1, result: '"written"', error: null });
     expect(summary).toEqual({ succeeded: 1, failed: 0, retried: 0, released: 0 });
     expect(events).toEqual([['succeeded', { id: job.id, task: 'slow_write', attempt: 1, result: 'written' }]]);
     expect(logger.lines.filter((line) => !line.startsWith('info:'))).toEqual([]);
@@ -90,12 +91,12 @@ describe('a timeout while the completion commits', () => {
         return completion;
       },
     });
-    const job = await enqueueJob(db, { task: lateComplete.name, payload: {}, maxAttempts: 1 });
+    const job = await store.enqueue({ task: lateComplete.name, payload: {}, maxAttempts: 1 });
 
-    const { summary, events } = await runWithEvents(new Worker(db, { tasks: [lateComplete], concurrency: 1, drain: true, register: false }));
+    const { summary, events } = await runWithEvents(new Worker(store, { tasks: [lateComplete], concurrency: 1, drain: true, register: false }));
 
     expect(wrote).toBe(false);
-    expect(await getJob(db, job.id)).toMatchObject({ state: 'failed', attempts: 1, result: null });
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'failed', attempts: 1, result: null });
     expect(summary).toMatchObject({ succeeded: 0, failed: 1 });
     expect(events.map(([name, event]) => [name, event.error?.name])).toEqual([['failed', 'JobTimeoutError']]);
   });
@@ -126,47 +127,51 @@ describe('context.db inside complete()', () => {
         return (await context.db.selectFrom('jobs').select('id').execute()).length;
       },
     });
-    const wrong = await enqueueJob(db, { task: wrongHandle.name, payload: {}, maxAttempts: 2 });
-    const other = await enqueueJob(db, { task: fine.name, payload: {}, maxAttempts: 1 });
+    const wrong = await store.enqueue({ task: wrongHandle.name, payload: {}, maxAttempts: 2 });
+    const other = await store.enqueue({ task: fine.name, payload: {}, maxAttempts: 1 });
 
     const { summary, events } = await runWithEvents(
-      new Worker(db, { tasks: [wrongHandle, fine], concurrency: 1, drain: true, register: false }),
+      new Worker(store, { tasks: [wrongHandle, fine], concurrency: 1, drain: true, register: false }),
     );
 
     expect(seenThroughTrx).toEqual([2, 2]);
-    const row = await getJob(db, wrong.id);
+    const row = await store.getJob(wrong.id);
     expect(row).toMatchObject({ state: 'failed', attempts: 2 });
     expect(JSON.parse(row!.error!)).toMatchObject({ message: HELD });
     expect(events.filter(([, event]) => event.id === wrong.id).map(([name, event]) => [name, event.error?.message])).toEqual([
       ['retried', HELD],
       ['failed', HELD],
     ]);
-    expect(await getJob(db, other.id)).toMatchObject({ state: 'succeeded', result: '2' });
+    expect(await store.getJob(other.id)).toMatchObject({ state: 'succeeded', result: '2' });
     expect(summary).toEqual({ succeeded: 1, failed: 1, retried: 1, released: 0 });
   });
 
-  it('refuses an enqueue on context.db there too; one through the trx commits with the completion', async () => {
+  it('a follow-up job enqueued there commits with the completion', async () => {
     const follow = defineTask({ name: 'follow', validate: asObject, handler: async () => null });
     const enqueuer = defineTask({
       name: 'enqueuer',
       maxAttempts: 1,
       validate: asObject,
       async handler(_payload, context) {
-        return context.complete(async (trx) => {
-          const refused = await enqueue(context.db, follow, {}).then(
-            () => 'enqueued',
-            (error: Error) => error.message,
-          );
-          await enqueue(trx, follow, {});
+        return context.complete(async (_trx, jobs) => {
+          const refused = await context.db
+            .selectFrom('jobs')
+            .select('id')
+            .execute()
+            .then(
+              () => 'read',
+              (error: Error) => error.message,
+            );
+          await jobs.enqueue(follow, {});
           return refused;
         });
       },
     });
-    const job = await enqueueJob(db, { task: enqueuer.name, payload: {}, maxAttempts: 1 });
+    const job = await store.enqueue({ task: enqueuer.name, payload: {}, maxAttempts: 1 });
 
-    await new Worker(db, { tasks: [enqueuer], concurrency: 1, drain: true, register: false }).run();
+    await new Worker(store, { tasks: [enqueuer], concurrency: 1, drain: true, register: false }).run();
 
-    expect(await getJob(db, job.id)).toMatchObject({ state: 'succeeded', result: JSON.stringify(HELD) });
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', result: JSON.stringify(HELD) });
     expect(await db.selectFrom('jobs').select('task').where('task', '=', 'follow').execute()).toHaveLength(1);
   });
 
@@ -198,13 +203,13 @@ describe('context.db inside complete()', () => {
         return (await reading).length;
       },
     });
-    const first = await enqueueJob(db, { task: holder.name, payload: {}, maxAttempts: 1 });
-    const second = await enqueueJob(db, { task: reader.name, payload: {}, maxAttempts: 1 });
+    const first = await store.enqueue({ task: holder.name, payload: {}, maxAttempts: 1 });
+    const second = await store.enqueue({ task: reader.name, payload: {}, maxAttempts: 1 });
 
-    const summary = await new Worker(db, { tasks: [holder, reader], concurrency: 2, drain: true, register: false }).run();
+    const summary = await new Worker(store, { tasks: [holder, reader], concurrency: 2, drain: true, register: false }).run();
 
     expect(summary).toMatchObject({ succeeded: 2, failed: 0 });
-    expect(await getJob(db, first.id)).toMatchObject({ state: 'succeeded', result: '"held"' });
-    expect(await getJob(db, second.id)).toMatchObject({ state: 'succeeded', result: '2' });
+    expect(await store.getJob(first.id)).toMatchObject({ state: 'succeeded', result: '"held"' });
+    expect(await store.getJob(second.id)).toMatchObject({ state: 'succeeded', result: '2' });
   });
 });

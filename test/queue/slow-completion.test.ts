@@ -1,7 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/store/sqlite/open.js';
-import { enqueueJob, getJob } from '../../src/store/sqlite/jobs.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { defineTask } from '../../src/queue/task.js';
 import { Worker } from '../../src/queue/worker.js';
 import { tempDb } from '../helpers.js';
@@ -38,12 +37,12 @@ const waiting = defineTask({
 describe('a completion slower than the heartbeat', () => {
   it("leaves the worker's other jobs and its own row alive when it commits", async () => {
     const { db: file } = tempDb();
-    const db = await openDatabase(file);
+    const store = await openSqliteStore(file);
     const reader = new BetterSqlite3(file, { readonly: true });
     try {
-      const other = await enqueueJob(db, { task: waiting.name, payload: {}, maxAttempts: 1, priority: 1 });
-      const slow = await enqueueJob(db, { task: slowWrite.name, payload: {}, maxAttempts: 1 });
-      const worker = new Worker(db, { tasks: [slowWrite, waiting], concurrency: 2, drain: true, leaseMs: LEASE_MS });
+      const other = await store.enqueue({ task: waiting.name, payload: {}, maxAttempts: 1, priority: 1 });
+      const slow = await store.enqueue({ task: slowWrite.name, payload: {}, maxAttempts: 1 });
+      const worker = new Worker(store, { tasks: [slowWrite, waiting], concurrency: 2, drain: true, leaseMs: LEASE_MS });
       const seen: Array<{ otherLeaseLeftMs: number; workerAliveLeftMs: number }> = [];
       worker.on('succeeded', ({ id }) => {
         if (id !== slow.id) return;
@@ -59,10 +58,10 @@ describe('a completion slower than the heartbeat', () => {
       expect(seen).toHaveLength(1);
       expect(seen[0]!.otherLeaseLeftMs).toBeGreaterThan(0);
       expect(seen[0]!.workerAliveLeftMs).toBeGreaterThan(0);
-      expect(await getJob(db, other.id)).toMatchObject({ state: 'succeeded', attempts: 1 });
+      expect(await store.getJob(other.id)).toMatchObject({ state: 'succeeded', attempts: 1 });
     } finally {
       reader.close();
-      await db.destroy();
+      await store.close();
     }
   });
 });

@@ -5,10 +5,9 @@ import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { describeStorageError } from '../../src/store/sqlite/faults.js';
 import { sql } from '../../src/store/sqlite/kysely.js';
-import { openDatabase } from '../../src/store/sqlite/open.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Database, NewUser } from '../../src/store/schema.js';
 import { insertUsers } from '../../src/tasks/users.js';
-import { enqueueJob, getJob } from '../../src/store/sqlite/jobs.js';
 import { defineTask } from '../../src/queue/task.js';
 import { Worker } from '../../src/queue/worker.js';
 import { damagePages, remount, smallDisk } from '../faults.js';
@@ -85,7 +84,8 @@ const TEST_TASKS = [fillUsers, scanUsers, readOwnFile];
 
 describe('a full disk', () => {
   it('fails a transaction with SQLite\'s own error, not a failed ROLLBACK', async () => {
-    const db = await openDatabase(tempDb().db);
+    const store = await openSqliteStore(tempDb().db);
+    const db = store.db;
     try {
       await capGrowth(db, 2);
       const filling = db.transaction().execute(async (trx) => {
@@ -93,22 +93,23 @@ describe('a full disk', () => {
       });
       await expect(filling).rejects.toMatchObject({ code: 'SQLITE_FULL', message: 'database or disk is full' });
     } finally {
-      await db.destroy();
+      await store.close();
     }
   });
 
   it('keeps "database or disk is full" as the error of the job whose writes filled it', async () => {
-    const db = await openDatabase(tempDb().db);
+    const store = await openSqliteStore(tempDb().db);
+    const db = store.db;
     try {
-      const job = await enqueueJob(db, { task: fillUsers.name, payload: { total: 200 }, maxAttempts: 1 });
+      const job = await store.enqueue({ task: fillUsers.name, payload: { total: 200 }, maxAttempts: 1 });
       await capGrowth(db, 2);
-      await new Worker(db, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
+      await new Worker(store, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
 
-      const after = await getJob(db, job.id);
+      const after = await store.getJob(job.id);
       expect(after).toMatchObject({ state: 'failed', attempts: 1 });
       expect(JSON.parse(after!.error!)).toMatchObject({ message: 'database or disk is full' });
     } finally {
-      await db.destroy();
+      await store.close();
     }
   });
 });
@@ -116,26 +117,28 @@ describe('a full disk', () => {
 describe('a damaged file', () => {
   it('met by a job mid-run: the worker stops claiming and rejects, and the job is not failed', async () => {
     const { db: file } = tempDb();
-    const setup = await openDatabase(file);
+    const setupStore = await openSqliteStore(file);
+    const setup = setupStore.db;
     await setup.transaction().execute((trx) => insertUsers(trx, users('old', 2000)));
-    await setup.destroy();
+    await setupStore.close();
     damagePages(file, 'users');
 
-    const db = await openDatabase(file);
+    const store = await openSqliteStore(file);
+    const db = store.db;
     try {
-      const first = await enqueueJob(db, { task: scanUsers.name, payload: {}, maxAttempts: 3 });
-      const second = await enqueueJob(db, { task: scanUsers.name, payload: {}, maxAttempts: 3 });
-      const run = new Worker(db, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
+      const first = await store.enqueue({ task: scanUsers.name, payload: {}, maxAttempts: 3 });
+      const second = await store.enqueue({ task: scanUsers.name, payload: {}, maxAttempts: 3 });
+      const run = new Worker(store, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
 
       await expect(run).rejects.toMatchObject({
         name: 'StorageError',
         fault: 'damaged',
         message: expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: .*; restore a backup \\(usergen backups\\)$`)),
       });
-      expect(await getJob(db, first.id)).toMatchObject({ state: 'running', attempts: 1, error: null });
-      expect(await getJob(db, second.id)).toMatchObject({ state: 'queued', attempts: 0 });
+      expect(await store.getJob(first.id)).toMatchObject({ state: 'running', attempts: 1, error: null });
+      expect(await store.getJob(second.id)).toMatchObject({ state: 'queued', attempts: 0 });
     } finally {
-      await db.destroy();
+      await store.close();
     }
   });
 });
@@ -145,16 +148,17 @@ describe('a fault of another file', () => {
     const { dir, db: file } = tempDb();
     const upload = path.join(dir, 'upload.db');
     fs.writeFileSync(upload, 'SQLite format 3\0'.padEnd(4096, 'x'));
-    const db = await openDatabase(file);
+    const store = await openSqliteStore(file);
+    const db = store.db;
     try {
-      const bad = await enqueueJob(db, { task: readOwnFile.name, payload: { file: upload }, maxAttempts: 1 });
-      const next = await enqueueJob(db, { task: readOwnFile.name, payload: { file }, maxAttempts: 1 });
-      await new Worker(db, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
+      const bad = await store.enqueue({ task: readOwnFile.name, payload: { file: upload }, maxAttempts: 1 });
+      const next = await store.enqueue({ task: readOwnFile.name, payload: { file }, maxAttempts: 1 });
+      await new Worker(store, { tasks: TEST_TASKS, concurrency: 1, drain: true, register: false }).run();
 
-      expect(await getJob(db, bad.id)).toMatchObject({ state: 'failed' });
-      expect(await getJob(db, next.id)).toMatchObject({ state: 'succeeded' });
+      expect(await store.getJob(bad.id)).toMatchObject({ state: 'failed' });
+      expect(await store.getJob(next.id)).toMatchObject({ state: 'succeeded' });
     } finally {
-      await db.destroy();
+      await store.close();
     }
   });
 

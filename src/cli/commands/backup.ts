@@ -23,7 +23,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {
       const payload = { dir: backupDir(flags, command), keep: parseKeep(flags) };
-      const result = await withCommandDatabase(command, (db) => backupNow(db, payload, context.shutdownSignal()));
+      const result = await withCommandDatabase(command, (store) => backupNow(store, payload, context.shutdownSignal()));
       if (flags.json) {
         printJson(result);
         return;

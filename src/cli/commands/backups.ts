@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--wide', 'every column and full file paths, however wide the terminal')
     .action(async (flags: Flags, command: Command) => {
       const dir = backupDir(flags, command);
-      const listing = await withCommandDatabase(command, (db) => backupListing(db, { dir, onlyDir: flags.dir !== undefined }));
+      const listing = await withCommandDatabase(command, (store) => backupListing(store, { dir, onlyDir: flags.dir !== undefined }));
       if (flags.json) printJson(listing);
       else await printBackups(listing.backups, dir, flags.wide === true);
     });

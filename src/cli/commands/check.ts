@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { checkDatabase } from '../../store/sqlite/check.js';
-import { damagedMessage, StorageError } from '../../store/sqlite/faults.js';
+import { checkStore } from '../../store/open.js';
+import { damagedMessage, StorageError } from '../../store/store.js';
 import { checkGlobalOptions, databaseFile } from '../context.js';
 import { formatInteger, printJson, printLine } from '../output.js';
 
 export function register(program: Command): void {
   program
     .command('check')
-    .description('check every page of the database (PRAGMA integrity_check); exit 1 if it is damaged')
+    .description('check every page of the database (SQLite integrity_check); exit 1 if it is damaged')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .action((flags: { json?: boolean }, command: Command) => {
       checkGlobalOptions(command);
       const file = databaseFile(command);
-      const report = checkDatabase(file, 'full');
+      const report = checkStore(file, 'full');
       if (flags.json) printJson(report);
       else if (report.ok) printLine(`${file} is sound: integrity_check ok in ${formatInteger(report.duration_ms)} ms.`);
       else for (const problem of report.problems) printLine(problem);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import type { Database, JobRow } from '../../store/schema.js';
+import type { JobRow } from '../../store/schema.js';
+import type { JobStore } from '../../store/store.js';
 import { InterruptedError, UserError } from '../../errors.js';
 import { enqueueGeneration, type GenerateOptions } from '../../operations/generate.js';
 import { toJobView, type JobView } from '../../operations/job-view.js';
@@ -56,8 +56,8 @@ export function register(program: Command, context: CliContext): void {
     )
     .action(async (totalText: string, flags: Flags, command: Command) => {
       const options = parseOptions(totalText, flags);
-      await withCommandDatabase(command, async (db) => {
-        const { job, live_workers } = await enqueueGeneration(db, options);
+      await withCommandDatabase(command, async (store) => {
+        const { job, live_workers } = await enqueueGeneration(store, options);
         if (!flags.wait) {
           if (flags.json) printJson({ job });
           else printLine(`Queued job ${job.id}: generate ${options.total} users.`);
@@ -67,7 +67,7 @@ export function register(program: Command, context: CliContext): void {
           return;
         }
         if (!flags.json) printLine(`Queued job ${job.id}: generate ${options.total} users.`);
-        const finished = toJobView(await followJob(db, job.id, context.shutdownSignal()));
+        const finished = toJobView(await followJob(store, job.id, context.shutdownSignal()));
         if (flags.json) printJson({ job: finished });
         if (finished.state === 'succeeded') {
           if (!flags.json) printLine(finished.result as string);
@@ -78,11 +78,11 @@ export function register(program: Command, context: CliContext): void {
     });
 }
 
-async function followJob(db: Kysely<Database>, id: number, signal: AbortSignal): Promise<JobRow> {
+async function followJob(store: JobStore, id: number, signal: AbortSignal): Promise<JobRow> {
   const { awaitJob } = await import('../../queue/wait.js');
   const spinner = await startSpinner(`Job ${id}: waiting for a worker`);
   try {
-    return await awaitJob(db, id, {
+    return await awaitJob(store, id, {
       signal,
       runHere: 'when-no-worker',
       tasks: [generateUsers],

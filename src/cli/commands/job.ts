@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
-      const detail = await withCommandDatabase(command, (db) => jobDetail(db, { id }));
+      const detail = await withCommandDatabase(command, (store) => jobDetail(store, { id }));
       if (flags.json) {
         printJson(detail);
         return;

@@ -35,7 +35,7 @@ export function register(program: Command): void {
         task: flags.task,
         limit: parseInteger(flags.limit, '--limit', 1, 10_000),
       };
-      const listing = await withCommandDatabase(command, (db) => listJobsView(db, options));
+      const listing = await withCommandDatabase(command, (store) => listJobsView(store, options));
       if (flags.json) {
         printJson(listing);
         return;

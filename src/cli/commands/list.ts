@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .action(async (flags: Flags, command: Command) => {
       const limit = parseInteger(flags.limit, '--limit', 1, 10_000);
       const offset = parseInteger(flags.offset, '--offset', 0, Number.MAX_SAFE_INTEGER);
-      const page = await withCommandDatabase(command, (db) => usersPage(db, { limit, offset }));
+      const page = await withCommandDatabase(command, (store) => usersPage(store, { limit, offset }));
       if (flags.json) printJson(page);
       else await printUsersPage(page);
     });

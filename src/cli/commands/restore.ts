@@ -2,16 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { listBackups, replaceBackupRecords } from '../../tasks/backup-records.js';
-import { checkDatabase } from '../../store/sqlite/check.js';
-import { storageFaultOf } from '../../store/sqlite/faults.js';
-import { openDatabase } from '../../store/sqlite/open.js';
-import type { Database } from '../../store/schema.js';
-import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot, type SnapshotInfo } from '../../store/sqlite/snapshot.js';
+import { checkStore, inspectBackup, openStore, restoreBackup, setAsideDamaged } from '../../store/open.js';
+import type { BackupCopy, JobStore } from '../../store/store.js';
 import { countUsers } from '../../tasks/users.js';
 import { UsageError, UserError } from '../../errors.js';
-import { countLiveWorkers } from '../../store/sqlite/jobs.js';
+import { countLiveWorkers } from '../../queue/live-workers.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
 import { checkGlobalOptions, databaseFile, withCommandDatabase, type CliContext } from '../context.js';
 import { formatInteger, printLine } from '../output.js';
@@ -46,45 +42,45 @@ export function register(program: Command, context: CliContext): void {
       }
       const dir = backupDir(flags, command);
       const source = backupToRestore(file, dir);
-      const backup = inspectSnapshot(source);
+      const backup = inspectBackup(source);
       const target = databaseFile(command);
       const current = currentDatabase(target);
       const records = await withCommandDatabase(
         command,
-        async (db) => {
-          const workers = await readUnlessDamaged(current, () => countLiveWorkers(db));
+        async (store) => {
+          const workers = await readUnlessDamaged(store, current, () => countLiveWorkers(store));
           if (workers === undefined && !flags.force) {
             throw new UserError(`cannot tell whether workers are running on ${target} (it is damaged): stop them, then pass --force`);
           }
           if (workers !== undefined && workers > 0 && !flags.force) {
             throw new UserError(`${workers} worker(s) are running on ${target}: stop them first, or pass --force`);
           }
-          if (!flags.yes && !(await confirm(target, current, db, source, backup))) {
+          if (!flags.yes && !(await confirm(target, current, store, source, backup))) {
             throw new UserError('restore cancelled; nothing changed');
           }
           if (current === 'damaged') {
             // Nothing goes into the damaged file: its bytes are set aside as they are.
-            const [aside, wal] = copyDatabaseFiles(target, path.join(dir, damagedFileName(new Date())));
+            const [aside, wal] = setAsideDamaged(target, path.join(dir, damagedFileName(new Date())));
             printLine(`Current database is damaged: copied it${wal === undefined ? '' : ' and its WAL'} to ${aside} (not a backup: the backup list and --keep leave it alone)`);
           } else if (current === 'sound') {
-            const safety = await backupNow(db, { dir, keep: null }, context.shutdownSignal());
+            const safety = await backupNow(store, { dir, keep: null }, context.shutdownSignal());
             printLine(`Current database backed up to ${describeBackup(safety)}`);
           }
           // Read after the safety copy is on record, so it is kept too. A new file knows none.
-          const records = current === 'missing' ? undefined : await readUnlessDamaged(current, () => listBackups(db));
-          await restoreSnapshot(source, target);
+          const records = current === 'missing' ? undefined : await readUnlessDamaged(store, current, () => listBackups(store.db));
+          await restoreBackup(source, target);
           return records;
         },
         { create: true },
       );
       // Opening applies any migration the backup's older schema needs.
-      const restored = await openDatabase(target);
+      const restored = await openStore(target);
       try {
         // The backups that exist are the ones the database knew before, not the copy's older list.
-        if (records !== undefined) await replaceBackupRecords(restored, records);
-        printLine(`Restored ${source} into ${target}: ${formatInteger(await countUsers(restored))} users.`);
+        if (records !== undefined) await replaceBackupRecords(restored.db, records);
+        printLine(`Restored ${source} into ${target}: ${formatInteger(await countUsers(restored.db))} users.`);
       } finally {
-        await restored.destroy();
+        await restored.close();
       }
     });
 }
@@ -103,21 +99,21 @@ function backupToRestore(file: string, dir: string): string {
 /** Checks the pages of the current file (read-only); refuses what is not a usergen database. */
 function currentDatabase(target: string): Current {
   if (!fs.existsSync(target) || (fs.statSync(target).isFile() && fs.statSync(target).size === 0)) return 'missing';
-  return checkDatabase(target, 'quick').ok ? 'sound' : 'damaged';
+  return checkStore(target, 'quick').ok ? 'sound' : 'damaged';
 }
 
 /** `read` from the current file; undefined when the file is damaged and so is what `read` needs. */
-async function readUnlessDamaged<T>(current: Current, read: () => Promise<T>): Promise<T | undefined> {
+async function readUnlessDamaged<T>(store: JobStore, current: Current, read: () => Promise<T>): Promise<T | undefined> {
   try {
     return await read();
   } catch (error) {
-    if (current === 'damaged' && storageFaultOf(error) === 'damaged') return undefined;
+    if (current === 'damaged' && store.faultOf(error) === 'damaged') return undefined;
     throw error;
   }
 }
 
-async function confirm(target: string, current: Current, db: Kysely<Database>, file: string, backup: SnapshotInfo): Promise<boolean> {
-  const users = await readUnlessDamaged(current, () => countUsers(db));
+async function confirm(target: string, current: Current, store: JobStore, file: string, backup: BackupCopy): Promise<boolean> {
+  const users = await readUnlessDamaged(store, current, () => countUsers(store.db));
   const question =
     current === 'missing'
       ? `Create ${target} from ${file} (${formatInteger(backup.users)} users)? [y/N] `

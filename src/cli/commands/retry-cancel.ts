@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
-      const retried = await withCommandDatabase(command, (db) => retry(db, { id }));
+      const retried = await withCommandDatabase(command, (store) => retry(store, { id }));
       if (flags.json) printJson(retried);
       else printLine(`Job ${id} is queued again.`);
     });
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (idText: string, flags: { json?: boolean }, command: Command) => {
       const id = parseJobId(idText);
-      const { job, was } = await withCommandDatabase(command, (db) => cancel(db, { id }));
+      const { job, was } = await withCommandDatabase(command, (store) => cancel(store, { id }));
       if (flags.json) printJson({ job });
       else printLine(was === 'running' ? `Job ${id} cancelled; its worker stops it at its next progress point.` : `Job ${id} cancelled.`);
     });

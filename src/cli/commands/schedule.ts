@@ -44,12 +44,12 @@ export function register(program: Command, context: CliContext): void {
         enqueueOnly: flags.enqueueOnly === true,
       };
       const file = path.resolve(databaseFile(command));
-      await withCommandDatabase(command, async (db) => {
+      await withCommandDatabase(command, async (store) => {
         printLine(
           `Backing up ${file} ${options.cadence.label} into ${options.payload.dir}` +
             (options.payload.keep === null ? '.' : `, keeping ${options.payload.keep}.`),
         );
-        await runBackupSchedule(db, options, context.shutdownSignal(), (event) => printEvent(event, file));
+        await runBackupSchedule(store, options, context.shutdownSignal(), (event) => printEvent(event, file));
       });
     });
 }

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .description('jobs per state, live workers, the oldest waiting job, throughput, the last backup')
     .option('--json', 'print the status as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      const status = await withCommandDatabase(command, (db) => queueStatusView(db));
+      const status = await withCommandDatabase(command, (store) => queueStatusView(store));
       if (flags.json) printJson(statusDocument(status));
       else await printStatus(status);
     });

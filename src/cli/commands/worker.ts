@@ -3,10 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../store/schema.js';
-import { checkDatabase } from '../../store/sqlite/check.js';
-import { damagedMessage, describeStorageError, StorageError } from '../../store/sqlite/faults.js';
+import { damagedMessage, StorageError, type JobStore } from '../../store/store.js';
 import { toError, UsageError, UserError } from '../../errors.js';
 import type { TaskDefinition } from '../../queue/task.js';
 import type { Logger } from '../../queue/worker.js';
@@ -84,34 +81,34 @@ async function runWorker(options: WorkerCommandOptions, command: Command, signal
   const tasks = await workerTasks(options.taskModules);
   const created = !fs.existsSync(file);
   // Opened before the log file: a database refused leaves nothing behind, not even a log.
-  const db = await openCommandDatabase(command, { create: true });
+  const store = await openCommandDatabase(command, { create: true });
   try {
     const logger = createLogger(options.logLevel, options.logFile);
     try {
       // A mistyped --db would otherwise idle on a new file while the jobs wait in the real one.
       if (created) logger.warn(`${path.resolve(file)} did not exist: created a new, empty database`);
-      await work(db, file, options, tasks, logger, signal);
+      await work(store, options, tasks, logger, signal);
     } finally {
       logger.close();
     }
   } catch (error) {
-    throw describeStorageError(error, file);
+    throw store.describeError(error);
   } finally {
-    await db.destroy().catch(() => {});
+    await store.close().catch(() => {});
   }
 }
 
-/** The built-in tasks, and those the --tasks modules export. */
+/** The built-in tasks (the backup task's name: its definition needs the open store), and those the --tasks modules export. */
 async function workerTasks(modules: string[]): Promise<Array<TaskDefinition<any, any>>> {
-  const { backupTask } = await import('../../tasks/backup.js');
+  const { BACKUP_TASK } = await import('../../tasks/backup.js');
   const { generateUsers } = await import('../../tasks/generate-users.js');
-  const tasks: Array<TaskDefinition<any, any>> = [generateUsers, backupTask];
-  const from = new Map<string, string>(tasks.map((task) => [task.name, 'the built-in tasks']));
+  const tasks: Array<TaskDefinition<any, any>> = [generateUsers];
+  const from = new Map<string, string>([[generateUsers.name, 'the built-in tasks'], [BACKUP_TASK, 'the built-in tasks']]);
   for (const module of modules) {
     for (const task of await loadTasks(module)) {
       const known = tasks.find((other) => other.name === task.name);
       if (known === task) continue;
-      if (known) throw new UserError(`${module} defines a task named '${task.name}', as ${from.get(task.name)} do: task names must be unique`);
+      if (known || from.has(task.name)) throw new UserError(`${module} defines a task named '${task.name}', as ${from.get(task.name)} do: task names must be unique`);
       tasks.push(task);
       from.set(task.name, module);
     }
@@ -120,18 +117,19 @@ async function workerTasks(modules: string[]): Promise<Array<TaskDefinition<any,
 }
 
 async function work(
-  db: Kysely<Database>,
-  file: string,
+  store: JobStore,
   options: WorkerCommandOptions,
-  tasks: Array<TaskDefinition<any, any>>,
+  moduleTasks: Array<TaskDefinition<any, any>>,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<void> {
-  checkBeforeWork(file, logger);
+  await checkBeforeWork(store, logger);
   const { Worker } = await import('../../queue/worker.js');
-  const worker = new Worker(db, { ...options, tasks, logger });
+  const { backupTask } = await import('../../tasks/backup.js');
+  const tasks = [...moduleTasks, backupTask(store)];
+  const worker = new Worker(store, { ...options, tasks, logger });
   logger.info(
-    `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${path.resolve(file)}, tasks: ${tasks
+    `worker ${worker.id} ready: concurrency ${options.concurrency}, database ${store.location}, tasks: ${tasks
       .map((task) => task.name)
       .sort()
       .join(', ')}`,
@@ -147,10 +145,10 @@ async function work(
  * A worker refuses a damaged file before claiming anything: it would otherwise commit new work
  * into it. quick_check reads every page but skips the index cross-checks of integrity_check.
  */
-function checkBeforeWork(file: string, logger: Logger): void {
-  const report = checkDatabase(file, 'quick');
-  logger.debug(`quick_check of ${file}: ${report.ok ? 'ok' : 'damaged'} in ${report.duration_ms} ms`);
-  if (!report.ok) throw new StorageError('damaged', damagedMessage(file, report.problems[0] ?? 'quick_check failed'));
+async function checkBeforeWork(store: JobStore, logger: Logger): Promise<void> {
+  const report = await store.check('quick');
+  logger.debug(`quick check of ${report.file}: ${report.ok ? 'ok' : 'damaged'} in ${report.duration_ms} ms`);
+  if (!report.ok) throw new StorageError('damaged', damagedMessage(report.file, report.problems[0] ?? 'quick check failed'));
 }
 
 /**

@@ -1,16 +1,11 @@
 import type { Kysely } from 'kysely';
 import { sql } from './kysely.js';
-import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
-import { liveWorkers, tasksOf } from './workers.js';
+import type { Database, JobRow, JobState } from '../schema.js';
+import type { JobFilter, QueueStatus, UnfinishedJob } from '../store.js';
+import { liveWorkers } from './workers.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
-// The worker's own hot path is in store.ts.
-
-export interface JobFilter {
-  state?: JobState | undefined;
-  task?: string | undefined;
-  limit: number;
-}
+// The worker's own hot path is in jobs.ts.
 
 /** Newest first. */
 export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise<JobRow[]> {
@@ -72,21 +67,6 @@ export async function purgeJobs(db: Kysely<Database>, state: JobState, before: n
   return Number(result.numDeletedRows);
 }
 
-export interface QueueStatus {
-  counts: Record<JobState, number>;
-  /** Within their lease, and not known dead on this host. */
-  workers: WorkerRow[];
-  /** Since when the oldest ready job has waited (ms since the epoch), if one waits. */
-  oldest_ready_since: number | null;
-  /** Jobs that ended (succeeded or failed) in the last minute. */
-  finished_last_minute: number;
-  /**
-   * Ready jobs of tasks that no live worker runs, per task: they wait for a worker that knows
-   * them. Empty while no worker is alive (then every job waits for one).
-   */
-  unknown_tasks: Array<{ task: string; ready: number }>;
-}
-
 export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {
   const counts: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
   const rows = await db
@@ -113,24 +93,11 @@ export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promi
     workers,
     oldest_ready_since: oldest?.run_at ?? null,
     finished_last_minute: Number(finished.count),
-    unknown_tasks: await readyJobsOfUnknownTasks(db, workers, now),
+    ready_by_task: await readyByTask(db, now),
   };
 }
 
-/** The tasks the live `workers` run, or undefined if one of them takes any task (an older usergen). */
-export function tasksRun(workers: WorkerRow[]): Set<string> | undefined {
-  const names = new Set<string>();
-  for (const worker of workers) {
-    const tasks = tasksOf(worker);
-    if (tasks === undefined) return undefined;
-    for (const name of tasks) names.add(name);
-  }
-  return names;
-}
-
-async function readyJobsOfUnknownTasks(db: Kysely<Database>, workers: WorkerRow[], now: number): Promise<QueueStatus['unknown_tasks']> {
-  const known = tasksRun(workers);
-  if (workers.length === 0 || known === undefined) return [];
+async function readyByTask(db: Kysely<Database>, now: number): Promise<QueueStatus['ready_by_task']> {
   const rows = await db
     .selectFrom('jobs')
     .select(['task', (eb) => eb.fn.countAll<number>().as('ready')])
@@ -138,7 +105,7 @@ async function readyJobsOfUnknownTasks(db: Kysely<Database>, workers: WorkerRow[
     .where('run_at', '<=', now)
     .groupBy('task')
     .execute();
-  return rows.filter((row) => !known.has(row.task)).map((row) => ({ task: row.task, ready: Number(row.ready) }));
+  return rows.map((row) => ({ task: row.task, ready: Number(row.ready) }));
 }
 
 /** Whether any job is queued or running (through the partial indexes: cheap however big the table). */
@@ -147,4 +114,16 @@ export async function hasUnfinishedJobs(db: Kysely<Database>): Promise<boolean> 
   if (queued) return true;
   const running = await db.selectFrom('jobs').select('id').where('state', '=', 'running').limit(1).executeTakeFirst();
   return running !== undefined;
+}
+
+/**
+ * The jobs of `task` (the backup task) that are queued or running, newest first: backups that
+ * will be on record but are not yet. One statement per state and no ORDER BY, so each walks the
+ * partial index of its state (jobs_ready, jobs_leases) rather than the whole job table.
+ */
+export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
+  const ofState = (state: 'queued' | 'running') =>
+    db.selectFrom('jobs').select(['id', 'state', 'unique_key', 'payload']).where('state', '=', state).where('task', '=', task).execute();
+  const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
+  return jobs.sort((a, b) => b.id - a.id);
 }

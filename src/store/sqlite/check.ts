@@ -1,17 +1,9 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { describeStorageError, StorageError } from './faults.js';
+import { StorageError, type CheckReport } from '../store.js';
+import { describeStorageError } from './faults.js';
 import { checkIdentity } from './migrate.js';
 import { checkDatabaseFile } from './open.js';
 
-export interface CheckReport {
-  file: string;
-  /** `quick`: PRAGMA quick_check (no index-to-table cross-checks); `full`: PRAGMA integrity_check. */
-  kind: 'quick' | 'full';
-  ok: boolean;
-  /** What SQLite found wrong, at most `MAX_PROBLEMS` lines; empty when ok. */
-  problems: string[];
-  duration_ms: number;
-}
 
 const MAX_PROBLEMS = 100;
 

@@ -24,9 +24,10 @@ export class ImmediateSqliteDialect implements Dialect {
     return this.#driver;
   }
 
-  /** Lets executeNow reach the connection of `db`, the Kysely instance made with this dialect. */
-  bind(db: Kysely<any>): void {
-    if (this.#driver) drivers.set(db, this.#driver);
+  /** The driver kysely made (once it has made it): the connection, for executeNow and holdingConnection. */
+  get driver(): ImmediateSqliteDriver {
+    if (!this.#driver) throw new Error('the dialect has not made its driver yet');
+    return this.#driver;
   }
 
   createQueryCompiler() {
@@ -43,17 +44,6 @@ export class ImmediateSqliteDialect implements Dialect {
 }
 
 const STATEMENT_CACHE_SIZE = 200;
-const drivers = new WeakMap<Kysely<any>, ImmediateSqliteDriver>();
-
-/**
- * Runs `query` at once, synchronously, if nothing holds `db`'s connection (no transaction or query
- * under way); returns undefined otherwise, and for a transaction's handle: the caller then goes
- * through kysely as usual. Only for single statements on the hottest path (an enqueue): kysely's
- * executor costs a few microseconds per query in promises, a fifth of an enqueue at normal durability.
- */
-export function executeNow<R>(db: Kysely<any>, query: CompiledQuery): QueryResult<R> | undefined {
-  return drivers.get(db)?.executeNow<R>(query);
-}
 
 interface Hold {
   driver: ImmediateSqliteDriver;
@@ -76,9 +66,7 @@ let holding = 0;
  * itself from inside it would wait for that connection, forever (and every query behind it): it
  * rejects at once with `message` instead. Queries from outside the callback wait their turn as usual.
  */
-export async function holdingConnection<T>(db: Kysely<any>, message: string, callback: () => Promise<T>): Promise<T> {
-  const driver = drivers.get(db);
-  if (!driver) return callback();
+export async function holdingConnection<T>(driver: ImmediateSqliteDriver, message: string, callback: () => Promise<T>): Promise<T> {
   const hold: Hold = { driver, message, open: true };
   holding += 1;
   try {
@@ -90,17 +78,13 @@ export async function holdingConnection<T>(db: Kysely<any>, message: string, cal
   }
 }
 
-/** The error for work on `db` that would wait for the connection its caller's transaction holds; undefined when it would not. */
-export function heldConnectionError(db: Kysely<any>): Error | undefined {
-  return heldError(drivers.get(db));
-}
-
-function heldError(driver: ImmediateSqliteDriver | undefined): Error | undefined {
+/** The error for work on `driver` that would wait for the connection its caller's transaction holds; undefined when it would not. */
+export function heldConnectionError(driver: ImmediateSqliteDriver): Error | undefined {
   const hold = holds.getStore();
   return hold?.open && hold.driver === driver ? new Error(hold.message) : undefined;
 }
 
-class ImmediateSqliteDriver implements Driver {
+export class ImmediateSqliteDriver implements Driver {
   readonly #connection: CachingSqliteConnection;
   // SQLite has one connection per handle: queries wait their turn, a transaction holds it throughout.
   #lock: Promise<void> = Promise.resolve();
@@ -113,7 +97,7 @@ class ImmediateSqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const held = heldError(this);
+    const held = heldConnectionError(this);
     if (held) throw held;
     while (this.#unlock) await this.#lock;
     this.#lock = new Promise((resolve) => {
@@ -128,6 +112,12 @@ class ImmediateSqliteDriver implements Driver {
     unlock?.();
   }
 
+  /**
+   * Runs `query` at once, synchronously, if nothing holds the connection (no transaction or query
+   * under way); returns undefined otherwise: the caller then goes through kysely as usual. Only
+   * for single statements on the hottest path (an enqueue): kysely's executor costs a few
+   * microseconds per query in promises, a fifth of an enqueue at normal durability.
+   */
   executeNow<R>(query: CompiledQuery): QueryResult<R> | undefined {
     if (this.#unlock) return undefined;
     return this.#connection.execute<R>(query);

@@ -1,24 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../errors.js';
-
-/**
- * What is wrong with the database file when a statement fails for the file's sake rather than the
- * statement's: no space left, damaged pages, no permission to write, or the disk failing. None of
- * them goes away by running the same job again.
- */
-export type StorageFault = 'full' | 'damaged' | 'read-only' | 'io';
-
-/** A database error that the user must act on; `fault` says which kind. */
-export class StorageError extends UserError {
-  override name = 'StorageError';
-  readonly fault: StorageFault;
-
-  constructor(fault: StorageFault, message: string) {
-    super(message);
-    this.fault = fault;
-  }
-}
+import { damagedMessage, StorageError, type StorageFault } from '../store.js';
 
 /**
  * The fault behind `error`, if it is a storage one: SQLite's codes (extended ones included), or a
@@ -92,10 +74,6 @@ export function describeStorageError(error: unknown, file: string): Error {
 /** A failed system call (ENOSPC, EIO, ...), as opposed to an error SQLite raised. */
 function isSystemError(error: unknown): boolean {
   return typeof (error as { syscall?: unknown }).syscall === 'string';
-}
-
-export function damagedMessage(file: string, detail: string): string {
-  return `${file} is damaged: ${detail}; restore a backup (usergen backups)`;
 }
 
 /** Bytes an unprivileged writer may still use on the filesystem holding `file`; undefined if unknown. */

@@ -1,8 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
-import { heldConnectionError } from './driver.js';
+import { heldConnectionError, type ImmediateSqliteDriver } from './driver.js';
 import { sql } from './kysely.js';
 import type { Database } from '../schema.js';
-import { completeJobs, type Completion } from './jobs.js';
+import type { BatchedCompletion } from '../store.js';
+import { completeJobs } from './jobs.js';
 
 type Write<T> = (trx: Transaction<Database>) => Promise<T>;
 
@@ -14,9 +15,7 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
-export interface PendingCompletion extends Completion {
-  /** Why the job was aborted (timeout, shutdown), else undefined: checked as the batch is written, an aborted job is left out. */
-  abortedReason(): Error | undefined;
+interface PendingCompletion extends BatchedCompletion {
   resolve: (held: boolean) => void;
   reject: (error: unknown) => void;
 }
@@ -32,19 +31,21 @@ export interface PendingCompletion extends Completion {
  */
 export class GroupCommitter {
   readonly #db: Kysely<Database>;
+  readonly #driver: ImmediateSqliteDriver;
   #writes: PendingWrite[] = [];
   #completions: PendingCompletion[] = [];
   #flushing = false;
   #scheduled = false;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, driver: ImmediateSqliteDriver) {
     this.#db = db;
+    this.#driver = driver;
   }
 
   submit<T>(write: Write<T>, options: { single?: boolean } = {}): Promise<T> {
     // From inside a batch's own write (an enqueue on `db` in complete()'s callback), it would wait
     // for the next batch, which waits for this one.
-    const held = heldConnectionError(this.#db);
+    const held = heldConnectionError(this.#driver);
     if (held) return Promise.reject(held);
     return new Promise<T>((resolve, reject) => {
       this.#writes.push({ write, single: options.single ?? false, resolve: resolve as (value: unknown) => void, reject });
@@ -53,8 +54,8 @@ export class GroupCommitter {
   }
 
   /** Resolves true once the job is recorded succeeded, false when it was no longer held. */
-  complete(completion: Omit<PendingCompletion, 'resolve' | 'reject'>): Promise<boolean> {
-    const held = heldConnectionError(this.#db);
+  complete(completion: BatchedCompletion): Promise<boolean> {
+    const held = heldConnectionError(this.#driver);
     if (held) return Promise.reject(held);
     return new Promise<boolean>((resolve, reject) => {
       this.#completions.push({ ...completion, resolve, reject });
@@ -160,16 +161,4 @@ function settleCompletions(completions: PendingCompletion[], written: Written): 
     if ('error' in written) item.reject(written.error);
     else item.resolve(written.held.has(item.jobId));
   }
-}
-
-const committers = new WeakMap<Kysely<Database>, GroupCommitter>();
-
-/** The group committer of a database handle (one per handle: they share its one connection). */
-export function groupCommitterOf(db: Kysely<Database>): GroupCommitter {
-  let committer = committers.get(db);
-  if (!committer) {
-    committer = new GroupCommitter(db);
-    committers.set(db, committer);
-  }
-  return committer;
 }

@@ -1,40 +1,19 @@
 import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
-import { executeNow } from './driver.js';
 import { CompiledQuery, sql } from './kysely.js';
-import { durabilityOf } from './open.js';
-import type { Database, JobRow, JobState } from '../schema.js';
+import type { Database, JobRow } from '../schema.js';
+import type { Claim, ClaimedJob, ClaimOptions, Completion, NewJobSpec } from '../store.js';
+import type { ImmediateSqliteDriver } from './driver.js';
 import { recoverDeadWorkers, recoverExpiredLeases } from './workers.js';
 
-// Every SQL statement about jobs lives in this file; those about workers' rows and the jobs of
-// dead workers in workers-store.ts, re-exported here.
-export {
-  countLiveWorkers,
-  countWorkersRunning,
-  heartbeatWorker,
-  liveWorkers,
-  touchWorker,
-  registerWorker,
-  unregisterWorker,
-  type NewWorker,
-} from './workers.js';
-
-export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
-
-export interface NewJobSpec {
-  task: string;
-  payload: unknown;
-  maxAttempts: number;
-  priority?: number | undefined;
-  runAt?: number | undefined;
-  delayMs?: number | undefined;
-}
+// The statements about jobs: enqueue, claim, renew, progress, complete, fail, release. Those about
+// workers' rows and the jobs of dead workers are in workers.ts; the operator's in admin.ts.
 
 /**
  * One autocommit INSERT: durable (at `synchronous=FULL`) once it resolves. Precompiled, and no
  * RETURNING: measured here, an autocommit `INSERT ... RETURNING` ran at half the rate of the plain
  * INSERT (3,544/s against 7,082/s, better-sqlite3 alone), so the row is rebuilt from what was inserted.
  */
-export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = Date.now()): Promise<JobRow> {
+export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, driver?: ImmediateSqliteDriver, now = Date.now()): Promise<JobRow> {
   const values = newJobValues(spec, now);
   const insert = CompiledQuery.raw(INSERT_JOB, [
     values.task,
@@ -44,7 +23,7 @@ export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, now = D
     values.max_attempts,
     values.created_at,
   ]);
-  const { insertId } = executeNow(db, insert) ?? (await db.executeQuery(insert));
+  const { insertId } = driver?.executeNow(insert) ?? (await db.executeQuery(insert));
   return {
     locked_by: null,
     locked_until: null,
@@ -72,7 +51,7 @@ const INSERT_CHUNK = 1_000;
  * INSERT_CHUNK rows; returns their ids, in order. Within one INSERT, which holds the write lock,
  * the new rows get consecutive ids ending at the last one inserted.
  */
-export async function enqueueJobsInOne(db: Kysely<Database>, specs: NewJobSpec[], now = Date.now()): Promise<number[]> {
+export async function enqueueJobsInOne(db: Kysely<Database>, specs: readonly NewJobSpec[], now = Date.now()): Promise<number[]> {
   if (specs.length === 0) return [];
   return db.transaction().execute(async (trx) => {
     const ids: number[] = [];
@@ -126,18 +105,7 @@ export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow |
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** What a claim returns of a job: what running it needs. */
-export type ClaimedJob = Pick<JobRow, 'id' | 'task' | 'payload' | 'priority' | 'run_at' | 'attempts' | 'max_attempts'>;
 
-export interface ClaimOptions {
-  /** Claim this job only (if it is ready). */
-  jobId?: number | undefined;
-  /**
-   * Claim only jobs of these tasks (those the worker knows): a job of another task stays queued
-   * for a worker that knows it. Undefined claims any.
-   */
-  tasks?: readonly string[] | undefined;
-}
 
 /**
  * Claims up to `limit` ready jobs for `workerId`, highest priority first, and leases them for
@@ -162,7 +130,7 @@ export async function claimJobs(
   workerId: string,
   limit: number,
   leaseMs: number,
-  options: ClaimOptions = {},
+  options: ClaimOptions & { relaxSynchronous: boolean },
   now = Date.now(),
 ): Promise<ClaimedJob[]> {
   const parameters: unknown[] = [workerId, now + leaseMs, now, now];
@@ -170,7 +138,7 @@ export async function claimJobs(
   if (options.jobId !== undefined) parameters.push(options.jobId);
   parameters.push(limit);
   const claim = CompiledQuery.raw(CLAIMS[`${options.tasks !== undefined}/${options.jobId !== undefined}`]!, parameters);
-  const relax = durabilityOf(db) === 'full';
+  const relax = options.relaxSynchronous;
   const claimNow = () =>
     db.connection().execute(async (connection) => {
       if (relax) await connection.executeQuery(SYNCHRONOUS_NORMAL);
@@ -267,17 +235,7 @@ const COMPLETE_JOBS = `update jobs set ${COMPLETE_SET}, result = done.value ->> 
     and attempts = done.value ->> '$[3]' and state = 'running'
   returning jobs.id`;
 
-/** Whose a running job is: the worker that claimed it, and the attempt (its `attempts` when claimed). */
-export interface Claim {
-  jobId: number;
-  workerId: string;
-  attempt: number;
-}
 
-export interface Completion extends Claim {
-  /** The task's return value, as JSON. */
-  result: string;
-}
 
 /** Marks the job succeeded; must run in the transaction that holds the task's writes. */
 export async function completeJob(trx: Transaction<Database>, completion: Completion, now = Date.now()): Promise<boolean> {

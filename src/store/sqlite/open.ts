@@ -3,39 +3,25 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from './kysely.js';
 import { UserError } from '../../errors.js';
-import { ImmediateSqliteDialect } from './driver.js';
+import { ImmediateSqliteDialect, type ImmediateSqliteDriver } from './driver.js';
 import { describeStorageError, whyReadOnly } from './faults.js';
 import { checkIdentity, migrateToLatest } from './migrate.js';
 import type { Database } from '../schema.js';
+import type { Durability } from '../store.js';
 
-export type Durability = 'full' | 'normal';
-export const DURABILITIES: readonly Durability[] = ['full', 'normal'];
 
 export interface OpenOptions {
   /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
-  durability?: Durability;
-  busyTimeoutMs?: number;
+  durability?: Durability | undefined;
+  busyTimeoutMs?: number | undefined;
   /**
    * Make a missing (or empty) file into a new database; default true. False refuses both: a
    * command that only reads must not leave a new database behind a mistyped `--db`.
    */
-  create?: boolean;
+  create?: boolean | undefined;
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-const openedFiles = new WeakMap<Kysely<Database>, { file: string; durability: Durability }>();
-
-/** The absolute path of the file `db` was opened on by openDatabase. */
-export function fileOfDatabase(db: Kysely<Database>): string {
-  const opened = openedFiles.get(db);
-  if (opened === undefined) throw new Error('this database was not opened with openDatabase');
-  return opened.file;
-}
-
-/** The durability `db` was opened with (`full` for a handle not opened by openDatabase). */
-export function durabilityOf(db: Kysely<Database>): Durability {
-  return openedFiles.get(db)?.durability ?? 'full';
-}
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /**
@@ -43,7 +29,15 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
  * A file that is not a usergen database, or that this process could not write, is refused with a
  * UserError before any byte of it changes.
  */
-export async function openDatabase(file: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  driver: ImmediateSqliteDriver;
+  /** Its absolute path. */
+  file: string;
+  durability: Durability;
+}
+
+export async function openDatabase(file: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
   checkFile(file, options.create ?? true);
   if (fs.existsSync(`${file}-wal`)) checkIdentityReadOnly(file);
   let sqlite: BetterSqlite3.Database;
@@ -61,9 +55,7 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
     const dialect = new ImmediateSqliteDialect(sqlite);
     const db = new Kysely<Database>({ dialect });
     await migrateToLatest(db, sqlite, file);
-    dialect.bind(db);
-    openedFiles.set(db, { file: path.resolve(file), durability: options.durability ?? 'full' });
-    return db;
+    return { db, driver: dialect.driver, file: path.resolve(file), durability: options.durability ?? 'full' };
   } catch (error) {
     sqlite.close();
     throw describeOpenError(error, file);

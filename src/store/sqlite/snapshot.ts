@@ -6,17 +6,14 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { UserError } from '../../errors.js';
+import type { BackupCopy } from '../store.js';
 import { thisHost } from '../liveness.js';
 import { APPLICATION_ID } from './migrate.js';
 import { SCHEMA_VERSION } from './migrations/index.js';
 
 // Whole-file copies of a database: consistent online snapshots, their checks, and restores.
 
-export interface SnapshotInfo {
-  sizeBytes: number;
-  users: number;
-  jobs: number;
-}
+export type SnapshotInfo = BackupCopy;
 
 /**
  * Writes a consistent copy of `sourceFile` to `targetFile` while other processes keep writing, on

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
-import { canWrite, fileOfDatabase } from './open.js';
-import type { Database } from '../schema.js';
+import { canWrite } from './open.js';
 
 // SQLite has no LISTEN/NOTIFY. Its stand-in: a wake file that a process touches (one utimes call)
 // after committing work that is ready now; idle workers watch it (inotify on Linux, FSEvents or
@@ -21,7 +19,6 @@ import type { Database } from '../schema.js';
 // against 1.5 µs for a touch that succeeds).
 
 const SHARED_MEMORY = '/dev/shm';
-const wakeFiles = new WeakMap<Kysely<Database>, string>();
 
 export function wakeFileOf(databaseFile: string): string {
   if (!canWrite(SHARED_MEMORY)) return `${databaseFile}-wake`;
@@ -36,24 +33,6 @@ export function wakeFileOf(databaseFile: string): string {
 }
 
 const WAKE_FILE_NAME = /^usergen-[0-9a-f]{24}\.wake$/;
-
-function wakeFile(db: Kysely<Database>): string {
-  let file = wakeFiles.get(db);
-  if (file === undefined) {
-    file = wakeFileOf(fileOfDatabase(db));
-    wakeFiles.set(db, file);
-  }
-  return file;
-}
-
-/** Removes `db`'s wake file: for the last worker on the database, as it stops. */
-export function removeWakeFile(db: Kysely<Database>): void {
-  try {
-    fs.rmSync(wakeFile(db), { force: true });
-  } catch {
-    // Not removable: harmless, and swept once the database is gone.
-  }
-}
 
 let swept = false;
 
@@ -86,50 +65,67 @@ function sweepStaleWakeFiles(): void {
   }
 }
 
-/** Tells idle workers on `db`'s file that a job is ready. Never throws: a lost wake-up costs a poll. */
-export function signalWork(db: Kysely<Database>): void {
-  try {
-    const file = wakeFile(db);
+/** The wake file of one database: touched after a commit of work ready now, watched by idle workers. */
+export class WakeFile {
+  /** The wake file's path. */
+  readonly file: string;
+  readonly #database: string;
+
+  /** `database`: the database file's absolute path. */
+  constructor(database: string) {
+    this.#database = database;
+    this.file = wakeFileOf(database);
+  }
+
+  /** Tells idle workers on the database that a job is ready. Never throws: a lost wake-up costs a poll. */
+  signal(): void {
     const now = new Date();
     try {
-      fs.utimesSync(file, now, now);
+      fs.utimesSync(this.file, now, now);
     } catch {
       sweepStaleWakeFiles();
-      ensureWakeFile(file, fileOfDatabase(db));
+      ensureWakeFile(this.file, this.#database);
     }
-  } catch {
-    // None known for this handle (a transaction): the workers' poll finds the job.
   }
-}
 
-/** Calls `onWork` whenever another process signals work on `db`'s file; returns a function that stops watching. */
-export function watchForWork(db: Kysely<Database>, onWork: () => void): () => void {
-  sweepStaleWakeFiles();
-  const file = wakeFile(db);
-  const database = fileOfDatabase(db);
-  let watcher: fs.FSWatcher | undefined;
-  let stopped = false;
-  const watch = () => {
-    watcher?.close();
-    watcher = undefined;
-    if (stopped) return;
-    ensureWakeFile(file, database);
+  /** Calls `onWork` whenever another process signals work; returns a function that stops watching. */
+  watch(onWork: () => void): () => void {
+    sweepStaleWakeFiles();
+    const { file } = this;
+    const database = this.#database;
+    let watcher: fs.FSWatcher | undefined;
+    let stopped = false;
+    const watch = () => {
+      watcher?.close();
+      watcher = undefined;
+      if (stopped) return;
+      ensureWakeFile(file, database);
+      try {
+        watcher = fs.watch(file, { persistent: false }, (event) => {
+          onWork();
+          // Deleted or replaced (a temp cleaner): a watch on the old file would never fire again.
+          if (event === 'rename') watch();
+        });
+        watcher.on('error', watch);
+      } catch {
+        // Not watchable: polling it is.
+      }
+    };
+    watch();
+    return () => {
+      stopped = true;
+      watcher?.close();
+    };
+  }
+
+  /** For the last worker on the database, as it stops. */
+  remove(): void {
     try {
-      watcher = fs.watch(file, { persistent: false }, (event) => {
-        onWork();
-        // Deleted or replaced (a temp cleaner): a watch on the old file would never fire again.
-        if (event === 'rename') watch();
-      });
-      watcher.on('error', watch);
+      fs.rmSync(this.file, { force: true });
     } catch {
-      // Not watchable: polling it is.
+      // Not removable: harmless, and swept once the database is gone.
     }
-  };
-  watch();
-  return () => {
-    stopped = true;
-    watcher?.close();
-  };
+  }
 }
 
 function readWithoutBlocking(file: string): string {

@@ -1,13 +1,12 @@
 import type { Kysely, Transaction } from 'kysely';
 import { CompiledQuery } from './kysely.js';
 import type { Database, WorkerRow } from '../schema.js';
-import { identityOf, isGoneHere, thisHost, type ProcessIdentity } from '../liveness.js';
+import { identityOf, isGoneHere, thisHost } from '../liveness.js';
+import type { NewWorker } from '../store.js';
 
 // The statements about workers: their rows, whether they live, and getting back the jobs of those
-// that died (killed, or hung past their lease). store.ts re-exports what workers and commands use.
+// that died (killed, or hung past their lease).
 
-/** A worker's row as its process gives it; where it runs is filled in here. */
-export type NewWorker = Omit<WorkerRow, keyof ProcessIdentity>;
 
 /** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
 export async function registerWorker(db: Kysely<Database>, worker: NewWorker, now = Date.now()): Promise<void> {
@@ -50,21 +49,6 @@ export async function unregisterWorker(db: Kysely<Database>, workerId: string): 
 export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promise<WorkerRow[]> {
   const rows = await db.selectFrom('workers').selectAll().where('alive_until', '>', now).orderBy('started_at').execute();
   return rows.filter((row) => !isGoneHere(row));
-}
-
-/** The names of the tasks `worker` runs; undefined for a worker of an older usergen, which records none and runs any. */
-export function tasksOf(worker: WorkerRow): string[] | undefined {
-  return worker.tasks === null ? undefined : (JSON.parse(worker.tasks) as string[]);
-}
-
-/** Live workers that run `task`. */
-export async function countWorkersRunning(db: Kysely<Database>, task: string, now = Date.now()): Promise<number> {
-  const workers = await liveWorkers(db, now);
-  return workers.filter((worker) => tasksOf(worker)?.includes(task) ?? true).length;
-}
-
-export async function countLiveWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
-  return (await liveWorkers(db, now)).length;
 }
 
 /**

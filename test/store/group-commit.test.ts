@@ -1,47 +1,44 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/store/sqlite/open.js';
 import type { Database } from '../../src/store/schema.js';
-import { groupCommitterOf } from '../../src/store/sqlite/group-commit.js';
-import { enqueueJob } from '../../src/store/sqlite/jobs.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { inspectDb, tempDb } from '../helpers.js';
 
 let file: string;
-let db: Kysely<Database>;
+let store: SqliteStore;
 
 beforeEach(async () => {
   file = tempDb().db;
-  db = await openDatabase(file);
+  store = await openSqliteStore(file);
 });
 
 afterEach(async () => {
-  await db.destroy();
+  await store.close();
 });
 
 const job = (label: string) => ({ task: 'noop', payload: { label }, maxAttempts: 1 });
 
 describe('group commit', () => {
   it('a write that throws is rolled back alone; the others of its batch commit', async () => {
-    const committer = groupCommitterOf(db);
-    // The first write holds the committer, so the three after it queue up and go in one batch.
+    // The first write holds the store's transaction, so the three after it queue up and go in one batch.
     let open: () => void = () => {};
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const first = committer.submit(async () => gate);
+    const first = store.write(async () => gate);
 
     const batch: Array<Transaction<Database>> = [];
     const boom = new Error('this write fails');
-    const before = committer.submit(async (trx) => {
-      batch.push(trx);
-      return (await enqueueJob(trx, job('before'))).id;
+    const before = store.write(async (tx) => {
+      batch.push(tx.db);
+      return (await tx.enqueue(job('before'))).id;
     });
-    const failing = committer.submit(async (trx) => {
-      batch.push(trx);
-      await enqueueJob(trx, job('failing'));
+    const failing = store.write(async (tx) => {
+      batch.push(tx.db);
+      await tx.enqueue(job('failing'));
       throw boom;
     });
-    const after = committer.submit(async (trx) => {
-      batch.push(trx);
-      return (await enqueueJob(trx, job('after'))).id;
+    const after = store.write(async (tx) => {
+      batch.push(tx.db);
+      return (await tx.enqueue(job('after'))).id;
     });
     const outcomes = Promise.allSettled([first, before, failing, after]);
     await new Promise(setImmediate);
@@ -63,8 +60,8 @@ describe('group commit', () => {
       { id: ids[1], label: 'after' },
     ]);
 
-    // The committer goes on after the failure.
-    const later = await committer.submit((trx) => enqueueJob(trx, job('later')));
+    // Writing goes on after the failure.
+    const later = await store.write((tx) => tx.enqueue(job('later')));
     expect(rows()).toHaveLength(3);
     expect(rows()[2]).toEqual({ id: later.id, label: 'later' });
   });

@@ -1,9 +1,6 @@
-import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/store/sqlite/open.js';
-import type { Database } from '../../src/store/schema.js';
-import { claimJobs, enqueueJob } from '../../src/store/sqlite/jobs.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDb } from '../helpers.js';
 
 // `pragma synchronous`: 2 is FULL, 1 is NORMAL. It is a setting of the connection, so it is read
@@ -11,20 +8,20 @@ import { tempDb } from '../helpers.js';
 const FULL = 2;
 const NORMAL = 1;
 
-async function synchronous(db: Kysely<Database>): Promise<number> {
-  const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(db);
+async function synchronous(store: SqliteStore): Promise<number> {
+  const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
   return rows[0]!.synchronous;
 }
 
-const opened: Array<Kysely<Database>> = [];
-async function open(file: string, durability?: 'full' | 'normal'): Promise<Kysely<Database>> {
-  const db = await openDatabase(file, durability === undefined ? {} : { durability });
-  opened.push(db);
-  return db;
+const opened: SqliteStore[] = [];
+async function open(file: string, durability?: 'full' | 'normal'): Promise<SqliteStore> {
+  const store = await openSqliteStore(file, durability === undefined ? {} : { durability });
+  opened.push(store);
+  return store;
 }
 
 afterEach(async () => {
-  await Promise.all(opened.splice(0).map((db) => db.destroy()));
+  await Promise.all(opened.splice(0).map((store) => store.close()));
 });
 
 describe('durability', () => {
@@ -32,8 +29,8 @@ describe('durability', () => {
     const { db: file } = tempDb();
     const db = await open(file, 'normal');
     expect(await synchronous(db)).toBe(NORMAL);
-    await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts: 1 });
-    expect(await claimJobs(db, 'w', 1, 60_000)).toHaveLength(1);
+    await db.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
+    expect(await db.claim('w', 1, 60_000)).toHaveLength(1);
     expect(await synchronous(db)).toBe(NORMAL);
     // Another handle on the same file keeps its own setting: FULL by default.
     expect(await synchronous(await open(file))).toBe(FULL);
@@ -43,10 +40,10 @@ describe('durability', () => {
     const { db: file } = tempDb();
     const db = await open(file);
     expect(await synchronous(db)).toBe(FULL);
-    await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts: 1 });
-    expect(await claimJobs(db, 'w', 1, 60_000)).toHaveLength(1);
+    await db.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
+    expect(await db.claim('w', 1, 60_000)).toHaveLength(1);
     expect(await synchronous(db)).toBe(FULL);
-    expect(await claimJobs(db, 'w', 1, 60_000)).toHaveLength(0);
+    expect(await db.claim('w', 1, 60_000)).toHaveLength(0);
     expect(await synchronous(db)).toBe(FULL);
     expect(await synchronous(await open(file, 'full'))).toBe(FULL);
   });

@@ -1,0 +1,252 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
+import {
+  StorageError,
+  type BackupCopy,
+  type CheckReport,
+  type BatchedCompletion,
+  type Claim,
+  type ClaimedJob,
+  type ClaimOptions,
+  type Durability,
+  type JobFilter,
+  type JobStore,
+  type NewJobSpec,
+  type NewWorker,
+  type QueueStatus,
+  type StorageFault,
+  type StoreTransaction,
+  type UnfinishedJob,
+  type WriteOptions,
+} from '../store.js';
+import { cancelJob, hasUnfinishedJobs, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
+import { checkDatabase } from './check.js';
+import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
+import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
+import { GroupCommitter } from './group-commit.js';
+import {
+  claimJobs,
+  completeJob,
+  enqueueJob,
+  enqueueJobsInOne,
+  enqueueUniqueJob,
+  failAttempt,
+  getJob,
+  releaseJob,
+  renewLeases,
+  saveProgress,
+} from './jobs.js';
+import { openDatabase, type OpenOptions } from './open.js';
+import { removeAbandonedTemporaryFiles, writeSnapshot } from './snapshot.js';
+import { WakeFile } from './wake-file.js';
+import { heartbeatWorker, liveWorkers, registerWorker, touchWorker, unregisterWorker } from './workers.js';
+
+/** Opens (creating it, mode 0600, unless `create` is false) a usergen database file as a store. */
+export async function openSqliteStore(file: string, options: OpenOptions = {}): Promise<SqliteStore> {
+  return new SqliteStore(await openDatabase(file, options));
+}
+
+/**
+ * The job store in one SQLite file: one connection (better-sqlite3), writes group-committed, and
+ * a wake file standing in for LISTEN/NOTIFY. Everything that belongs to the open file is held
+ * here and nowhere else.
+ */
+export class SqliteStore implements JobStore {
+  readonly location: string;
+  readonly durability: Durability;
+  readonly db: Kysely<Database>;
+  readonly #driver: ImmediateSqliteDriver;
+  readonly #committer: GroupCommitter;
+  readonly #wakeFile: WakeFile;
+
+  constructor(opened: { db: Kysely<Database>; driver: ImmediateSqliteDriver; file: string; durability: Durability }) {
+    this.db = opened.db;
+    this.#driver = opened.driver;
+    this.location = opened.file;
+    this.durability = opened.durability;
+    this.#committer = new GroupCommitter(opened.db, opened.driver);
+    this.#wakeFile = new WakeFile(opened.file);
+  }
+
+  /** The database file's absolute path. */
+  get file(): string {
+    return this.location;
+  }
+
+  async enqueue(spec: NewJobSpec): Promise<JobRow> {
+    const job = await this.#committer.submit((trx) => enqueueJob(trx, spec, this.#driver), { single: true });
+    this.#signalIfReady([job.run_at]);
+    return job;
+  }
+
+  async enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined> {
+    const job = await enqueueUniqueJob(this.db, spec);
+    if (job) this.#signalIfReady([job.run_at]);
+    return job;
+  }
+
+  async enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]> {
+    const ids = await enqueueJobsInOne(this.db, specs);
+    const now = Date.now();
+    if (specs.some((spec) => (spec.runAt ?? now + (spec.delayMs ?? 0)) <= now)) this.#wakeFile.signal();
+    return ids;
+  }
+
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    const runAts: number[] = [];
+    const result = await this.db.transaction().execute((trx) => this.#run(trx, work, options, runAts));
+    this.#signalIfReady(runAts);
+    return result;
+  }
+
+  async write<T>(work: (tx: StoreTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    const runAts: number[] = [];
+    const result = await this.#committer.submit((trx) => this.#run(trx, work, options, runAts));
+    this.#signalIfReady(runAts);
+    return result;
+  }
+
+  #run<T>(trx: Transaction<Database>, work: (tx: StoreTransaction) => Promise<T>, options: WriteOptions, runAts: number[]): Promise<T> {
+    const tx: StoreTransaction = {
+      db: trx,
+      async enqueue(spec) {
+        const job = await enqueueJob(trx, spec);
+        runAts.push(job.run_at);
+        return job;
+      },
+      complete: (completion) => completeJob(trx, completion),
+      async renewLeases(workerId, runs, leaseMs, jobsDone) {
+        const now = Date.now();
+        await renewLeases(trx, workerId, runs, leaseMs, now);
+        if (jobsDone !== undefined) await touchWorker(trx, workerId, now + leaseMs, jobsDone, now);
+      },
+    };
+    const { heldMessage } = options;
+    return heldMessage === undefined ? work(tx) : holdingConnection(this.#driver, heldMessage, () => work(tx));
+  }
+
+  /** Wakes idle workers if one of the jobs just committed is ready now. */
+  #signalIfReady(runAts: readonly number[]): void {
+    const now = Date.now();
+    if (runAts.some((runAt) => runAt <= now)) this.#wakeFile.signal();
+  }
+
+  claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions = {}): Promise<ClaimedJob[]> {
+    return claimJobs(this.db, workerId, limit, leaseMs, { ...options, relaxSynchronous: this.durability === 'full' });
+  }
+
+  // Each lease counts from when the renewal runs, not from when it was asked for: it may wait for
+  // the connection (a long completion holds it), and a time taken before that wait would write a
+  // lease already lapsed over a fresher one.
+  renewLeases(workerId: string, runs: readonly Claim[], leaseMs: number): Promise<number[]> {
+    return this.db.connection().execute((connection) => renewLeases(connection, workerId, runs, leaseMs, Date.now()));
+  }
+
+  saveProgress(claim: Claim, current: number, total: number): Promise<boolean> {
+    return saveProgress(this.db, claim, current, total);
+  }
+
+  complete(completion: BatchedCompletion): Promise<boolean> {
+    return this.#committer.complete(completion);
+  }
+
+  failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
+    return failAttempt(this.db, claim, error, retryAt);
+  }
+
+  release(claim: Claim): Promise<boolean> {
+    return releaseJob(this.db, claim);
+  }
+
+  registerWorker(worker: NewWorker): Promise<void> {
+    return registerWorker(this.db, worker);
+  }
+
+  heartbeatWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
+    return this.db.connection().execute((connection) => {
+      const now = Date.now();
+      return heartbeatWorker(connection, workerId, now + leaseMs, jobsDone, now);
+    });
+  }
+
+  unregisterWorker(workerId: string): Promise<void> {
+    return unregisterWorker(this.db, workerId);
+  }
+
+  liveWorkers(now = Date.now()): Promise<WorkerRow[]> {
+    return liveWorkers(this.db, now);
+  }
+
+  watchForWork(onWork: () => void): () => void {
+    return this.#wakeFile.watch(onWork);
+  }
+
+  // The last worker on the database takes its wake file with it (another one starting meanwhile
+  // makes it anew as it watches).
+  async workerStopped(): Promise<void> {
+    const live = await liveWorkers(this.db).catch(() => undefined);
+    if (live?.length === 0) this.#wakeFile.remove();
+  }
+
+  getJob(id: number): Promise<JobRow | undefined> {
+    return getJob(this.db, id);
+  }
+
+  listJobs(filter: JobFilter): Promise<JobRow[]> {
+    return listJobs(this.db, filter);
+  }
+
+  async retryJob(id: number): Promise<JobRow | undefined> {
+    const job = await retryJob(this.db, id);
+    if (job) this.#wakeFile.signal();
+    return job;
+  }
+
+  cancelJob(id: number): Promise<JobRow | undefined> {
+    return cancelJob(this.db, id);
+  }
+
+  purgeJobs(state: JobState, before: number): Promise<number> {
+    return purgeJobs(this.db, state, before);
+  }
+
+  queueStatus(now = Date.now()): Promise<QueueStatus> {
+    return queueStatus(this.db, now);
+  }
+
+  hasUnfinishedJobs(): Promise<boolean> {
+    return hasUnfinishedJobs(this.db);
+  }
+
+  unfinishedJobsOf(task: string): Promise<UnfinishedJob[]> {
+    return unfinishedJobsOf(this.db, task);
+  }
+
+  // Through a read-only connection of its own (quick_check of a 1,000,000-user file: README).
+  async check(kind: CheckReport['kind']): Promise<CheckReport> {
+    return checkDatabase(this.location, kind);
+  }
+
+  writeBackup(file: string, jobId: number): Promise<BackupCopy> {
+    return writeSnapshot(this.location, file, jobId);
+  }
+
+  removeAbandonedBackups(dir: string): string[] {
+    return removeAbandonedTemporaryFiles(dir);
+  }
+
+  // Only errors of the store's own statements are its faults: the driver tags them with their
+  // file, so a damaged SQLite file that a task opened itself fails that job like any error.
+  faultOf(error: unknown): StorageFault | undefined {
+    if (error instanceof StorageError) return error.fault;
+    return faultFile(error) === this.location ? storageFaultOf(error) : undefined;
+  }
+
+  describeError(error: unknown): Error {
+    return describeStorageError(error, this.location);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,222 @@
+import type { Kysely, Transaction } from 'kysely';
+import { UserError } from '../errors.js';
+import type { ProcessIdentity } from './liveness.js';
+import type { Database, JobRow, JobState, WorkerRow } from './schema.js';
+
+// The seam between the queue and the engine that keeps its tables. Every statement the queue runs
+// is a method here; an engine (src/store/sqlite/, next src/store/postgres/) implements them all,
+// and the contract suite (test/store/) runs the same cases against each.
+
+/** `full`: a commit survives power loss. `normal`: it survives a killed process only. */
+export type Durability = 'full' | 'normal';
+export const DURABILITIES: readonly Durability[] = ['full', 'normal'];
+
+export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface NewJobSpec {
+  task: string;
+  payload: unknown;
+  maxAttempts: number;
+  priority?: number | undefined;
+  /** Not before this time (ms since the epoch). */
+  runAt?: number | undefined;
+  /** Not before this many ms after the job's created_at (when `runAt` is not given). */
+  delayMs?: number | undefined;
+}
+
+/** What a claim returns of a job: what running it needs. */
+export type ClaimedJob = Pick<JobRow, 'id' | 'task' | 'payload' | 'priority' | 'run_at' | 'attempts' | 'max_attempts'>;
+
+export interface ClaimOptions {
+  /** Claim this job only (if it is ready). */
+  jobId?: number | undefined;
+  /**
+   * Claim only jobs of these tasks (those the worker knows): a job of another task stays queued
+   * for a worker that knows it. Undefined claims any.
+   */
+  tasks?: readonly string[] | undefined;
+}
+
+/** Whose a running job is: the worker that claimed it, and the attempt (its `attempts` when claimed). */
+export interface Claim {
+  jobId: number;
+  workerId: string;
+  attempt: number;
+}
+
+export interface Completion extends Claim {
+  /** The task's return value, as JSON. */
+  result: string;
+}
+
+/** A completion of a job that wrote nothing of its own, batched with others by the store. */
+export interface BatchedCompletion extends Completion {
+  /** Why the job was aborted (timeout, shutdown), else undefined: checked as the batch is written, an aborted job is left out. */
+  abortedReason(): Error | undefined;
+}
+
+/** A worker's row as its process gives it; where it runs is filled in by the store. */
+export type NewWorker = Omit<WorkerRow, keyof ProcessIdentity>;
+
+export interface JobFilter {
+  state?: JobState | undefined;
+  task?: string | undefined;
+  limit: number;
+}
+
+export interface QueueStatus {
+  counts: Record<JobState, number>;
+  /** Within their lease, and not known dead on this host. */
+  workers: WorkerRow[];
+  /** Since when the oldest ready job has waited (ms since the epoch), if one waits. */
+  oldest_ready_since: number | null;
+  /** Jobs that ended (succeeded or failed) in the last minute. */
+  finished_last_minute: number;
+  /** Ready jobs per task, for the tasks some ready job has. */
+  ready_by_task: Array<{ task: string; ready: number }>;
+}
+
+export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key' | 'payload'>;
+
+export interface CheckReport {
+  /** The database checked. */
+  file: string;
+  /** `quick`: pages and records, no index-to-table cross-checks (SQLite's quick_check); `full`: everything (integrity_check). */
+  kind: 'quick' | 'full';
+  ok: boolean;
+  /** What was found wrong, at most 100 lines; empty when ok. */
+  problems: string[];
+  duration_ms: number;
+}
+
+/** What a backup copy holds. */
+export interface BackupCopy {
+  sizeBytes: number;
+  users: number;
+  jobs: number;
+}
+
+/** What a store hands a write that runs in its transaction: the job statements, and the transaction for a task's own tables. */
+export interface StoreTransaction {
+  /** kysely's builder, for the task's or application's own tables. */
+  readonly db: Transaction<Database>;
+  enqueue(spec: NewJobSpec): Promise<JobRow>;
+  /** Marks the job succeeded, fenced by its claim; false when the claim no longer holds it. */
+  complete(completion: Completion): Promise<boolean>;
+  /** Pushes out the leases of `runs` and the worker's row, as the heartbeat does. */
+  renewLeases(workerId: string, runs: readonly Claim[], leaseMs: number, jobsDone: number | undefined): Promise<void>;
+}
+
+export interface WriteOptions {
+  /**
+   * `work` runs application code given the transaction: a query through the store's own handle
+   * from inside it would wait for the connection the transaction holds (SQLite has one), so it
+   * rejects at once with this message instead.
+   */
+  heldMessage?: string;
+}
+
+/**
+ * What is wrong with the database when a statement fails for its sake rather than the statement's:
+ * no space left, damaged pages, no permission to write, or the disk failing. None of them goes away
+ * by running the same job again.
+ */
+export type StorageFault = 'full' | 'damaged' | 'read-only' | 'io';
+
+/** A storage error that the user must act on; `fault` says which kind. */
+export class StorageError extends UserError {
+  override name = 'StorageError';
+  readonly fault: StorageFault;
+
+  constructor(fault: StorageFault, message: string) {
+    super(message);
+    this.fault = fault;
+  }
+}
+
+/** The line for a damaged database: what is damaged, and what to do. */
+export function damagedMessage(location: string, detail: string): string {
+  return `${location} is damaged: ${detail}; restore a backup (usergen backups)`;
+}
+
+export interface JobStore {
+  /** Where the tables are, fit to print: a file's absolute path (a URL would carry no password). */
+  readonly location: string;
+  readonly durability: Durability;
+  /** kysely's builder on the store's database, for reads of the tasks' and application's own tables. */
+  readonly db: Kysely<Database>;
+
+  // Enqueueing. Each wakes idle workers once a job that is ready now has committed.
+  enqueue(spec: NewJobSpec): Promise<JobRow>;
+  /** Undefined when a job with this key was ever enqueued (by any process). */
+  enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined>;
+  /** All in one transaction, or none; ids in order. */
+  enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]>;
+  /** `work` in one transaction of its own, committed when it resolves (its jobs' workers woken then). */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
+  /** `work` in a transaction shared with other writes submitted meanwhile (one commit for all); one that throws is rolled back alone. */
+  write<T>(work: (tx: StoreTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
+
+  // A worker's hot path. Every write about a running job is fenced by its claim (worker and attempt).
+  /** Claims up to `limit` ready jobs, leased for `leaseMs`, after putting back jobs whose lease expired. */
+  claim(workerId: string, limit: number, leaseMs: number, options?: ClaimOptions): Promise<ClaimedJob[]>;
+  /** Pushes out the leases of `runs`; returns the ids of the jobs it still holds. */
+  renewLeases(workerId: string, runs: readonly Claim[], leaseMs: number): Promise<number[]>;
+  saveProgress(claim: Claim, current: number, total: number): Promise<boolean>;
+  /** Resolves true once the job is recorded succeeded, false when it was no longer held; batched with others. */
+  complete(completion: BatchedCompletion): Promise<boolean>;
+  /** Back to the queue at `retryAt`, or failed for good when it is null; the error appended to the history. */
+  failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean>;
+  /** Gives an interrupted job back to the queue; the interrupted attempt does not count. */
+  release(claim: Claim): Promise<boolean>;
+
+  // Workers.
+  /** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
+  registerWorker(worker: NewWorker): Promise<void>;
+  /** Pushes out the worker's row, then gets back the jobs of dead workers of this host. */
+  heartbeatWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void>;
+  unregisterWorker(workerId: string): Promise<void>;
+  /** Workers alive now, oldest first: within their lease, and not known dead on this host. */
+  liveWorkers(now?: number): Promise<WorkerRow[]>;
+  /** Calls `onWork` when another process enqueues a job that is ready; returns a function that stops it. */
+  watchForWork(onWork: () => void): () => void;
+  /** A worker has stopped: the last one on the database tidies up its wake-up channel. */
+  workerStopped(): Promise<void>;
+
+  // Seeing and steering the queue.
+  getJob(id: number): Promise<JobRow | undefined>;
+  /** Newest first. */
+  listJobs(filter: JobFilter): Promise<JobRow[]>;
+  /** A failed or cancelled job back to the queue; undefined if it was in neither state. */
+  retryJob(id: number): Promise<JobRow | undefined>;
+  /** A queued or running job cancelled; undefined if it was in neither state. */
+  cancelJob(id: number): Promise<JobRow | undefined>;
+  /** Deletes jobs in final `state` that finished before `before`; returns how many. */
+  purgeJobs(state: JobState, before: number): Promise<number>;
+  queueStatus(now?: number): Promise<QueueStatus>;
+  /** Whether any job is queued or running. */
+  hasUnfinishedJobs(): Promise<boolean>;
+  /** The queued and running jobs of `task`, newest first. */
+  unfinishedJobsOf(task: string): Promise<UnfinishedJob[]>;
+
+  /** Checks the database's pages without writing anything; a damaged one is reported, not thrown. */
+  check(kind: CheckReport['kind']): Promise<CheckReport>;
+
+  // Backups: whole-database copies.
+  /**
+   * Writes a consistent copy of the database to `file` (0600, checked, renamed into place) while
+   * others keep writing. In the copy, job `jobId` (the backup's own, running now) is marked
+   * succeeded: restored, the copy must not run that backup again.
+   */
+  writeBackup(file: string, jobId: number): Promise<BackupCopy>;
+  /** Removes from `dir` the temporary files of copies this host's killed processes left; returns their paths. */
+  removeAbandonedBackups(dir: string): string[];
+
+  // Faults.
+  /** The storage fault behind `error` when it is about this store's own database, else undefined. */
+  faultOf(error: unknown): StorageFault | undefined;
+  /** A storage fault of this store as one line naming the database, the cause and what to do; any other error as it is. */
+  describeError(error: unknown): Error;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { BatchedCompletion, Completion, JobStore } from '../../src/store/store.js';
+import { tempDb } from '../helpers.js';
+
+// The store contract: the same cases against every engine, through the JobStore interface only.
+// (kysely's builder on `store.db` stands in for another process's writes: it is engine-neutral.)
+
+const ENGINES: Array<{ name: string; open: () => Promise<JobStore> }> = [{ name: 'sqlite', open: () => openSqliteStore(tempDb().db) }];
+
+describe.each(ENGINES)('the $name store', ({ open }) => {
+  let store: JobStore;
+  let db: JobStore['db'];
+
+  beforeEach(async () => {
+    store = await open();
+    db = store.db;
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function claimThree(workerId: string): Promise<number[]> {
+    for (let i = 0; i < 3; i++) await store.enqueue({ task: 'noop', payload: { i }, maxAttempts: 3 });
+    const claimed = await store.claim(workerId, 3, 30_000);
+    return claimed.map((job) => job.id);
+  }
+
+  /** Completions in one batch: started in one turn of the event loop, written by one statement. */
+  async function completeBatch(completions: Completion[]): Promise<Set<number>> {
+    const held = await Promise.all(completions.map((completion) => store.complete(batched(completion))));
+    return new Set(completions.filter((_, i) => held[i]).map((completion) => completion.jobId));
+  }
+
+  function batched(completion: Completion, aborted?: Error): BatchedCompletion {
+    return { ...completion, abortedReason: () => aborted };
+  }
+
+  describe('completing a batch of jobs in one statement', () => {
+    it('marks only the jobs this worker still holds, each with its own result', async () => {
+      const [held, cancelled, takenOver] = await claimThree('worker-a');
+      await store.cancelJob(cancelled!);
+      await db.updateTable('jobs').set({ locked_by: 'worker-b' }).where('id', '=', takenOver!).execute();
+
+      const done = await completeBatch([
+        { jobId: held!, workerId: 'worker-a', attempt: 1, result: '{"n":1}' },
+        { jobId: cancelled!, workerId: 'worker-a', attempt: 1, result: '{"n":2}' },
+        { jobId: takenOver!, workerId: 'worker-a', attempt: 1, result: '{"n":3}' },
+      ]);
+
+      expect([...done]).toEqual([held]);
+      const [a, b, c] = await Promise.all([held, cancelled, takenOver].map((id) => store.getJob(id!)));
+      expect(a).toMatchObject({ state: 'succeeded', result: '{"n":1}', locked_by: null, locked_until: null });
+      expect(a!.finished_at).not.toBeNull();
+      expect(b).toMatchObject({ state: 'cancelled', result: null });
+      expect(c).toMatchObject({ state: 'running', result: null, locked_by: 'worker-b' });
+    });
+
+    it('does not complete a newer attempt of a job the same worker claimed again after its lease lapsed', async () => {
+      const [id] = await claimThree('worker-a');
+      await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
+      const again = await store.claim('worker-a', 3, 30_000);
+      expect(again.map((job) => [job.id, job.attempts])).toEqual([[id, 2]]);
+
+      const stale = await completeBatch([{ jobId: id!, workerId: 'worker-a', attempt: 1, result: '"stale"' }]);
+      expect(stale.size).toBe(0);
+      expect(await store.getJob(id!)).toMatchObject({ state: 'running', attempts: 2, result: null });
+      const current = await completeBatch([{ jobId: id!, workerId: 'worker-a', attempt: 2, result: '"current"' }]);
+      expect([...current]).toEqual([id]);
+      expect(await store.getJob(id!)).toMatchObject({ state: 'succeeded', result: '"current"' });
+    });
+
+    it('a stale run of the same worker can neither fail, release nor report progress on the newer attempt', async () => {
+      const [id] = await claimThree('worker-a');
+      await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
+      await store.claim('worker-a', 3, 30_000);
+      const stale = { jobId: id!, workerId: 'worker-a', attempt: 1 };
+
+      expect(await store.saveProgress(stale, 1, 2)).toBe(false);
+      expect(await store.failAttempt(stale, '{"name":"Error","message":"stale"}', null)).toBe(false);
+      expect(await store.release(stale)).toBe(false);
+      const row = await store.getJob(id!);
+      expect(row).toMatchObject({ state: 'running', attempts: 2, locked_by: 'worker-a', progress_total: null });
+      expect(row!.error).not.toContain('stale');
+      expect(await store.saveProgress({ ...stale, attempt: 2 }, 1, 2)).toBe(true);
+    });
+
+    it('a stale run of the same worker keeps no lease alive: only the newer attempt is renewed', async () => {
+      const [id] = await claimThree('worker-a');
+      await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
+      await store.claim('worker-a', 3, 30_000);
+      const { locked_until: before } = (await store.getJob(id!))!;
+
+      expect(await store.renewLeases('worker-a', [{ jobId: id!, workerId: 'worker-a', attempt: 1 }], 60_000)).toEqual([]);
+      expect((await store.getJob(id!))!.locked_until).toBe(before);
+      expect(await store.renewLeases('worker-a', [{ jobId: id!, workerId: 'worker-a', attempt: 2 }], 60_000)).toEqual([id]);
+      expect((await store.getJob(id!))!.locked_until).toBeGreaterThan(before!);
+    });
+
+    it('completes jobs of two workers sharing a handle in one statement', async () => {
+      const [a, b] = await claimThree('worker-a');
+      await db.updateTable('jobs').set({ locked_by: 'worker-b' }).where('id', '=', b!).execute();
+      const done = await completeBatch([
+        { jobId: a!, workerId: 'worker-a', attempt: 1, result: 'null' },
+        { jobId: b!, workerId: 'worker-b', attempt: 1, result: 'null' },
+      ]);
+      expect([...done].sort()).toEqual([a, b].sort());
+    });
+
+    it('a lost job resolves false, an aborted one rejects unwritten', async () => {
+      const [held, cancelled, aborted] = await claimThree('worker-a');
+      await store.cancelJob(cancelled!);
+      const shutdown = new Error('shutting down');
+      const outcomes = await Promise.allSettled([
+        store.complete(batched({ jobId: held!, workerId: 'worker-a', attempt: 1, result: 'null' })),
+        store.complete(batched({ jobId: cancelled!, workerId: 'worker-a', attempt: 1, result: 'null' })),
+        store.complete(batched({ jobId: aborted!, workerId: 'worker-a', attempt: 1, result: 'null' }, shutdown)),
+      ]);
+
+      expect(outcomes).toEqual([
+        { status: 'fulfilled', value: true },
+        { status: 'fulfilled', value: false },
+        { status: 'rejected', reason: shutdown },
+      ]);
+      expect((await store.getJob(held!))!.state).toBe('succeeded');
+      expect((await store.getJob(cancelled!))!.state).toBe('cancelled');
+      expect((await store.getJob(aborted!))!.state).toBe('running');
+    });
+  });
+
+  describe('enqueue while a transaction is under way', () => {
+    it('is not part of it', async () => {
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const transaction = store.transaction(async (tx) => {
+        await tx.enqueue({ task: 'noop', payload: { rolledBack: true }, maxAttempts: 1 });
+        entered();
+        await held;
+        throw new Error('rolled back');
+      });
+      await inside;
+      const enqueued = store.enqueue({ task: 'noop', payload: { kept: true }, maxAttempts: 1 });
+      release();
+
+      await expect(transaction).rejects.toThrow('rolled back');
+      const job = await enqueued;
+      expect(await store.getJob(job.id)).toMatchObject({ state: 'queued', payload: '{"kept":true}' });
+      const all = await db.selectFrom('jobs').select('payload').execute();
+      expect(all).toEqual([{ payload: '{"kept":true}' }]);
+    });
+  });
+});
