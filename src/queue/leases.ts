@@ -1,6 +1,7 @@
 import type { JobStore, StoreTransaction } from '../store/store.js';
 import { LeaseLostError } from './errors.js';
-import type { ActiveJob, LeaseKeeping } from './job-context.js';
+import type { LeaseKeeping } from './job-context.js';
+import type { JobRun } from './run-job.js';
 import type { StorageFaults } from './storage-faults.js';
 
 /** What the leases of a worker are kept for: the worker, as its heartbeat sees it. */
@@ -11,7 +12,7 @@ export interface LeaseHolder {
   /** The worker has a row in the workers table to keep alive too. */
   readonly registered: boolean;
   /** Its runs under way now. */
-  runs(): ActiveJob[];
+  runs(): JobRun[];
   jobsDone(): number;
   faults: StorageFaults;
   /** Called when a heartbeat failure means the worker must stop. */
@@ -60,9 +61,9 @@ export class Leases implements LeaseKeeping {
         const held = new Set(await store.renewLeases(workerId, running.map(({ claim }) => claim), leaseMs));
         this.#renewedAt = performance.now();
         // Only the runs that were renewed: one claimed meanwhile was not asked about.
-        for (const active of running) {
-          if (!held.has(active.job.id) && !active.completing && !active.completed) {
-            active.abort(new LeaseLostError(`job ${active.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
+        for (const run of running) {
+          if (!held.has(run.job.id)) {
+            run.stopIfRunning(new LeaseLostError(`job ${run.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
           }
         }
       }

@@ -3,12 +3,11 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import PQueue from 'p-queue';
 import { toError } from '../errors.js';
-import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
-import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
+import { LeaseLostError, ShutdownError } from './errors.js';
 import type { ClaimedJob, JobStore } from '../store/store.js';
-import { ActiveJob, createTaskContext, finishJob } from './job-context.js';
+import { JobRun, runJob, type RunContext } from './run-job.js';
 import { Leases } from './leases.js';
-import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
+import { formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
 import {
@@ -41,7 +40,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #options: WorkerOptions;
   readonly #log: Logger;
   readonly #queue: PQueue;
-  readonly #running = new Map<number, ActiveJob>();
+  readonly #running = new Map<number, JobRun>();
   readonly #summary: WorkerSummary = { succeeded: 0, failed: 0, retried: 0, released: 0 };
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -51,6 +50,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
   /** The names of `#tasks`, as the claim takes them. */
   readonly #taskNames: string[];
+  readonly #runContext: RunContext;
 
   constructor(store: JobStore, options: WorkerOptions) {
     super();
@@ -75,6 +75,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.#tasks = taskMap(options.tasks);
     this.#taskNames = [...this.#tasks.keys()].sort();
+    this.#runContext = {
+      store,
+      tasks: this.#tasks,
+      leases: this.#leases,
+      faults: this.#faults,
+      log: this.#log,
+      settled: (outcome, event) => {
+        this.#summary[outcome] += 1;
+        if (outcome !== 'released') this.#tell(outcome, event);
+      },
+      stopWorker: () => this.stop(),
+    };
   }
 
   /**
@@ -145,9 +157,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** A damaged file, or a draining worker that cannot claim: what runs is given back at once. */
   #abortRunning(reason: Error): void {
-    for (const active of this.#running.values()) {
-      if (!active.completing) active.abort(new ShutdownError(`worker stopped: ${reason.message}`));
-    }
+    for (const run of this.#running.values()) run.stopIfRunning(new ShutdownError(`worker stopped: ${reason.message}`));
   }
 
   async #claimUntilStopped(): Promise<void> {
@@ -187,9 +197,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const graceExpired = await Promise.race([this.#queue.onIdle().then(() => false), graceOver]);
     clearTimeout(timer);
     if (graceExpired) {
-      for (const active of this.#running.values()) {
-        if (!active.completing) active.abort(new ShutdownError('worker stopped before the job finished'));
-      }
+      for (const run of this.#running.values()) run.stopIfRunning(new ShutdownError('worker stopped before the job finished'));
     }
     await this.#queue.onIdle();
   }
@@ -198,98 +206,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Claimed again while still running here: this worker's lease lapsed (its event loop was
     // blocked past it). The older run can no longer commit; stop it.
     this.#running.get(job.id)?.abort(new LeaseLostError(`job ${job.id} was claimed again`));
-    const active = new ActiveJob(job, this.id);
-    this.#running.set(job.id, active);
+    const run = new JobRun(job, this.id);
+    this.#running.set(job.id, run);
     void this.#queue
-      .add(() => this.#runJob(active))
+      .add(() => runJob(run, this.#runContext))
       .finally(() => {
-        if (this.#running.get(job.id) === active) this.#running.delete(job.id);
+        if (this.#running.get(job.id) === run) this.#running.delete(job.id);
         this.#wakeUp();
       });
-  }
-
-  async #runJob(active: ActiveJob): Promise<void> {
-    const { job } = active;
-    const started = performance.now();
-    const logInfo = this.#log.infoEnabled ?? true;
-    if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] received`);
-    const task = this.#tasks.get(job.task);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      if (!task) {
-        throw new PermanentJobError(`unknown task '${job.task}' (this worker knows: ${this.#taskNames.join(', ') || 'none'})`);
-      }
-      const payload = validatePayload(task, job);
-      if (task.timeoutMs !== undefined) {
-        const timeoutMs = task.timeoutMs;
-        timer = setTimeout(() => active.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
-      }
-      const context = createTaskContext(this.#store, active, this.#leases);
-      const handled = task.handler(payload, context);
-      const result = await active.race(handled);
-      if (!active.completed) await finishJob(this.#store, active, result);
-      this.#succeeded(job, result, started, logInfo);
-    } catch (thrown) {
-      // Its completion committed, and then it was aborted (timed out meanwhile) or threw: it succeeded.
-      if (active.completed) {
-        this.#succeeded(job, active.result, started, logInfo);
-      } else {
-        await this.#settleFailure(active, toError(thrown), task, started);
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Counts, logs and tells a job whose completion committed. */
-  #succeeded(job: ClaimedJob, result: unknown, started: number, logInfo: boolean): void {
-    this.#summary.succeeded += 1;
-    if (logInfo) this.#log.info(`Task ${job.task}[${job.id}] succeeded in ${elapsed(started)}: ${describeResult(result)}`);
-    this.#tell('succeeded', () => ({ id: job.id, task: job.task, attempt: job.attempts, result }));
-  }
-
-  // WHATEVER WENT WRONG, THE ATTEMPT MUST BE SETTLED HERE (released, retried or failed) and this
-  // method MUST NOT THROW: a job left 'running' waits out its lease before anyone runs it again.
-  async #settleFailure(active: ActiveJob, error: Error, task: TaskDefinition | undefined, started: number): Promise<void> {
-    const { job, claim } = active;
-    const name = `Task ${job.task}[${job.id}]`;
-    try {
-      if (this.#faults.jobMetDamage(error)) {
-        // Nothing more is claimed and the worker exits 1; the job stays as it is (its lease
-        // brings it back once the file is restored).
-        this.#log.error(`${name} stopped: ${this.#faults.describe(error).message}`);
-        this.stop();
-        return;
-      }
-      if (error instanceof ShutdownError) {
-        if (await this.#store.release(claim)) this.#summary.released += 1;
-        this.#log.warn(`${name} returned to the queue: ${error.message}`);
-        return;
-      }
-      if (error instanceof LeaseLostError) {
-        this.#log.warn(`${name} abandoned: ${error.message}`);
-        return;
-      }
-      const retry = !(error instanceof PermanentJobError) && job.attempts < job.max_attempts;
-      const delay = retry ? retryDelayMs(job.attempts, task?.backoff ?? DEFAULT_BACKOFF) : 0;
-      const recorded = await this.#store.failAttempt(claim, serializeError(error), retry ? Date.now() + delay : null);
-      if (!recorded) {
-        this.#log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
-      } else if (retry) {
-        this.#summary.retried += 1;
-        this.#tell('retried', () => ({ id: job.id, task: job.task, attempt: job.attempts, error }));
-        this.#log.warn(`${name} retry: Retry in ${formatSeconds(delay)} (attempt ${job.attempts} of ${job.max_attempts} failed): ${describeError(error)}`);
-      } else {
-        this.#summary.failed += 1;
-        this.#tell('failed', () => ({ id: job.id, task: job.task, attempt: job.attempts, error }));
-        this.#log.error(`${name} failed in ${elapsed(started)} after ${job.attempts} attempt(s): ${describeError(error)}`);
-        if (error.stack) this.#log.debug(error.stack);
-      }
-    } catch (writeError) {
-      this.#log.error(
-        `${name}: could not record the outcome (${toError(writeError).message}); its lease will expire and return it to the queue`,
-      );
-    }
   }
 
   #idle(ms: number): Promise<void> {
@@ -313,13 +237,5 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #wakeUp(): void {
     if (this.#wake) this.#wake();
     else this.#wakePending = true;
-  }
-}
-
-function validatePayload<P>(task: TaskDefinition<P>, job: ClaimedJob): P {
-  try {
-    return task.validate(JSON.parse(job.payload));
-  } catch (error) {
-    throw new PermanentJobError(`invalid payload for ${task.name}: ${toError(error).message}`);
   }
 }

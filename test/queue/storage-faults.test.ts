@@ -117,14 +117,12 @@ describe('a full disk', () => {
 describe('a damaged file', () => {
   it('met by a job mid-run: the worker stops claiming and rejects, and the job is not failed', async () => {
     const { db: file } = tempDb();
-    const setupStore = await openSqliteStore(file);
-    const setup = setupStore.db;
-    await setup.transaction().execute((trx) => insertUsers(trx, users('old', 2000)));
-    await setupStore.close();
+    const setup = await openSqliteStore(file);
+    await setup.db.transaction().execute((trx) => insertUsers(trx, users('old', 2000)));
+    await setup.close();
     damagePages(file, 'users');
 
     const store = await openSqliteStore(file);
-    const db = store.db;
     try {
       const first = await store.enqueue({ task: scanUsers.name, payload: {}, maxAttempts: 3 });
       const second = await store.enqueue({ task: scanUsers.name, payload: {}, maxAttempts: 3 });
@@ -149,7 +147,6 @@ describe('a fault of another file', () => {
     const upload = path.join(dir, 'upload.db');
     fs.writeFileSync(upload, 'SQLite format 3\0'.padEnd(4096, 'x'));
     const store = await openSqliteStore(file);
-    const db = store.db;
     try {
       const bad = await store.enqueue({ task: readOwnFile.name, payload: { file: upload }, maxAttempts: 1 });
       const next = await store.enqueue({ task: readOwnFile.name, payload: { file }, maxAttempts: 1 });
