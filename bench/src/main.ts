@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatInteger, renderTable } from '../../dist/cli/output.js';
 import { bareCommitRate } from './bare-commit-rate.js';
-import { drainRate, enqueueManyRate, enqueueRate, generation, median, pickupLatency } from './measure.js';
+import { claimsPastOthers, drainRate, enqueueManyRate, enqueueRate, generation, median, pickupLatency } from './measure.js';
 
 interface BenchOptions {
   jobs: number;
@@ -76,6 +76,7 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
   const drains = await repeat(() => drainRate(BIN, count, options.workers, options.concurrency));
   figure(`drain ${formatInteger(count)} no-op jobs, ${options.workers} worker(s)`, 'jobs/s', drains.map((drain) => drain.jobsPerSecond));
   figure('worker peak RSS', 'MiB', drains.map((drain) => drain.peakRssMiB));
+  figure('claims, 1 job each, 100,000 jobs of another task ahead (normal)', 'claims/s', await repeat(() => claimsPastOthers(100_000)));
   const latencies = await repeat(() => pickupLatency(BIN, options.pickups));
   figure(`pickup latency p50 (${options.pickups} jobs)`, 'ms', latencies.map((latency) => latency.p50Ms));
   figure(`pickup latency p99 (${options.pickups} jobs)`, 'ms', latencies.map((latency) => latency.p99Ms));

@@ -57,6 +57,26 @@ export async function enqueueManyRate(count: number, durability: Durability, chu
   }
 }
 
+/**
+ * A worker's claims, one job each, while `others` ready jobs of a task it does not run wait ahead
+ * of its own (higher priority): what two task sets sharing one database cost each other.
+ */
+export async function claimsPastOthers(others: number, claims = 2_000): Promise<number> {
+  const scratch = await scratchDatabase('normal');
+  try {
+    await scratch.store.enqueueMany(Array.from({ length: others }, () => ({ task: 'other', payload: {}, maxAttempts: 1, priority: 1 })));
+    await scratch.store.enqueueMany(Array.from({ length: claims }, () => jobSpec(noop, {})));
+    const started = performance.now();
+    for (let i = 0; i < claims; i++) {
+      const [job] = await scratch.store.claim('bench', 1, 60_000, { tasks: [noop.name] });
+      if (job === undefined) throw new Error('a claim found nothing');
+    }
+    return perSecond(claims, performance.now() - started);
+  } finally {
+    await scratch.close();
+  }
+}
+
 /** `enqueue()` through the library, `inFlight` at a time, each awaited. */
 export async function enqueueRate(count: number, durability: Durability, inFlight = 1): Promise<number> {
   const scratch = await scratchDatabase(durability);

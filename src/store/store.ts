@@ -32,9 +32,9 @@ export interface ClaimOptions {
   jobId?: number | undefined;
   /**
    * Claim only jobs of these tasks (those the worker knows): a job of another task stays queued
-   * for a worker that knows it. Undefined claims any.
+   * for a worker that knows it.
    */
-  tasks?: readonly string[] | undefined;
+  tasks: readonly string[];
 }
 
 /** Whose a running job is: the worker that claimed it, and the attempt (its `attempts` when claimed). */
@@ -159,7 +159,7 @@ export interface JobStore {
 
   // A worker's hot path. Every write about a running job is fenced by its claim (worker and attempt).
   /** Claims up to `limit` ready jobs, leased for `leaseMs`, after putting back jobs whose lease expired. */
-  claim(workerId: string, limit: number, leaseMs: number, options?: ClaimOptions): Promise<ClaimedJob[]>;
+  claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]>;
   /** Pushes out the leases of `runs`; returns the ids of the jobs it still holds. */
   renewLeases(workerId: string, runs: readonly Claim[], leaseMs: number): Promise<number[]>;
   saveProgress(claim: Claim, current: number, total: number): Promise<boolean>;

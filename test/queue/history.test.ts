@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/sqlite/open.js';
 import type { Database, HistoryEntry } from '../../src/store/schema.js';
 import { retryJob } from '../../src/store/sqlite/admin.js';
-import { claimJobs, enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/store/sqlite/jobs.js';
+import { claimJobs, claimStatement, enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/store/sqlite/jobs.js';
 import type { Claim } from '../../src/store/store.js';
 import { tempDb } from '../helpers.js';
 
@@ -13,7 +13,7 @@ import { tempDb } from '../helpers.js';
 
 let file: string;
 let db: Kysely<Database>;
-const ANY_TASK = { relaxSynchronous: false };
+const NOOP_TASK = { tasks: ['noop'], relaxSynchronous: false, statement: claimStatement(1, false) };
 
 beforeEach(async () => {
   file = tempDb().db;
@@ -29,7 +29,7 @@ const error = (message: string) => JSON.stringify({ name: 'Error', message, stac
 /** Enqueues a job, claims it as worker `w` and records progress 3/10; returns its claim. */
 async function claimedWithProgress(maxAttempts = 3, now = Date.now()): Promise<Claim> {
   const job = await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts }, undefined, now);
-  const [claimed] = await claimJobs(db, 'w', 1, 1_000, ANY_TASK, now);
+  const [claimed] = await claimJobs(db, 'w', 1, 1_000, NOOP_TASK, now);
   const claim = { jobId: job.id, workerId: 'w', attempt: claimed!.attempts };
   expect(await saveProgress(db, claim, 3, 10)).toBe(true);
   return claim;
@@ -52,7 +52,7 @@ describe('history', () => {
   it('an attempt whose lease expired is recorded when the job is recovered, and the job drops its progress', async () => {
     const claim = await claimedWithProgress(3, 1_000);
     // The next claim, after the 1 s lease ran out, puts the job back (limit 0: it claims nothing).
-    await claimJobs(db, 'other', 0, 1_000, ANY_TASK, 10_000);
+    await claimJobs(db, 'other', 0, 1_000, NOOP_TASK, 10_000);
     expect(await getJob(db, claim.jobId)).toMatchObject({ state: 'queued', attempts: 1, progress_current: null, locked_by: null });
     expect(await historyOf(claim.jobId)).toEqual([
       {
@@ -67,7 +67,7 @@ describe('history', () => {
   it('every attempt of a job that fails for good is kept, the last one included, and a retry by hand after them', async () => {
     const first = await claimedWithProgress(2);
     await failAttempt(db, first, error('first'), 0, 1_000);
-    const [again] = await claimJobs(db, 'w', 1, 60_000, ANY_TASK, 2_000);
+    const [again] = await claimJobs(db, 'w', 1, 60_000, NOOP_TASK, 2_000);
     const second = { jobId: first.jobId, workerId: 'w', attempt: again!.attempts };
     await saveProgress(db, second, 7, 10);
     await failAttempt(db, second, error('second'), null, 3_000);

@@ -6,6 +6,9 @@ import { tempDb } from '../helpers.js';
 // The store contract: the same cases against every engine, through the JobStore interface only.
 // (kysely's builder on `store.db` stands in for another process's writes: it is engine-neutral.)
 
+/** What the jobs here are: a task no worker runs (every job is claimed by hand). */
+const NOOP = { tasks: ['noop'] };
+
 const ENGINES: Array<{ name: string; open: () => Promise<JobStore> }> = [{ name: 'sqlite', open: () => openSqliteStore(tempDb().db) }];
 
 describe.each(ENGINES)('the $name store', ({ open }) => {
@@ -23,7 +26,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
 
   async function claimThree(workerId: string): Promise<number[]> {
     for (let i = 0; i < 3; i++) await store.enqueue({ task: 'noop', payload: { i }, maxAttempts: 3 });
-    const claimed = await store.claim(workerId, 3, 30_000);
+    const claimed = await store.claim(workerId, 3, 30_000, NOOP);
     return claimed.map((job) => job.id);
   }
 
@@ -60,7 +63,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('does not complete a newer attempt of a job the same worker claimed again after its lease lapsed', async () => {
       const [id] = await claimThree('worker-a');
       await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
-      const again = await store.claim('worker-a', 3, 30_000);
+      const again = await store.claim('worker-a', 3, 30_000, NOOP);
       expect(again.map((job) => [job.id, job.attempts])).toEqual([[id, 2]]);
 
       const stale = await completeBatch([{ jobId: id!, workerId: 'worker-a', attempt: 1, result: '"stale"' }]);
@@ -74,7 +77,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('a stale run of the same worker can neither fail, release nor report progress on the newer attempt', async () => {
       const [id] = await claimThree('worker-a');
       await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
-      await store.claim('worker-a', 3, 30_000);
+      await store.claim('worker-a', 3, 30_000, NOOP);
       const stale = { jobId: id!, workerId: 'worker-a', attempt: 1 };
 
       expect(await store.saveProgress(stale, 1, 2)).toBe(false);
@@ -89,7 +92,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('a stale run of the same worker keeps no lease alive: only the newer attempt is renewed', async () => {
       const [id] = await claimThree('worker-a');
       await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
-      await store.claim('worker-a', 3, 30_000);
+      await store.claim('worker-a', 3, 30_000, NOOP);
       const { locked_until: before } = (await store.getJob(id!))!;
 
       expect(await store.renewLeases('worker-a', [{ jobId: id!, workerId: 'worker-a', attempt: 1 }], 60_000)).toEqual([]);
@@ -126,6 +129,37 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       expect((await store.getJob(held!))!.state).toBe('succeeded');
       expect((await store.getJob(cancelled!))!.state).toBe('cancelled');
       expect((await store.getJob(aborted!))!.state).toBe('running');
+    });
+  });
+
+  describe('claiming', () => {
+    it('takes only the tasks asked for, the best first across them: priority, then run_at, then id', async () => {
+      const at = Date.now() - 60_000;
+      const job = (task: string, priority: number, runAt: number) => store.enqueue({ task, payload: {}, maxAttempts: 1, priority, runAt });
+      const lowA = await job('a', 0, at);
+      const otherHigh = await job('c', 9, at);
+      const highB = await job('b', 5, at + 2);
+      const highA = await job('a', 5, at + 1);
+      const laterB = await job('b', 0, at + 3);
+      await job('a', 9, Date.now() + 60_000);
+
+      const claimed = await store.claim('w', 3, 30_000, { tasks: ['a', 'b'] });
+      expect(claimed.map((row) => row.id)).toEqual([highA.id, highB.id, lowA.id]);
+      expect((await store.claim('w', 10, 30_000, { tasks: ['b', 'a'] })).map((row) => row.id)).toEqual([laterB.id]);
+      expect(await store.getJob(otherHigh.id)).toMatchObject({ state: 'queued', attempts: 0 });
+    });
+
+    it('claims its own tasks past any number of ready jobs of others', async () => {
+      await store.enqueueMany(Array.from({ length: 5_000 }, () => ({ task: 'other', payload: {}, maxAttempts: 1, priority: 1 })));
+      const own = await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
+      expect((await store.claim('w', 5, 30_000, NOOP)).map((row) => row.id)).toEqual([own.id]);
+    });
+
+    it('one job by id: only if it is ready and of a task asked for', async () => {
+      const other = await store.enqueue({ task: 'other', payload: {}, maxAttempts: 1 });
+      const own = await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
+      expect(await store.claim('w', 1, 30_000, { ...NOOP, jobId: other.id })).toEqual([]);
+      expect((await store.claim('w', 1, 30_000, { ...NOOP, jobId: own.id })).map((row) => row.id)).toEqual([own.id]);
     });
   });
 

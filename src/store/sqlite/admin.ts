@@ -119,7 +119,7 @@ export async function hasUnfinishedJobs(db: Kysely<Database>): Promise<boolean> 
 /**
  * The jobs of `task` (the backup task) that are queued or running, newest first: backups that
  * will be on record but are not yet. One statement per state and no ORDER BY, so each walks the
- * partial index of its state (jobs_ready, jobs_leases) rather than the whole job table.
+ * partial index of its state (jobs_ready_by_task, jobs_leases) rather than the whole job table.
  */
 export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
   const ofState = (state: 'queued' | 'running') =>

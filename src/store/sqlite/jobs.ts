@@ -130,14 +130,18 @@ export async function claimJobs(
   workerId: string,
   limit: number,
   leaseMs: number,
-  options: ClaimOptions & { relaxSynchronous: boolean },
+  options: ClaimOptions & { relaxSynchronous: boolean; statement: string },
   now = Date.now(),
 ): Promise<ClaimedJob[]> {
-  const parameters: unknown[] = [workerId, now + leaseMs, now, now];
-  if (options.tasks !== undefined) parameters.push(JSON.stringify(options.tasks));
-  if (options.jobId !== undefined) parameters.push(options.jobId);
-  parameters.push(limit);
-  const claim = CompiledQuery.raw(CLAIMS[`${options.tasks !== undefined}/${options.jobId !== undefined}`]!, parameters);
+  const { tasks, jobId } = options;
+  const parameters: unknown[] = [workerId, now + leaseMs, now];
+  if (jobId !== undefined) parameters.push(jobId, now, JSON.stringify(tasks));
+  else if (!armsFor(tasks.length)) parameters.push(now, JSON.stringify(tasks), limit);
+  else {
+    for (const task of tasks) parameters.push(task, now, limit);
+    parameters.push(limit);
+  }
+  const claim = CompiledQuery.raw(options.statement, parameters);
   const relax = options.relaxSynchronous;
   const claimNow = () =>
     db.connection().execute(async (connection) => {
@@ -164,21 +168,37 @@ export async function claimJobs(
 const SYNCHRONOUS_NORMAL = CompiledQuery.raw('pragma synchronous = normal');
 const SYNCHRONOUS_FULL = CompiledQuery.raw('pragma synchronous = full');
 
-// Hot path, precompiled (kysely's builder took a tenth of a draining worker's time): the claim.
-const CLAIM = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
-  started_at = ?, progress_current = null, progress_total = null
-  where id in (select id from jobs where state = 'queued' and run_at <= ? %TASKS% %ONE%
-    order by priority desc, run_at, id limit ?)
-  returning id, task, payload, priority, run_at, attempts, max_attempts`;
-/** The claim by `<only some tasks>/<only one job>`. */
-const CLAIMS: Record<string, string> = {};
-for (const tasks of [false, true]) {
-  for (const one of [false, true]) {
-    CLAIMS[`${tasks}/${one}`] = CLAIM.replace('%TASKS%', tasks ? 'and task in (select value from json_each(?))' : '').replace(
-      '%ONE%',
-      one ? 'and id = ?' : '',
-    );
+/** Whether a claim of `taskCount` tasks has an arm per task; above 64 it filters one scan of the ready jobs (SQLite allows 500 arms in a compound SELECT). */
+function armsFor(taskCount: number): boolean {
+  return taskCount > 0 && taskCount <= 64;
+}
+
+/**
+ * The claim statement for a worker of `taskCount` tasks (or of one job, `oneJob`); claimJobs binds
+ * its parameters. Hot path, precompiled (kysely's builder took a tenth of a draining worker's time).
+ *
+ * One arm per task, each walking the index jobs_ready_by_task (task, priority desc, run_at, id) of
+ * its own task for its first `limit` ready jobs, and the best `limit` of those: a worker's claim
+ * costs the same however many ready jobs of other tasks the table holds. Filtering one scan of all
+ * ready jobs by task instead skipped every job of a task the worker does not know: with 100,000 of
+ * them ahead of its own, a claim took 9.2 ms instead of 0.16 ms (better-sqlite3 alone, measured
+ * here); the arms cost about 10 µs more a claim when there are none.
+ */
+export function claimStatement(taskCount: number, oneJob: boolean): string {
+  const set = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
+  started_at = ?, progress_current = null, progress_total = null`;
+  const returning = 'returning id, task, payload, priority, run_at, attempts, max_attempts';
+  if (oneJob) {
+    return `${set} where id = ? and state = 'queued' and run_at <= ? and task in (select value from json_each(?)) ${returning}`;
   }
+  if (!armsFor(taskCount)) {
+    return `${set} where id in (select id from jobs where state = 'queued' and run_at <= ? and task in (select value from json_each(?))
+    order by priority desc, run_at, id limit ?) ${returning}`;
+  }
+  const arm = `select * from (select id, priority, run_at from jobs where state = 'queued' and task = ? and run_at <= ?
+    order by priority desc, run_at, id limit ?)`;
+  const arms = Array.from({ length: taskCount }, () => arm).join(' union all ');
+  return `${set} where id in (select id from (${arms}) order by priority desc, run_at, id limit ?) ${returning}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import * as createUsers from './0002_create_users.js';
 import * as createBackups from './0003_create_backups.js';
 import * as workerIdentity from './0004_worker_identity.js';
 import * as workerTasks from './0005_worker_tasks.js';
+import * as readyJobsByTask from './0006_ready_jobs_by_task.js';
 
 /** Every migration, in order. Listed here rather than read from a folder at run time. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_create_backups': createBackups,
   '0004_worker_identity': workerIdentity,
   '0005_worker_tasks': workerTasks,
+  '0006_ready_jobs_by_task': readyJobsByTask,
 };
 
 /** The schema version a file is at once every migration has run (stored in `PRAGMA user_version`). */
