@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { withStore } from '../operations/with-store.js';
 import { openStore } from '../store/open.js';
-import { DURABILITIES, type JobStore } from '../store/store.js';
+import { DURABILITIES, type Durability, type JobStore } from '../store/store.js';
 import { parseChoice } from './parse.js';
 
 /** What every command gets from the program around it. */
@@ -26,19 +27,20 @@ export function databaseFile(command: Command): string {
   return db ?? process.env.USERGEN_DB ?? DEFAULT_DATABASE_FILE;
 }
 
+/** `--durability`, checked; undefined leaves the store's default. */
+export function durabilityOption(command: Command): Durability | undefined {
+  const { durability } = command.optsWithGlobals<GlobalOptions>();
+  return durability === undefined ? undefined : parseChoice(durability, '--durability', DURABILITIES);
+}
+
 /** Opens the database the global options name; call it only once every argument has been checked. */
 export async function openCommandDatabase(command: Command, options: CommandDatabaseOptions = {}): Promise<JobStore> {
-  const { durability } = command.optsWithGlobals<GlobalOptions>();
-  return openStore(databaseFile(command), {
-    durability: durability === undefined ? undefined : parseChoice(durability, '--durability', DURABILITIES),
-    create: options.create ?? false,
-  });
+  return openStore(databaseFile(command), { durability: durabilityOption(command), create: options.create ?? false });
 }
 
 /** Checks the global options without opening anything. */
 export function checkGlobalOptions(command: Command): void {
-  const { durability } = command.optsWithGlobals<GlobalOptions>();
-  if (durability !== undefined) parseChoice(durability, '--durability', DURABILITIES);
+  durabilityOption(command);
 }
 
 /**
@@ -50,18 +52,5 @@ export async function withCommandDatabase<T>(
   work: (store: JobStore) => Promise<T>,
   options: CommandDatabaseOptions = {},
 ): Promise<T> {
-  checkGlobalOptions(command);
-  const store = await openCommandDatabase(command, options);
-  let failed = false;
-  try {
-    return await work(store);
-  } catch (error) {
-    failed = true;
-    throw store.describeError(error);
-  } finally {
-    // Closing checkpoints the WAL, which fails too on a full disk: the first error is the one to tell.
-    await store.close().catch((error: unknown) => {
-      if (!failed) throw store.describeError(error);
-    });
-  }
+  return withStore(databaseFile(command), { durability: durabilityOption(command), create: options.create ?? false }, work);
 }

@@ -1,9 +1,44 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listBackups } from '../tasks/backup-records.js';
+import { parseStoredError } from '../queue/errors.js';
+import { jobSpec } from '../queue/task.js';
 import type { JobStore } from '../store/store.js';
-import { backupFiles, timeOfBackupFileName } from '../tasks/backup.js';
+import { backupFiles, backupTask, timeOfBackupFileName, type BackupResult } from '../tasks/backup.js';
 import { iso } from './job-view.js';
+import { BackupFailed } from './refusals.js';
+
+// Backups: make one now (`backup`, and restore's safety copy), run a backup job here (the
+// scheduler), list them (`backups`).
+
+export type { BackupResult };
+
+export interface BackupOptions {
+  /** The backup folder, an absolute path; made if missing. */
+  dir: string;
+  /** Keep this many backups in `dir`, deleting the oldest beyond it; null keeps all. */
+  keep: number | null;
+  /** Stops waiting; a copy under way gets BACKUP_GRACE_MS to finish. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim); BackupFailed if it did not succeed. */
+export async function backUp(store: JobStore, options: BackupOptions): Promise<BackupResult> {
+  const job = await store.enqueue(jobSpec(backupTask(store), { dir: options.dir, keep: options.keep }));
+  return runBackupJob(store, job.id, options.signal);
+}
+
+/** Runs backup job `jobId` here (unless a worker has it) and returns what it wrote; BackupFailed if it did not succeed. */
+export async function runBackupJob(store: JobStore, jobId: number, signal?: AbortSignal): Promise<BackupResult> {
+  // Imported when needed: `backups` lists without loading the worker loop.
+  const { awaitJob } = await import('../queue/wait.js');
+  const job = await awaitJob(store, jobId, { runHere: 'always', tasks: [backupTask(store)], signal, graceMs: BACKUP_GRACE_MS });
+  if (job.state !== 'succeeded') throw new BackupFailed(job.id, job.state, parseStoredError(job.error));
+  return JSON.parse(job.result ?? 'null') as BackupResult;
+}
+
+/** A backup under way when a stop is asked for gets this long to finish. */
+export const BACKUP_GRACE_MS = 10 * 60_000;
 
 export interface BackupEntry {
   file: string;

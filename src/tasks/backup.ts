@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
-import { parseStoredError } from '../queue/errors.js';
-import { defineTask, jobSpec, type TaskDefinition } from '../queue/task.js';
+import { defineTask, type TaskDefinition } from '../queue/task.js';
 import type { JobStore } from '../store/store.js';
 import { forgetBackups, recordBackup } from './backup-records.js';
 
@@ -133,23 +131,3 @@ export function backupFiles(dir: string): string[] {
     .map((entry) => path.join(dir, entry.name))
     .sort();
 }
-
-/** Enqueues a backup and runs it in this process at once (a worker may beat it to the claim). */
-export async function backupNow(store: JobStore, payload: BackupPayload, signal?: AbortSignal): Promise<BackupResult> {
-  const job = await store.enqueue(jobSpec(backupTask(store), payload));
-  return runBackupJob(store, job.id, signal);
-}
-
-/** Runs backup job `jobId` here (unless a worker has it) and returns what it wrote; a UserError if it did not succeed. */
-export async function runBackupJob(store: JobStore, jobId: number, signal?: AbortSignal): Promise<BackupResult> {
-  // Imported when needed: the worker loop is not loaded by every command that imports this file.
-  const { awaitJob } = await import('../queue/wait.js');
-  const job = await awaitJob(store, jobId, { runHere: 'always', tasks: [backupTask(store)], signal, graceMs: BACKUP_GRACE_MS });
-  if (job.state !== 'succeeded') {
-    throw new UserError(`backup job ${job.id} ${job.state}: ${parseStoredError(job.error)?.message ?? 'no error recorded'}`);
-  }
-  return JSON.parse(job.result ?? 'null') as BackupResult;
-}
-
-/** A backup under way when a stop is asked for gets this long to finish. */
-const BACKUP_GRACE_MS = 10 * 60_000;

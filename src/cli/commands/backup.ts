@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupNow, type BackupResult } from '../../tasks/backup.js';
+import { backUp, type BackupResult } from '../../operations/backups.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
 import { withCommandDatabase, type CliContext } from '../context.js';
 import { formatBytes, formatInteger, printJson, printLine } from '../output.js';
@@ -22,8 +22,8 @@ export function register(program: Command, context: CliContext): void {
   )
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {
-      const payload = { dir: backupDir(flags, command), keep: parseKeep(flags) };
-      const result = await withCommandDatabase(command, (store) => backupNow(store, payload, context.shutdownSignal()));
+      const options = { dir: backupDir(flags, command), keep: parseKeep(flags), signal: context.shutdownSignal() };
+      const result = await withCommandDatabase(command, (store) => backUp(store, options));
       if (flags.json) {
         printJson(result);
         return;

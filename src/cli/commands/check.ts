@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkStore } from '../../store/open.js';
+import { checkDatabase } from '../../operations/check.js';
 import { damagedMessage, StorageError } from '../../store/store.js';
 import { checkGlobalOptions, databaseFile } from '../context.js';
 import { formatInteger, printJson, printLine } from '../output.js';
@@ -13,10 +13,10 @@ export function register(program: Command): void {
       'after',
       '\nReads only, through a read-only connection: workers may keep running. It reads the whole file\n(0.6 s for 1,000,000 users, 224 MB, on a 2-core machine). A damaged file is best replaced by a backup: see "usergen backups".',
     )
-    .action((flags: { json?: boolean }, command: Command) => {
+    .action(async (flags: { json?: boolean }, command: Command) => {
       checkGlobalOptions(command);
       const file = databaseFile(command);
-      const report = checkStore(file, 'full');
+      const report = await checkDatabase({ location: file, kind: 'full' });
       if (flags.json) printJson(report);
       else if (report.ok) printLine(`${file} is sound: integrity_check ok in ${formatInteger(report.duration_ms)} ms.`);
       else for (const problem of report.problems) printLine(problem);

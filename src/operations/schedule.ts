@@ -1,18 +1,27 @@
 import path from 'node:path';
-import { newestBackupTime } from './backup-records.js';
+import { newestBackupTime } from '../tasks/backup-records.js';
 import type { JobStore, UnfinishedJob } from '../store/store.js';
 import { toError } from '../errors.js';
 import { sleepUntil } from '../queue/delay.js';
 import { slotKey, type Cadence } from '../queue/schedule.js';
 import { countLiveWorkers } from '../queue/live-workers.js';
 import { jobSpec } from '../queue/task.js';
-import { BACKUP_TASK, backupTask, parseBackupPayload, runBackupJob, type BackupPayload, type BackupResult } from './backup.js';
+import { BACKUP_TASK, backupTask, parseBackupPayload, type BackupPayload, type BackupResult } from '../tasks/backup.js';
+import { runBackupJob } from './backups.js';
+
+// `schedule backup`: the scheduler's decisions (catch up or not, which job a slot gets, whether to
+// run it here) made here and told as events; the caller prints them (the CLI) or shows them.
 
 export interface BackupScheduleOptions {
+  /** When the slots are: everyCadence or cronCadence. */
   cadence: Cadence;
   payload: BackupPayload;
   /** Only enqueue each slot's job; a `usergen worker` runs it. */
   enqueueOnly: boolean;
+  /** Runs until this aborts; a backup under way finishes first. */
+  signal: AbortSignal;
+  /** Told what the scheduler does, as it does it. */
+  report: (event: ScheduleEvent) => void;
 }
 
 /** What the scheduler does, as it does it. */
@@ -35,19 +44,14 @@ export type ScheduleEvent =
  * slot gets one job; the catch-up has a key of its own for the slot it starts in and the folder,
  * so schedulers of one folder started together make one, and a failed slot job does not block it.
  */
-export async function runBackupSchedule(
-  store: JobStore,
-  options: BackupScheduleOptions,
-  signal: AbortSignal,
-  report: (event: ScheduleEvent) => void,
-): Promise<void> {
-  const { cadence } = options;
-  await catchUp(store, options, signal, report);
+export async function runBackupSchedule(store: JobStore, options: BackupScheduleOptions): Promise<void> {
+  const { cadence, signal, report } = options;
+  await catchUp(store, options);
   while (!signal.aborted) {
     const next = cadence.next(Date.now());
     report({ type: 'next', at: next });
     if (!(await sleepUntil(next, signal))) return;
-    await runSlot(store, options, next, slotKey(BACKUP_TASK, next), signal, report);
+    await runSlot(store, options, next, slotKey(BACKUP_TASK, next));
   }
 }
 
@@ -59,12 +63,8 @@ export async function runBackupSchedule(
  * process holds its lease, taking it once the lease runs out), and catches up only if it fails.
  * Other folders' backups and jobs do not count: each folder has its own schedule and `--keep`.
  */
-async function catchUp(
-  store: JobStore,
-  options: BackupScheduleOptions,
-  signal: AbortSignal,
-  report: (event: ScheduleEvent) => void,
-): Promise<void> {
+async function catchUp(store: JobStore, options: BackupScheduleOptions): Promise<void> {
+  const { signal, report } = options;
   const dir = path.resolve(options.payload.dir);
   const newest = await newestBackupTime(store.db, dir);
   if (newest !== undefined && Date.now() - newest <= options.cadence.periodMs) return;
@@ -85,7 +85,7 @@ async function catchUp(
   }
   report({ type: 'catch-up', newest });
   const slot = options.cadence.slotOf(Date.now());
-  await runSlot(store, options, slot, `${slotKey(BACKUP_TASK, slot)}/catch-up:${dir}`, signal, report);
+  await runSlot(store, options, slot, `${slotKey(BACKUP_TASK, slot)}/catch-up:${dir}`);
 }
 
 /** The folder a backup job writes to; undefined for a payload that fails validation (its job fails at once). */
@@ -97,14 +97,8 @@ function folderOf(job: UnfinishedJob): string | undefined {
   }
 }
 
-async function runSlot(
-  store: JobStore,
-  options: BackupScheduleOptions,
-  slot: number,
-  key: string,
-  signal: AbortSignal,
-  report: (event: ScheduleEvent) => void,
-): Promise<void> {
+async function runSlot(store: JobStore, options: BackupScheduleOptions, slot: number, key: string): Promise<void> {
+  const { signal, report } = options;
   const job = await store.enqueueUnique({ ...jobSpec(backupTask(store), options.payload), uniqueKey: key });
   if (!job) return report({ type: 'taken', slot });
   if (options.enqueueOnly) {

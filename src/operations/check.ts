@@ -1,0 +1,21 @@
+import { checkStore } from '../store/open.js';
+import type { CheckReport } from '../store/store.js';
+
+export type { CheckReport };
+
+export interface CheckOptions {
+  /** The database to check (an SQLite file's path). */
+  location: string;
+  /** `full` (default): every page and index (`usergen check`); `quick`: skips the index cross-checks (a worker's start). */
+  kind?: CheckReport['kind'];
+}
+
+/**
+ * Checks every page of the database through a read-only connection of its own, so workers may
+ * keep running. Damage is data (`ok: false` and the problems), for the caller to show and act on;
+ * only a location that is not a usergen database at all (missing, a folder, another kind of file)
+ * is refused, with a UserError saying which.
+ */
+export async function checkDatabase(options: CheckOptions): Promise<CheckReport> {
+  return checkStore(options.location, options.kind ?? 'full');
+}
