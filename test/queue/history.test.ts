@@ -1,10 +1,11 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ImmediateSqliteDriver } from '../../src/store/sqlite/driver.js';
 import { openDatabase } from '../../src/store/sqlite/open.js';
 import type { Database, HistoryEntry } from '../../src/store/schema.js';
 import { retryJob } from '../../src/store/sqlite/admin.js';
-import { claimJobs, claimStatement, enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/store/sqlite/jobs.js';
+import { claimJobs, enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/store/sqlite/jobs.js';
 import type { Claim } from '../../src/store/store.js';
 import { tempDb } from '../helpers.js';
 
@@ -13,11 +14,12 @@ import { tempDb } from '../helpers.js';
 
 let file: string;
 let db: Kysely<Database>;
-const NOOP_TASK = { tasks: ['noop'], relaxSynchronous: false, statement: claimStatement(1, false) };
+let driver: ImmediateSqliteDriver;
+const NOOP_TASK = { tasks: ['noop'], relaxSynchronous: false };
 
 beforeEach(async () => {
   file = tempDb().db;
-  db = (await openDatabase(file)).db;
+  ({ db, driver } = await openDatabase(file));
 });
 
 afterEach(async () => {
@@ -29,7 +31,7 @@ const error = (message: string) => JSON.stringify({ name: 'Error', message, stac
 /** Enqueues a job, claims it as worker `w` and records progress 3/10; returns its claim. */
 async function claimedWithProgress(maxAttempts = 3, now = Date.now()): Promise<Claim> {
   const job = await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts }, undefined, now);
-  const [claimed] = await claimJobs(db, 'w', 1, 1_000, NOOP_TASK, now);
+  const [claimed] = await claimJobs(db, driver, 'w', 1, 1_000, NOOP_TASK, now);
   const claim = { jobId: job.id, workerId: 'w', attempt: claimed!.attempts };
   expect(await saveProgress(db, claim, 3, 10)).toBe(true);
   return claim;
@@ -52,7 +54,7 @@ describe('history', () => {
   it('an attempt whose lease expired is recorded when the job is recovered, and the job drops its progress', async () => {
     const claim = await claimedWithProgress(3, 1_000);
     // The next claim, after the 1 s lease ran out, puts the job back (limit 0: it claims nothing).
-    await claimJobs(db, 'other', 0, 1_000, NOOP_TASK, 10_000);
+    await claimJobs(db, driver, 'other', 0, 1_000, NOOP_TASK, 10_000);
     expect(await getJob(db, claim.jobId)).toMatchObject({ state: 'queued', attempts: 1, progress_current: null, locked_by: null });
     expect(await historyOf(claim.jobId)).toEqual([
       {
@@ -67,7 +69,7 @@ describe('history', () => {
   it('every attempt of a job that fails for good is kept, the last one included, and a retry by hand after them', async () => {
     const first = await claimedWithProgress(2);
     await failAttempt(db, first, error('first'), 0, 1_000);
-    const [again] = await claimJobs(db, 'w', 1, 60_000, NOOP_TASK, 2_000);
+    const [again] = await claimJobs(db, driver, 'w', 1, 60_000, NOOP_TASK, 2_000);
     const second = { jobId: first.jobId, workerId: 'w', attempt: again!.attempts };
     await saveProgress(db, second, 7, 10);
     await failAttempt(db, second, error('second'), null, 3_000);
@@ -105,7 +107,7 @@ describe('upgrading a database whose history was written by an earlier version',
     sqlite.exec(`delete from kysely_migration where name >= '0004'; pragma user_version = 3`);
     sqlite.close();
 
-    db = (await openDatabase(file)).db;
+    ({ db, driver } = await openDatabase(file));
     expect(await historyOf(retried.id)).toEqual([
       { at: 1_000, attempt: 3, state: 'failed', error: { name: 'Error', message: 'old failure' } },
       { at: 2_000, attempt: 3, state: 'queued', retried_from: 'failed' },

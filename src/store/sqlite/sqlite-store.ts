@@ -26,7 +26,6 @@ import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
 import { GroupCommitter } from './group-commit.js';
 import {
   claimJobs,
-  claimStatement,
   completeJob,
   enqueueJob,
   enqueueJobsInOne,
@@ -59,8 +58,6 @@ export class SqliteStore implements JobStore {
   readonly #driver: ImmediateSqliteDriver;
   readonly #committer: GroupCommitter;
   readonly #wakeFile: WakeFile;
-  /** The claim's SQL by the number of tasks it takes: a worker's task set does not change. */
-  readonly #claimStatements = new Map<string, string>();
 
   constructor(opened: { db: Kysely<Database>; driver: ImmediateSqliteDriver; file: string; durability: Durability }) {
     this.db = opened.db;
@@ -135,14 +132,7 @@ export class SqliteStore implements JobStore {
   }
 
   claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
-    const oneJob = options.jobId !== undefined;
-    const key = `${options.tasks.length}/${oneJob}`;
-    let statement = this.#claimStatements.get(key);
-    if (statement === undefined) {
-      statement = claimStatement(options.tasks.length, oneJob);
-      this.#claimStatements.set(key, statement);
-    }
-    return claimJobs(this.db, workerId, limit, leaseMs, { ...options, statement, relaxSynchronous: this.durability === 'full' });
+    return claimJobs(this.db, this.#driver, workerId, limit, leaseMs, { ...options, relaxSynchronous: this.durability === 'full' });
   }
 
   // Each lease counts from when the renewal runs, not from when it was asked for: it may wait for

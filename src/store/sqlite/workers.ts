@@ -1,6 +1,7 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { CompiledQuery } from './kysely.js';
 import type { Database, WorkerRow } from '../schema.js';
+import type { SyncConnection } from './driver.js';
 import { identityOf, isGoneHere, thisHost } from '../liveness.js';
 import type { NewWorker } from '../store.js';
 
@@ -79,8 +80,8 @@ export async function recoverDeadWorkers(db: Kysely<Database>, now = Date.now())
  * back to the queue, its attempt counted; with no attempts left it fails instead, so a job that
  * kills its worker every time cannot crash-loop the fleet. Runs in the claim's transaction.
  */
-export async function recoverExpiredLeases(trx: Transaction<Database>, now: number): Promise<void> {
-  await trx.executeQuery(CompiledQuery.raw(RECOVER_EXPIRED, [now, now, now]));
+export function recoverExpiredLeases(connection: SyncConnection, now: number): void {
+  connection.execute(CompiledQuery.raw(RECOVER_EXPIRED, [now, now, now]));
 }
 
 /**
