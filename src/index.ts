@@ -2,7 +2,7 @@
 // nothing and loads none of the command line's packages.
 
 export { openQueue, Queue, type Job, type OpenQueueOptions, type QueueTransaction, type QueueWorkerOptions } from './queue/queue.js';
-export { defineTask, type EnqueueOptions, type TaskContext, type TaskDefinition, type TaskSpec } from './queue/task.js';
+export { defineTask, type CompletionJobs, type EnqueueOptions, type TaskContext, type TaskDefinition, type TaskSpec } from './queue/task.js';
 export type { JobEvent, Logger, Worker, WorkerEvents, WorkerOptions, WorkerSummary } from './queue/worker.js';
 export type { BackoffOptions } from './queue/backoff.js';
 export { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from './queue/errors.js';
