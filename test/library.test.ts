@@ -12,7 +12,7 @@ import { ROOT } from './helpers.js';
 // imports only from 'usergen', compiled with tsc --strict and run.
 
 const PROGRAM = `
-import { defineTask, openQueue, type JobEvent } from 'usergen';
+import { defineTask, openQueue, type EnqueueOptions, type JobEvent } from 'usergen';
 
 interface Greeting {
   name: string;
@@ -41,6 +41,11 @@ const once = await queue.enqueue(greet, { name: 'once' }, { uniqueKey: 'greet:on
 const twice = await queue.enqueue(greet, { name: 'once' }, { uniqueKey: 'greet:once' });
 // @ts-expect-error: with a uniqueKey nothing may be enqueued, so the job may be undefined
 once.id;
+async function typesOnly(options: EnqueueOptions) {
+  // @ts-expect-error: options that may hold a uniqueKey may enqueue nothing too
+  return (await queue.enqueue(greet, { name: 'x' }, options)).id;
+}
+void typesOnly;
 const unchecked: unknown = {};
 // @ts-expect-error: a payload of unknown type is no Greeting
 await queue.enqueue(greet, unchecked).catch(() => undefined);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Queue } from '../../dist/queue/queue.js';
+import { openQueue } from '../../dist/index.js';
 import { jobSpec } from '../../dist/queue/task.js';
 import { awaitJob } from '../../dist/queue/wait.js';
 import { openSqliteStore, type SqliteStore } from '../../dist/store/sqlite/sqlite-store.js';
@@ -46,13 +46,14 @@ function perSecond(count: number, ms: number): number {
 /** `queue.enqueueMany()` (the public API), `chunk` jobs a call, each call one transaction. */
 export async function enqueueManyRate(count: number, durability: Durability, chunk = 1_000): Promise<number> {
   const scratch = await scratchDatabase(durability);
-  const queue = new Queue(scratch.store);
+  const queue = await openQueue({ db: scratch.file, durability });
   try {
     const payloads = Array.from({ length: chunk }, () => ({}));
     const started = performance.now();
     for (let done = 0; done < count; done += chunk) await queue.enqueueMany(noop, payloads.slice(0, Math.min(chunk, count - done)));
     return perSecond(count, performance.now() - started);
   } finally {
+    await queue.close();
     await scratch.close();
   }
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { countLiveWorkers } from '../queue/live-workers.js';
-import { checkStore, inspectBackup, restoreBackup, setAsideDamaged } from '../store/open.js';
+import { currentDatabase, inspectBackup, restoreBackup, setAsideDamaged } from '../store/open.js';
 import type { Durability, JobStore } from '../store/store.js';
 import { listBackups, replaceBackupRecords } from '../tasks/backup-records.js';
 import { damagedFileName, type BackupResult } from '../tasks/backup.js';
@@ -17,7 +17,7 @@ import { withStore } from './with-store.js';
  * What is at the database path before a restore: nothing (or an empty file: nothing to lose), a
  * sound database, or a damaged one, which a safety backup cannot copy and must not be written to.
  */
-export type CurrentDatabase = 'missing' | 'sound' | 'damaged';
+export type CurrentDatabase = Awaited<ReturnType<typeof currentDatabase>>;
 
 /** What a restore is about to do, for whoever confirms it. */
 export interface RestoreQuestion {
@@ -74,8 +74,8 @@ export interface RestoreResult {
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const { location, dir, durability } = options;
   const backup = backupToRestore(options.backup, dir);
-  const copy = inspectBackup(backup);
-  const current = currentDatabase(location);
+  const copy = await inspectBackup(backup);
+  const current = await currentDatabase(location);
   const done = await withStore(location, { durability, create: true }, async (store) => {
     const workers = await readUnlessDamaged(store, current, () => countLiveWorkers(store));
     if ((workers === undefined || workers > 0) && !options.force) throw new WorkersRunning(location, workers ?? null);
@@ -88,7 +88,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     let aside: RestoreResult['set_aside'] = null;
     if (current === 'damaged') {
       // Nothing goes into the damaged file: its bytes are set aside as they are.
-      const [file, wal] = setAsideDamaged(location, path.join(dir, damagedFileName(new Date())));
+      const [file, wal] = await setAsideDamaged(location, path.join(dir, damagedFileName(new Date())));
       aside = { file: file!, wal: wal ?? null };
       options.report?.({ type: 'set-aside', ...aside });
     } else if (current === 'sound') {
@@ -118,12 +118,6 @@ function backupToRestore(file: string, dir: string): string {
   const inDir = path.join(dir, file);
   if (fs.existsSync(inDir)) return inDir;
   throw new BackupNotFound(file, [process.cwd(), dir]);
-}
-
-/** Checks the pages of the current file (read-only); refuses what is not a usergen database. */
-function currentDatabase(location: string): CurrentDatabase {
-  if (!fs.existsSync(location) || (fs.statSync(location).isFile() && fs.statSync(location).size === 0)) return 'missing';
-  return checkStore(location, 'quick').ok ? 'sound' : 'damaged';
 }
 
 /** `read` from the current file; undefined when the file is damaged and so is what `read` needs. */

@@ -11,8 +11,9 @@ const PROGRESS_INTERVAL_MS = 100;
 
 /**
  * What a completion does for the worker when its write ran longer than the worker's heartbeat:
- * it held the one connection (and SQLite's one write lock) all that time, so no heartbeat could
- * run; `renew` pushes out the worker's leases in the same transaction, before it commits.
+ * the store may have had to hold back every other statement meanwhile (SQLite's one connection
+ * does), heartbeats included; `renew` pushes out the worker's leases in the same transaction,
+ * before it commits.
  */
 export interface LeaseKeeping {
   /** Whether the worker's leases are older than its heartbeat interval. */

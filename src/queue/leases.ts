@@ -63,7 +63,7 @@ export class Leases implements LeaseKeeping {
         // Only the runs that were renewed: one claimed meanwhile was not asked about.
         for (const run of running) {
           if (!held.has(run.job.id)) {
-            run.stopIfRunning(new LeaseLostError(`job ${run.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
+            run.stop(new LeaseLostError(`job ${run.job.id} is no longer this worker's (cancelled, or taken over after its lease expired)`));
           }
         }
       }

@@ -36,7 +36,7 @@ export class Queue {
   readonly file: string;
   readonly #store: JobStore;
 
-  constructor(store: JobStore) {
+  private constructor(store: JobStore) {
     this.#store = store;
     this.file = store.location;
   }
@@ -51,10 +51,12 @@ export class Queue {
    * With `uniqueKey`, resolves undefined (and enqueues nothing) when a job with that key was ever enqueued.
    */
   enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions & { uniqueKey: string }): Promise<Job | undefined>;
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job>;
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions & { uniqueKey?: undefined }): Promise<Job>;
+  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job | undefined>;
   async enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job | undefined> {
-    const spec = jobSpec(task, payload, options);
-    return options.uniqueKey === undefined ? this.#store.enqueue(spec) : this.#store.enqueueUnique({ ...spec, uniqueKey: options.uniqueKey });
+    const { uniqueKey, ...rest } = options;
+    const spec = jobSpec(task, payload, rest);
+    return uniqueKey === undefined ? this.#store.enqueue(spec) : this.#store.enqueueUnique({ ...spec, uniqueKey });
   }
 
   /**

@@ -33,7 +33,7 @@ export class JobRun {
   /** What its completion recorded as the job's result, once `succeeded`. */
   result: unknown;
   #reason: Error | undefined;
-  /** An abort that came while `committing`: it takes effect if the commit fails. */
+  /** An abort or stop that came during a completion: it takes effect once the completion has settled. */
   #deferred: Error | undefined;
   #controller: AbortController | undefined;
   #onAbort: ((reason: Error) => void) | undefined;
@@ -60,22 +60,41 @@ export class JobRun {
     return this.#reason;
   }
 
-  /** Stops the run unless its completion committed (a timeout, a second claim of its job). */
+  /**
+   * Stops the run (a timeout, a second claim of its job). A completion whose write has begun
+   * decides first: the abort waits for its commit. A run that succeeded stays succeeded; a handler
+   * still running after its completion is told to stop all the same.
+   */
   abort(reason: Error): void {
-    if (this.#state === 'committing') {
-      this.#deferred ??= reason;
-      return;
+    switch (this.#state) {
+      case 'committing':
+        this.#deferred ??= reason;
+        return;
+      case 'aborted':
+        return;
+      case 'succeeded':
+        if (!this.#reason) this.#interrupt(reason);
+        return;
+      default:
+        this.#state = 'aborted';
+        this.#interrupt(reason);
     }
-    if (this.#state !== 'running' && this.#state !== 'completing') return;
-    this.#state = 'aborted';
+  }
+
+  /**
+   * Stops the run unless a completion is under way (a lost lease seen by the heartbeat, a
+   * shutdown): the lease's fence decides that one, and the stop takes effect once it has (on a
+   * completion that failed, or a handler still running after one that committed).
+   */
+  stop(reason: Error): void {
+    if (this.#state === 'completing' || this.#state === 'committing') this.#deferred ??= reason;
+    else this.abort(reason);
+  }
+
+  #interrupt(reason: Error): void {
     this.#reason = reason;
     this.#controller?.abort(reason);
     this.#onAbort?.(reason);
-  }
-
-  /** Stops the run only while its handler runs (a lost lease seen by the heartbeat, a shutdown): a completion under way is left to the fence. */
-  stopIfRunning(reason: Error): void {
-    if (this.#state === 'running') this.abort(reason);
   }
 
   throwIfAborted(): void {
@@ -97,6 +116,7 @@ export class JobRun {
   /** Runs a completion of this job (see RunState): `succeeded` once `commit` resolves. */
   async runCompletion<T>(commit: () => Promise<T>): Promise<T> {
     this.throwIfAborted();
+    if (this.#state !== 'running') throw new Error(`job ${this.job.id} was completed already: complete() may be called once`);
     this.#state = 'completing';
     try {
       const value = await commit();
@@ -153,7 +173,7 @@ export async function runJob(run: JobRun, context: RunContext): Promise<void> {
     const result = await run.race(task.handler(payload, createTaskContext(context.store, run, context.leases)));
     if (run.state !== 'succeeded') await finishJob(context.store, run, result);
   } catch (thrown) {
-    // Its completion committed, and then it threw or was aborted (timed out meanwhile): it succeeded.
+    // Its completion committed, and then it threw or was stopped (timed out, shut down): it succeeded.
     if (run.state !== 'succeeded') await settleFailure(run, toError(thrown), task, started, context);
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow } from '../store/schema.js';
+import { UsageError } from '../errors.js';
 import type { NewJobSpec } from '../store/store.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
@@ -107,6 +108,8 @@ export interface EnqueueOptions {
 
 /** Validates the payload (throws what `validate` throws), and makes what the store is given to enqueue. */
 export function jobSpec<P>(task: TaskDefinition<P, unknown>, payload: P, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): NewJobSpec {
+  // Not in a transaction's enqueue (its types say so; this is for callers without types).
+  if ((options as EnqueueOptions).uniqueKey !== undefined) throw new UsageError('uniqueKey is taken by queue.enqueue only, not inside a transaction');
   task.validate(payload);
   return { task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt, delayMs: options.delayMs };
 }

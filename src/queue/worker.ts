@@ -157,7 +157,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** A damaged file, or a draining worker that cannot claim: what runs is given back at once. */
   #abortRunning(reason: Error): void {
-    for (const run of this.#running.values()) run.stopIfRunning(new ShutdownError(`worker stopped: ${reason.message}`));
+    for (const run of this.#running.values()) run.stop(new ShutdownError(`worker stopped: ${reason.message}`));
   }
 
   async #claimUntilStopped(): Promise<void> {
@@ -197,7 +197,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const graceExpired = await Promise.race([this.#queue.onIdle().then(() => false), graceOver]);
     clearTimeout(timer);
     if (graceExpired) {
-      for (const run of this.#running.values()) run.stopIfRunning(new ShutdownError('worker stopped before the job finished'));
+      for (const run of this.#running.values()) run.stop(new ShutdownError('worker stopped before the job finished'));
     }
     await this.#queue.onIdle();
   }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { checkDatabase } from './sqlite/check.js';
 import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot } from './sqlite/snapshot.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
@@ -23,13 +24,24 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Pro
   return openSqliteStore(location, options);
 }
 
-/** Checks the database at `location` without opening it for writing; a damaged one is reported, not thrown. */
-export function checkStore(location: string, kind: CheckReport['kind']): CheckReport {
+/**
+ * Checks the database at `location` without opening it for writing (`usergen check`, and before a
+ * restore: workers may keep running); a damaged one is reported, not thrown. An open store checks
+ * itself with `store.check`.
+ */
+export async function checkStore(location: string, kind: CheckReport['kind']): Promise<CheckReport> {
   return checkDatabase(location, kind);
 }
 
+/** What is at `location` before a restore: no database (nothing to lose), a sound one, or a damaged one. */
+export async function currentDatabase(location: string): Promise<'missing' | 'sound' | 'damaged'> {
+  // An empty file is what a database being created looks like: nothing in it to keep.
+  if (!fs.existsSync(location) || (fs.statSync(location).isFile() && fs.statSync(location).size === 0)) return 'missing';
+  return (await checkStore(location, 'quick')).ok ? 'sound' : 'damaged';
+}
+
 /** Checks that the backup `file` is sound and one this version can restore; what it holds. */
-export function inspectBackup(file: string): BackupCopy {
+export async function inspectBackup(file: string): Promise<BackupCopy> {
   return inspectSnapshot(file);
 }
 
@@ -42,6 +54,6 @@ export function restoreBackup(file: string, location: string): Promise<void> {
  * Copies a damaged database's bytes as they are to `target` (never over an existing file): what
  * is set aside before a restore replaces it. Returns the paths written.
  */
-export function setAsideDamaged(location: string, target: string): string[] {
+export async function setAsideDamaged(location: string, target: string): Promise<string[]> {
   return copyDatabaseFiles(location, target);
 }

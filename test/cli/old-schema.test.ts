@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 import { count, inspectDb, runCli, tempDb } from '../helpers.js';
 
-// A usergen file is marked "usgn" (PRAGMA application_id), as src/db/migrate.ts does.
+// A usergen file is marked "usgn" (PRAGMA application_id), as src/store/sqlite/migrate.ts does.
 const APPLICATION_ID = 0x7573676e;
 const NAMES = Object.keys(MIGRATIONS);
 

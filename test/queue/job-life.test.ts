@@ -213,3 +213,71 @@ describe('context.db inside complete()', () => {
     expect(await store.getJob(second.id)).toMatchObject({ state: 'succeeded', result: '2' });
   });
 });
+
+describe('a handler after its completion', () => {
+  it('still running once its completion committed: its timeout stops it, and the job is reported succeeded', async () => {
+    const lingering = defineTask({
+      name: 'lingering',
+      timeoutMs: 100,
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        await context.complete(async () => 'done');
+        // Never settles: only the run's abort can end this attempt.
+        return new Promise<string>(() => {});
+      },
+    });
+    const job = await store.enqueue({ task: lingering.name, payload: {}, maxAttempts: 1 });
+
+    const { summary, events } = await runWithEvents(new Worker(store, { tasks: [lingering], concurrency: 1, drain: true, register: false }));
+
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', result: '"done"' });
+    expect(summary).toEqual({ succeeded: 1, failed: 0, retried: 0, released: 0 });
+    expect(events).toEqual([['succeeded', { id: job.id, task: 'lingering', attempt: 1, result: 'done' }]]);
+  });
+
+  it('complete() a second time is refused; the first completion stands and is reported', async () => {
+    const twice = defineTask({
+      name: 'twice',
+      maxAttempts: 1,
+      validate: asObject,
+      async handler(_payload, context) {
+        await context.complete(async () => 'first');
+        return context.complete(async () => 'second').catch((error: Error) => error.message);
+      },
+    });
+    const job = await store.enqueue({ task: twice.name, payload: {}, maxAttempts: 1 });
+
+    const { summary, events } = await runWithEvents(new Worker(store, { tasks: [twice], concurrency: 1, drain: true, register: false }));
+
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', result: '"first"' });
+    expect(summary).toEqual({ succeeded: 1, failed: 0, retried: 0, released: 0 });
+    expect(events).toEqual([['succeeded', { id: job.id, task: 'twice', attempt: 1, result: 'first' }]]);
+  });
+
+  it('a shutdown whose grace ran out during a completion that then failed still stops the handler', async () => {
+    const stopping = new AbortController();
+    const failingWrite = defineTask({
+      name: 'failing_write',
+      maxAttempts: 3,
+      validate: asObject,
+      async handler(_payload, context) {
+        await context
+          .complete(async () => {
+            stopping.abort(new Error('stop'));
+            // Past the grace period: the shutdown comes while this write holds the completion.
+            await sleep(300);
+            throw new Error('write failed');
+          })
+          .catch(() => undefined);
+        return new Promise<string>(() => {});
+      },
+    });
+    const job = await store.enqueue({ task: failingWrite.name, payload: {}, maxAttempts: 3 });
+
+    const summary = await new Worker(store, { tasks: [failingWrite], concurrency: 1, graceMs: 50, register: false }).run(stopping.signal);
+
+    expect(summary).toEqual({ succeeded: 0, failed: 0, retried: 0, released: 1 });
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'queued', attempts: 0 });
+  });
+});

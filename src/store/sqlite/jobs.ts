@@ -1,12 +1,12 @@
 import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { CompiledQuery, sql } from './kysely.js';
 import type { Database, JobRow } from '../schema.js';
-import type { Claim, ClaimedJob, ClaimOptions, Completion, NewJobSpec } from '../store.js';
-import type { ImmediateSqliteDriver, SyncConnection } from './driver.js';
-import { recoverDeadWorkers, recoverExpiredLeases } from './workers.js';
+import type { Claim, Completion, NewJobSpec } from '../store.js';
+import type { ImmediateSqliteDriver } from './driver.js';
 
-// The statements about jobs: enqueue, claim, renew, progress, complete, fail, release. Those about
-// workers' rows and the jobs of dead workers are in workers.ts; the operator's in admin.ts.
+// The statements about jobs: enqueue, renew, progress, complete, fail, release. The claim is in
+// claim.ts; the statements about workers' rows and the jobs of dead workers in workers.ts; the
+// operator's in admin.ts.
 
 /**
  * One autocommit INSERT: durable (at `synchronous=FULL`) once it resolves. Precompiled, and no
@@ -106,121 +106,6 @@ export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow |
 }
 
 
-
-/**
- * Claims up to `limit` ready jobs for `workerId`, highest priority first, and leases them for
- * `leaseMs`. One UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING, inside BEGIN IMMEDIATE:
- * two workers can never both see a job as queued, because the write lock is taken before the
- * read. A DEFERRED transaction reads first and fails with SQLITE_BUSY ("database is locked") on
- * upgrading its lock when another process wrote in between, which the busy timeout cannot retry:
- * with DEFERRED, test/queue/contention.test.ts (3 workers, 1 enqueuer) saw such failures in 2 runs
- * of 2; with IMMEDIATE, none.
- * Jobs whose lease has expired (their worker died) are put back first, in the same transaction;
- * when nothing is found, so are those of workers of this host whose process is gone, and the
- * claim runs again.
- *
- * At `full` durability the claim alone commits without an fsync (synchronous=NORMAL for its
- * transaction): a claim lost to a power cut leaves the job queued, which is what a worker killed
- * mid-job leads to anyway, and the next fsynced commit (the job's completion) makes it durable
- * along with everything before it in the WAL. It saves an fsync per claim, about a third of an
- * idle worker's pickup time.
- */
-export async function claimJobs(
-  db: Kysely<Database>,
-  driver: ImmediateSqliteDriver,
-  workerId: string,
-  limit: number,
-  leaseMs: number,
-  options: ClaimOptions & { relaxSynchronous: boolean },
-  now = Date.now(),
-): Promise<ClaimedJob[]> {
-  const claimNow = () => driver.exclusive((connection) => claimOn(connection, workerId, limit, leaseMs, options, now));
-  const claimed = await claimNow();
-  // Only a claim that found nothing looks for dead workers of this host (an idle worker's claim,
-  // once per poll or wake-up): a claim that finds work costs nothing more. Their jobs come back
-  // at once rather than when their lease runs out.
-  if (claimed.length > 0 || (await recoverDeadWorkers(db, now)) === 0) return claimed;
-  return claimNow();
-}
-
-/**
- * The claim's transaction, run synchronously on the connection (no other query can come in
- * between, and no promise per statement). The jobs it takes are read per task, through the index
- * jobs_ready_by_task (task, priority desc, run_at, id): the first `limit` ready jobs of each task
- * the worker knows, merged here, so ready jobs of tasks it does not know cost its claim nothing.
- * One scan of all ready jobs filtered by task skipped each of them instead: with 100,000 ahead of
- * its own, a claim took 9.2 ms instead of 0.16 ms (better-sqlite3 alone, measured here). One
- * compound SELECT with an arm per task did the same in SQL, but cost 22 µs more a claim of one job.
- */
-function claimOn(
-  connection: SyncConnection,
-  workerId: string,
-  limit: number,
-  leaseMs: number,
-  { tasks, jobId, relaxSynchronous }: ClaimOptions & { relaxSynchronous: boolean },
-  now: number,
-): ClaimedJob[] {
-  if (relaxSynchronous) connection.execute(SYNCHRONOUS_NORMAL);
-  try {
-    connection.execute(BEGIN_IMMEDIATE);
-    try {
-      recoverExpiredLeases(connection, now);
-      const ids = jobId === undefined ? readyJobs(connection, tasks, limit, now) : [jobId];
-      const claimed = ids.length === 0 ? [] : takeJobs(connection, ids, workerId, leaseMs, tasks, now);
-      connection.execute(COMMIT);
-      return claimed;
-    } catch (error) {
-      // SQLite has rolled back already after some errors (disk full, I/O).
-      if (connection.inTransaction) connection.execute(ROLLBACK);
-      throw error;
-    }
-  } finally {
-    if (relaxSynchronous) connection.execute(SYNCHRONOUS_FULL);
-  }
-}
-
-/** The ids of the best `limit` ready jobs of `tasks`: higher priority first, then earlier run_at, then lower id. */
-function readyJobs(connection: SyncConnection, tasks: readonly string[], limit: number, now: number): number[] {
-  let ready: ReadyJob[] = [];
-  for (const task of tasks) {
-    const { rows } = connection.execute<ReadyJob>(CompiledQuery.raw(READY_JOBS, [task, now, limit]));
-    if (rows.length > 0) ready = ready.length === 0 ? rows : ready.concat(rows);
-  }
-  if (ready.length > limit) ready = ready.sort(claimOrder).slice(0, limit);
-  return ready.map((job) => job.id);
-}
-
-type ReadyJob = Pick<ClaimedJob, 'id' | 'priority' | 'run_at'>;
-
-function claimOrder(a: ReadyJob, b: ReadyJob): number {
-  return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
-}
-
-/** Claims the jobs `ids` (still queued, ready, of `tasks`), in claim order. */
-function takeJobs(connection: SyncConnection, ids: number[], workerId: string, leaseMs: number, tasks: readonly string[], now: number): ClaimedJob[] {
-  const lease = [workerId, now + leaseMs, now];
-  const { rows } =
-    ids.length === 1
-      ? connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOB, [...lease, ids[0], now, JSON.stringify(tasks)]))
-      : connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOBS, [...lease, JSON.stringify(ids), now, JSON.stringify(tasks)]));
-  // RETURNING gives no order: run them in claim order.
-  return rows.sort(claimOrder);
-}
-
-const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
-const COMMIT = CompiledQuery.raw('commit');
-const ROLLBACK = CompiledQuery.raw('rollback');
-const SYNCHRONOUS_NORMAL = CompiledQuery.raw('pragma synchronous = normal');
-const SYNCHRONOUS_FULL = CompiledQuery.raw('pragma synchronous = full');
-
-const READY_JOBS = `select id, priority, run_at from jobs where state = 'queued' and task = ? and run_at <= ?
-  order by priority desc, run_at, id limit ?`;
-const TAKE = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
-  started_at = ?, progress_current = null, progress_total = null`;
-const TAKE_WHERE = `and state = 'queued' and run_at <= ? and task in (select value from json_each(?))
-  returning id, task, payload, priority, run_at, attempts, max_attempts`;
-const TAKE_JOB = `${TAKE} where id = ? ${TAKE_WHERE}`;
-const TAKE_JOBS = `${TAKE} where id in (select value from json_each(?)) ${TAKE_WHERE}`;
 
 /**
  * Pushes out the leases of `runs`, the runs `workerId` has under way now; returns the ids of the

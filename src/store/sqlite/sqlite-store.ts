@@ -21,11 +21,11 @@ import {
 } from '../store.js';
 import { cancelJob, hasUnfinishedJobs, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
 import { checkDatabase } from './check.js';
+import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
 import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
 import { GroupCommitter } from './group-commit.js';
 import {
-  claimJobs,
   completeJob,
   enqueueJob,
   enqueueJobsInOne,
@@ -68,11 +68,6 @@ export class SqliteStore implements JobStore {
     this.#wakeFile = new WakeFile(opened.file);
   }
 
-  /** The database file's absolute path. */
-  get file(): string {
-    return this.location;
-  }
-
   async enqueue(spec: NewJobSpec): Promise<JobRow> {
     const job = await this.#committer.submit((trx) => enqueueJob(trx, spec, this.#driver), { single: true });
     this.#signalIfReady([job.run_at]);
@@ -86,9 +81,10 @@ export class SqliteStore implements JobStore {
   }
 
   async enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]> {
-    const ids = await enqueueJobsInOne(this.db, specs);
-    const now = Date.now();
-    if (specs.some((spec) => (spec.runAt ?? now + (spec.delayMs ?? 0)) <= now)) this.#wakeFile.signal();
+    // The jobs' times are counted from `created`, before the commit: one that fell due during the commit wakes the workers too.
+    const created = Date.now();
+    const ids = await enqueueJobsInOne(this.db, specs, created);
+    this.#signalIfReady(specs.map((spec) => spec.runAt ?? created + (spec.delayMs ?? 0)));
     return ids;
   }
 
@@ -236,7 +232,8 @@ export class SqliteStore implements JobStore {
   }
 
   // Only errors of the store's own statements are its faults: the driver tags them with their
-  // file, so a damaged SQLite file that a task opened itself fails that job like any error.
+  // file. Stricter than describeError: an error that names no file (raised by a task's own SQLite
+  // handle) fails that job like any error, and cannot stop the worker.
   faultOf(error: unknown): StorageFault | undefined {
     if (error instanceof StorageError) return error.fault;
     return faultFile(error) === this.location ? storageFaultOf(error) : undefined;
