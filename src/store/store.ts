@@ -78,6 +78,21 @@ export interface QueueStatus {
 
 export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key' | 'payload'>;
 
+/** How many jobs of a task are in a state, and the attempts they have used. */
+export interface JobTotal {
+  task: string;
+  state: JobState;
+  jobs: number;
+  attempts: number;
+}
+
+/** A job that ended (succeeded or failed): how long its last attempt ran. */
+export interface EndedJob {
+  task: string;
+  state: JobState;
+  duration_ms: number;
+}
+
 export interface CheckReport {
   /** The database checked. */
   file: string;
@@ -198,7 +213,13 @@ export interface JobStore {
   hasUnfinishedJobs(): Promise<boolean>;
   /** The queued and running jobs of `task`, newest first. */
   unfinishedJobsOf(task: string): Promise<UnfinishedJob[]>;
+  /** Per task and state, every job (what /metrics shows). */
+  jobTotals(): Promise<JobTotal[]>;
+  /** The jobs that succeeded or failed after `since` (ms since the epoch). */
+  endedSince(since: number): Promise<EndedJob[]>;
 
+  /** Whether the database answers now: undefined, or why not (one line). Cheap: for health checks. */
+  health(): Promise<string | undefined>;
   /** Checks the database's pages without writing anything; a damaged one is reported, not thrown. */
   check(kind: CheckReport['kind']): Promise<CheckReport>;
 

@@ -41,8 +41,9 @@ export async function takenUsernames(trx: Transaction<Database>, usernames: stri
   return taken;
 }
 
-export async function listUsers(db: Kysely<Database>, limit: number, offset: number): Promise<PublicUser[]> {
-  return db.selectFrom('users').select(PUBLIC_COLUMNS).orderBy('id').limit(limit).offset(offset).execute();
+/** Oldest first (`asc`, creation order) or newest first (`desc`). */
+export async function listUsers(db: Kysely<Database>, limit: number, offset: number, order: 'asc' | 'desc' = 'asc'): Promise<PublicUser[]> {
+  return db.selectFrom('users').select(PUBLIC_COLUMNS).orderBy('id', order).limit(limit).offset(offset).execute();
 }
 
 export async function countUsers(db: Kysely<Database>): Promise<number> {

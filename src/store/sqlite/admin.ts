@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from './kysely.js';
 import type { Database, JobRow, JobState } from '../schema.js';
-import type { JobFilter, QueueStatus, UnfinishedJob } from '../store.js';
+import type { EndedJob, JobFilter, JobTotal, QueueStatus, UnfinishedJob } from '../store.js';
 import { liveWorkers } from './workers.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
@@ -126,4 +126,25 @@ export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Prom
     db.selectFrom('jobs').select(['id', 'state', 'unique_key', 'payload']).where('state', '=', state).where('task', '=', task).execute();
   const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
   return jobs.sort((a, b) => b.id - a.id);
+}
+
+/** Per task and state: jobs and attempts. One pass over the table. */
+export async function jobTotals(db: Kysely<Database>): Promise<JobTotal[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['task', 'state', (eb) => eb.fn.countAll<number>().as('jobs'), (eb) => eb.fn.sum<number>('attempts').as('attempts')])
+    .groupBy(['task', 'state'])
+    .execute();
+  return rows.map((row) => ({ task: row.task, state: row.state, jobs: Number(row.jobs), attempts: Number(row.attempts) }));
+}
+
+/** Through the index jobs_finished (state, finished_at): only the jobs that ended after `since` are read. */
+export async function endedSince(db: Kysely<Database>, since: number): Promise<EndedJob[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['task', 'state', 'started_at', 'finished_at'])
+    .where('state', 'in', ['succeeded', 'failed'])
+    .where('finished_at', '>', since)
+    .execute();
+  return rows.map((row) => ({ task: row.task, state: row.state, duration_ms: Math.max(0, (row.finished_at ?? 0) - (row.started_at ?? row.finished_at ?? 0)) }));
 }

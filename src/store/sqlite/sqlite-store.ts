@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
 import {
@@ -9,8 +10,10 @@ import {
   type ClaimedJob,
   type ClaimOptions,
   type Durability,
+  type EndedJob,
   type JobFilter,
   type JobStore,
+  type JobTotal,
   type NewJobSpec,
   type NewWorker,
   type QueueStatus,
@@ -19,7 +22,7 @@ import {
   type UnfinishedJob,
   type WriteOptions,
 } from '../store.js';
-import { cancelJob, hasUnfinishedJobs, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
+import { cancelJob, endedSince, hasUnfinishedJobs, jobTotals, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
 import { checkDatabase } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
@@ -59,7 +62,11 @@ export class SqliteStore implements JobStore {
   readonly #committer: GroupCommitter;
   readonly #wakeFile: WakeFile;
 
+  /** The file's inode when opened: a file deleted or replaced since is no longer this store's database. */
+  readonly #inode: number | undefined;
+
   constructor(opened: { db: Kysely<Database>; driver: ImmediateSqliteDriver; file: string; durability: Durability }) {
+    this.#inode = inodeOf(opened.file);
     this.db = opened.db;
     this.#driver = opened.driver;
     this.location = opened.file;
@@ -218,6 +225,26 @@ export class SqliteStore implements JobStore {
     return unfinishedJobsOf(this.db, task);
   }
 
+  jobTotals(): Promise<JobTotal[]> {
+    return jobTotals(this.db);
+  }
+
+  endedSince(since: number): Promise<EndedJob[]> {
+    return endedSince(this.db, since);
+  }
+
+  // The open connection goes on reading a file deleted or replaced under it, unaware: only the
+  // path says that what it serves is no longer the database.
+  async health(): Promise<string | undefined> {
+    if (inodeOf(this.location) !== this.#inode) return `${this.location} was deleted or replaced since it was opened`;
+    try {
+      await getJob(this.db, 0);
+      return undefined;
+    } catch (error) {
+      return this.describeError(error).message;
+    }
+  }
+
   // Through a read-only connection of its own (quick_check of a 1,000,000-user file: README).
   async check(kind: CheckReport['kind']): Promise<CheckReport> {
     return checkDatabase(this.location, kind);
@@ -245,5 +272,13 @@ export class SqliteStore implements JobStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+}
+
+function inodeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return undefined;
   }
 }

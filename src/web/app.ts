@@ -1,0 +1,121 @@
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { cancel, retry } from '../operations/jobs.js';
+import { enqueueGeneration } from '../operations/generate.js';
+import { NotFound, WrongState } from '../operations/refusals.js';
+import { JOB_STATES, type JobState } from '../store/schema.js';
+import type { JobStore } from '../store/store.js';
+import { DEFAULT_HASH_ITERATIONS } from '../tasks/password.js';
+import { SCRIPT, STYLESHEET } from './assets.js';
+import { liveJobs } from './live.js';
+import { health, metricsText } from './metrics.js';
+import { backupsView, queueBackup } from './pages/backups.js';
+import { GENERATING, generateView, parseTotal } from './pages/generate.js';
+import { jobsView, jobView } from './pages/jobs.js';
+import { usersView } from './pages/users.js';
+import { security, type Credentials } from './security.js';
+
+export interface WebOptions {
+  store: JobStore;
+  /** Hide every button and refuse every POST. */
+  readOnly?: boolean;
+  /** Basic auth on every request. */
+  credentials?: Credentials | undefined;
+  /** PBKDF2 iterations of the users a generate form makes. */
+  hashIterations?: number;
+  /** Aborted when the server stops: live streams end. */
+  shuttingDown?: AbortSignal;
+}
+
+const FLASH_COOKIE = 'usergen_flash';
+
+/** The whole site on one store: the original setup's two pages, the dashboard, /metrics, /healthz. */
+export function createWebApp(options: WebOptions): Hono {
+  const { store } = options;
+  const readOnly = options.readOnly ?? false;
+  const shuttingDown = options.shuttingDown ?? new AbortController().signal;
+  const { csrfToken: csrf, middleware } = security({ credentials: options.credentials, readOnly });
+  const app = new Hono();
+  app.use(middleware);
+
+  app.get('/', (c) => c.redirect('/users'));
+  app.get('/static/app.css', (c) => c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+  app.get('/static/app.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+
+  app.get('/generate', (c) => c.html(generateView({ value: '', csrf, readOnly })));
+  app.post('/generate', async (c) => {
+    const body = await c.req.parseBody();
+    const value = typeof body.total === 'string' ? body.total : '';
+    const parsed = parseTotal(value);
+    if ('error' in parsed) return c.html(generateView({ value, error: parsed.error, csrf, readOnly }), 400);
+    await enqueueGeneration(store, { total: parsed.total, iterations: options.hashIterations ?? DEFAULT_HASH_ITERATIONS, priority: 0, delayMs: 0 });
+    return redirectWithFlash(c, '/users', GENERATING);
+  });
+
+  app.get('/users', async (c) => {
+    const pageNumber = positiveInteger(c.req.query('page')) ?? 1;
+    const order = c.req.query('order') === 'newest' ? 'newest' : 'oldest';
+    return c.html(await usersView(store, { page: pageNumber, order, flash: takeFlash(c), readOnly }));
+  });
+
+  app.get('/jobs', async (c) => {
+    const state = JOB_STATES.includes(c.req.query('state') as JobState) ? (c.req.query('state') as JobState) : undefined;
+    const task = c.req.query('task')?.trim() || undefined;
+    return c.html(await jobsView(store, { state, task, flash: takeFlash(c), csrf, readOnly }));
+  });
+  app.get('/jobs/:id', async (c) => {
+    const id = positiveInteger(c.req.param('id'));
+    if (id === undefined) return c.notFound();
+    return c.html(await jobView(store, id, { flash: takeFlash(c), csrf, readOnly }));
+  });
+  app.post('/jobs/:id/retry', async (c) => {
+    const id = positiveInteger(c.req.param('id'));
+    if (id === undefined) return c.notFound();
+    await retry(store, { id });
+    return redirectWithFlash(c, `/jobs/${id}`, `Job ${id} is queued again.`);
+  });
+  app.post('/jobs/:id/cancel', async (c) => {
+    const id = positiveInteger(c.req.param('id'));
+    if (id === undefined) return c.notFound();
+    const { was } = await cancel(store, { id });
+    const message = was === 'running' ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.` : `Job ${id} is cancelled.`;
+    return redirectWithFlash(c, `/jobs/${id}`, message);
+  });
+  app.get('/events', (c) => liveJobs(c, store, shuttingDown));
+
+  app.get('/backups', async (c) => c.html(await backupsView(store, { flash: takeFlash(c), csrf, readOnly })));
+  app.post('/backups', async (c) => redirectWithFlash(c, '/backups', await queueBackup(store)));
+
+  app.get('/metrics', async (c) => c.body(await metricsText(store), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/healthz', async (c) => {
+    const result = await health(store);
+    return result.ok ? c.text('ok\n') : c.text(`unavailable: ${result.reason}\n`, 503);
+  });
+
+  app.notFound((c) => c.text('Not found.\n', 404));
+  app.onError((error, c) => {
+    if (error instanceof NotFound) return c.text(`${error.message}\n`, 404);
+    if (error instanceof WrongState) return c.text(`${error.message}\n`, 409);
+    return c.text(`Something went wrong: ${store.describeError(error).message}\n`, 500);
+  });
+  return app;
+}
+
+function positiveInteger(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
+  const number = Number(value);
+  return number >= 1 ? number : undefined;
+}
+
+/** After a POST: see the page, with one message shown above it once (the cookie carries it). */
+function redirectWithFlash(c: Context, to: string, message: string): Response {
+  setCookie(c, FLASH_COOKIE, message, { path: '/', httpOnly: true, sameSite: 'Lax', maxAge: 60 });
+  return c.redirect(to, 303);
+}
+
+function takeFlash(c: Context): string | undefined {
+  const value = getCookie(c, FLASH_COOKIE);
+  if (value === undefined) return undefined;
+  deleteCookie(c, FLASH_COOKIE, { path: '/' });
+  return value;
+}

@@ -1,0 +1,60 @@
+import { queueStatusView } from '../operations/status.js';
+import type { JobStore } from '../store/store.js';
+
+// /metrics in Prometheus' text format, read from the job table at each scrape: it survives restarts
+// and counts the work of every process on the database, not only this one's.
+
+/** Seconds: the job duration histogram's upper bounds. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+/** The histogram covers the jobs that ended in this window before the scrape. */
+const DURATION_WINDOW_MS = 60_000;
+
+export async function metricsText(store: JobStore, now = Date.now()): Promise<string> {
+  const [status, totals, ended] = await Promise.all([queueStatusView(store, { now }), store.jobTotals(), store.endedSince(now - DURATION_WINDOW_MS)]);
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, samples: Array<[Record<string, string>, number]>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${value}`);
+  };
+  metric('usergen_jobs', 'gauge', 'Jobs in the table, by state.', Object.entries(status.counts).map(([state, count]) => [{ state }, count]));
+  metric('usergen_task_jobs', 'gauge', 'Jobs in the table, by task and state.', totals.map((row) => [{ task: row.task, state: row.state }, row.jobs]));
+  metric(
+    'usergen_task_attempts',
+    'gauge',
+    'Attempts used by the jobs in the table, by task and the state the job is in (its outcome once it ended).',
+    totals.map((row) => [{ task: row.task, outcome: row.state }, row.attempts]),
+  );
+  lines.push(
+    '# HELP usergen_job_duration_seconds How long the last attempt of the jobs that ended in the last minute ran.',
+    '# TYPE usergen_job_duration_seconds histogram',
+  );
+  for (const task of [...new Set(ended.map((job) => job.task))].sort()) {
+    const seconds = ended.filter((job) => job.task === task).map((job) => job.duration_ms / 1000);
+    for (const bound of DURATION_BUCKETS) {
+      lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: String(bound) })} ${seconds.filter((s) => s <= bound).length}`);
+    }
+    lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: '+Inf' })} ${seconds.length}`);
+    lines.push(`usergen_job_duration_seconds_sum${labelText({ task })} ${+seconds.reduce((a, b) => a + b, 0).toFixed(6)}`);
+    lines.push(`usergen_job_duration_seconds_count${labelText({ task })} ${seconds.length}`);
+  }
+  metric('usergen_oldest_queued_job_age_seconds', 'gauge', 'How long the oldest ready job has waited (0 when none waits).', [
+    [{}, (status.oldest_ready_wait_ms ?? 0) / 1000],
+  ]);
+  metric('usergen_workers_alive', 'gauge', 'Workers alive on this database.', [[{}, status.workers.length]]);
+  metric('usergen_last_backup_timestamp_seconds', 'gauge', 'When the newest backup on record was made (0: none).', [
+    [{}, status.last_backup_at === null ? 0 : Date.parse(status.last_backup_at) / 1000],
+  ]);
+  return `${lines.join('\n')}\n`;
+}
+
+function labelText(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return '';
+  return `{${entries.map(([key, value]) => `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+/** `/healthz`: whether the database answers. */
+export async function health(store: JobStore): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const reason = await store.health();
+  return reason === undefined ? { ok: true } : { ok: false, reason };
+}

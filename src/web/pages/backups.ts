@@ -1,0 +1,34 @@
+import { html } from 'hono/html';
+import { backupListing } from '../../operations/backups.js';
+import { countWorkersRunning } from '../../queue/live-workers.js';
+import { jobSpec } from '../../queue/task.js';
+import type { JobStore } from '../../store/store.js';
+import { BACKUP_TASK, backupTask, defaultBackupDir } from '../../tasks/backup.js';
+import { actionButton, formatCount, formatTime, page, type Html } from '../layout.js';
+
+/** `/backups`: every backup on record and in the backup folder, and a button that queues one now. */
+export async function backupsView(store: JobStore, request: { flash?: string | undefined; csrf: string; readOnly: boolean }): Promise<Html> {
+  const listing = await backupListing(store, { dir: defaultBackupDir(store.location), onlyDir: false });
+  const body = html`<h1>Backups</h1>
+<p>${actionButton('/backups', 'Back up now', request.csrf, request.readOnly)} <span class="muted">Backup folder: ${listing.dir}</span></p>
+${
+  listing.backups.length === 0
+    ? html`<p>No backups yet.</p>`
+    : html`<table><thead><tr><th>File</th><th>Made</th><th>Users</th><th>Size</th><th>Checked</th></tr></thead><tbody>${listing.backups.map(
+        (backup) =>
+          html`<tr><td>${backup.file}${backup.on_disk ? '' : html` <span class="error">(missing)</span>`}</td><td>${formatTime(backup.created_at)}</td><td>${
+            backup.users === null ? '' : formatCount(backup.users)
+          }</td><td>${formatCount(Math.round(backup.size_bytes / 1024))} KiB</td><td>${backup.verified ? 'yes' : 'no'}</td></tr>`,
+      )}</tbody></table>`
+}`;
+  return page({ title: 'Backups', path: '/backups', flash: request.flash, readOnly: request.readOnly, body });
+}
+
+/** Queues a backup into the backup folder for a worker; the line to show after it. */
+export async function queueBackup(store: JobStore): Promise<string> {
+  const job = await store.enqueue(jobSpec(backupTask(store), { dir: defaultBackupDir(store.location), keep: null }));
+  const workers = await countWorkersRunning(store, BACKUP_TASK);
+  return workers === 0
+    ? `Backup job ${job.id} queued. No worker is running: start one (usergen worker) to make it.`
+    : `Backup job ${job.id} queued: a worker makes it now.`;
+}

@@ -1,0 +1,112 @@
+import { html } from 'hono/html';
+import { jobDetail, listJobsView } from '../../operations/jobs.js';
+import type { JobView } from '../../operations/job-view.js';
+import { queueStatusView } from '../../operations/status.js';
+import { JOB_STATES, type JobState } from '../../store/schema.js';
+import type { JobStore } from '../../store/store.js';
+import { actionButton, formatCount, formatTime, page, progressBar, type Html } from '../layout.js';
+
+// `/jobs` (the dashboard and the list) and `/jobs/<id>`. Both are live: the script follows
+// /events and moves each job's state and progress bar without a reload.
+
+export const JOBS_LISTED = 50;
+
+export interface JobsRequest {
+  state?: JobState | undefined;
+  task?: string | undefined;
+  flash?: string | undefined;
+  csrf: string;
+  readOnly: boolean;
+}
+
+export async function jobsView(store: JobStore, request: JobsRequest): Promise<Html> {
+  const status = await queueStatusView(store);
+  const listing = await listJobsView(store, { state: request.state, task: request.task, limit: JOBS_LISTED });
+  const backups = await store.unfinishedJobsOf('backup');
+  const waiting = new Set(listing.waiting_for_a_worker_that_knows_their_task);
+  const card = (label: string, value: Html | string, count?: string) =>
+    html`<div class="card">${label}<b${count === undefined ? '' : html` data-count="${count}"`}>${value}</b></div>`;
+  const body = html`<h1>Jobs</h1>
+<div class="cards">
+${JOB_STATES.map((state) => card(state, formatCount(status.counts[state]), state))}
+${card('live workers', formatCount(status.workers.length))}
+${card('oldest waiting', status.oldest_ready_wait_ms === null ? 'none' : `${(status.oldest_ready_wait_ms / 1000).toFixed(1)} s`)}
+${card('last minute', `${formatCount(status.jobs_ended_last_minute)} done (${status.jobs_per_second_last_minute}/s)`)}
+${card('last backup', status.last_backup_at === null ? 'none' : formatTime(status.last_backup_at))}
+${card('next backup', backups.length === 0 ? 'none queued' : `job ${backups.at(-1)!.id}, ${backups.at(-1)!.state}`)}
+</div>
+${
+  status.workers.length === 0
+    ? html`<p class="muted">No worker is running: queued jobs wait for one (<code>usergen worker</code>, or <code>usergen serve --worker</code>).</p>`
+    : html`<p class="muted">Workers: ${status.workers.map((worker) => `${worker.host}:${worker.pid} (${worker.concurrency} at once, ${worker.jobs_done} done)`).join(', ')}</p>`
+}
+<form method="get" action="/jobs">
+<label>State <select name="state"><option value="">any</option>${JOB_STATES.map(
+    (state) => html`<option${request.state === state ? html` selected` : ''}>${state}</option>`,
+  )}</select></label>
+<label>Task <input name="task" value="${request.task ?? ''}" placeholder="any"></label>
+<button class="secondary" type="submit">Show</button>
+</form>
+<table>
+<thead><tr><th>Id</th><th>Task</th><th>State</th><th>Progress</th><th>Attempts</th><th>Created</th><th></th></tr></thead>
+<tbody>
+${listing.jobs.map((job) => jobRow(job, waiting.has(job.id), request))}
+</tbody>
+</table>
+${listing.jobs.length === 0 ? html`<p class="muted">No jobs${request.state || request.task ? ' match' : ' yet'}.</p>` : ''}`;
+  return page({ title: 'Jobs', path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: '/events', body });
+}
+
+function jobRow(job: JobView, waitingForWorker: boolean, request: JobsRequest): Html {
+  return html`<tr data-job="${job.id}">
+<td><a href="/jobs/${job.id}">${job.id}</a></td>
+<td>${job.task}</td>
+<td><span data-field="state" class="state-${job.state}">${job.state}</span>${
+    waitingForWorker ? html` <span class="muted">(no running worker knows this task)</span>` : ''
+  }</td>
+<td>${progressBar(job.progress?.current ?? null, job.progress?.total ?? null)}</td>
+<td data-field="attempts">${job.attempts}</td>
+<td>${formatTime(job.created_at)}</td>
+<td>${actions(job, request)}</td>
+</tr>`;
+}
+
+function actions(job: JobView, request: { csrf: string; readOnly: boolean }): Html {
+  if (job.state === 'failed' || job.state === 'cancelled') return actionButton(`/jobs/${job.id}/retry`, 'Retry', request.csrf, request.readOnly);
+  if (job.state === 'queued' || job.state === 'running') {
+    return actionButton(`/jobs/${job.id}/cancel`, 'Cancel', request.csrf, request.readOnly, true);
+  }
+  return html``;
+}
+
+/** `/jobs/<id>`: everything about one job. Throws NotFound for an unknown id. */
+export async function jobView(store: JobStore, id: number, request: { flash?: string | undefined; csrf: string; readOnly: boolean }): Promise<Html> {
+  const { job, users } = await jobDetail(store, { id });
+  const json = (value: unknown) => JSON.stringify(value, null, 2);
+  const body = html`<h1>Job ${job.id}: ${job.task}</h1>
+<table data-job="${job.id}">
+<tr><th>State</th><td><span data-field="state" class="state-${job.state}">${job.state}</span> ${actions(job, request)}</td></tr>
+<tr><th>Progress</th><td>${progressBar(job.progress?.current ?? null, job.progress?.total ?? null)}</td></tr>
+<tr><th>Attempts</th><td><span data-field="attempts">${job.attempts}</span> of ${job.max_attempts}</td></tr>
+<tr><th>Priority</th><td>${job.priority}</td></tr>
+<tr><th>Created</th><td>${formatTime(job.created_at)}</td></tr>
+<tr><th>Runs at</th><td>${formatTime(job.run_at)}</td></tr>
+<tr><th>Started</th><td>${formatTime(job.started_at)}</td></tr>
+<tr><th>Finished</th><td>${formatTime(job.finished_at)}</td></tr>
+</table>
+<h2>Payload</h2><pre>${json(job.payload)}</pre>
+${job.result === null ? '' : html`<h2>Result</h2><pre>${typeof job.result === 'string' ? job.result : json(job.result)}</pre>`}
+${job.error === null ? '' : html`<h2>Error</h2><pre class="error">${job.error.name}: ${job.error.message}${job.error.stack ? `\n\n${job.error.stack}` : ''}</pre>`}
+${
+  job.history.length === 0
+    ? ''
+    : html`<h2>History</h2><table><thead><tr><th>When</th><th>Attempt</th><th>Became</th><th>Why</th></tr></thead><tbody>${job.history.map(
+        (entry) =>
+          html`<tr><td>${formatTime(entry.at)}</td><td>${entry.attempt}</td><td>${entry.state}</td><td>${
+            entry.retried_from ? `retried by hand (was ${entry.retried_from})` : entry.error ? `${entry.error.name}: ${entry.error.message}` : ''
+          }</td></tr>`,
+      )}</tbody></table>`
+}
+${users.length === 0 ? '' : html`<h2>Users it made (${formatCount(users.length)})</h2><p>${users.join(', ')}</p>`}`;
+  return page({ title: `Job ${job.id}`, path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: `/events?job=${job.id}`, body });
+}
