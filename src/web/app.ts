@@ -71,14 +71,16 @@ export function createWebApp(options: WebOptions): Hono {
   app.post('/jobs/:id/retry', async (c) => {
     const id = positiveInteger(c.req.param('id'));
     if (id === undefined) return c.notFound();
-    await retry(store, { id });
-    return redirectWithFlash(c, `/jobs/${id}`, `Job ${id} is queued again.`);
+    const refused = await retry(store, { id }).then(() => undefined, wrongStateMessage);
+    return redirectWithFlash(c, `/jobs/${id}`, refused ?? `Job ${id} is queued again.`);
   });
   app.post('/jobs/:id/cancel', async (c) => {
     const id = positiveInteger(c.req.param('id'));
     if (id === undefined) return c.notFound();
-    const { was } = await cancel(store, { id });
-    const message = was === 'running' ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.` : `Job ${id} is cancelled.`;
+    const outcome = await cancel(store, { id }).catch(wrongStateMessage);
+    if (typeof outcome === 'string') return redirectWithFlash(c, `/jobs/${id}`, outcome);
+    const message =
+      outcome.was === 'running' ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.` : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
   });
   app.get('/events', (c) => liveJobs(c, store, shuttingDown));
@@ -95,10 +97,15 @@ export function createWebApp(options: WebOptions): Hono {
   app.notFound((c) => c.text('Not found.\n', 404));
   app.onError((error, c) => {
     if (error instanceof NotFound) return c.text(`${error.message}\n`, 404);
-    if (error instanceof WrongState) return c.text(`${error.message}\n`, 409);
     return c.text(`Something went wrong: ${store.describeError(error).message}\n`, 500);
   });
   return app;
+}
+
+/** A job that changed state meanwhile: the refusal is the message shown on its page. Anything else is thrown on. */
+function wrongStateMessage(error: unknown): string {
+  if (error instanceof WrongState) return error.message;
+  throw error;
 }
 
 function positiveInteger(value: string | undefined): number | undefined {

@@ -57,7 +57,7 @@ describe('usergen serve', () => {
     }
   });
 
-  it('retry and cancel from the pages; a cancel of a job that ended is refused', async () => {
+  it('retry and cancel from the pages; a cancel of a job that ended is refused, on its page', async () => {
     const { db: file } = tempDb();
     await runCli(['generate', '50', '--db', file]);
     const served = await startServe(['--db', file]);
@@ -67,7 +67,10 @@ describe('usergen serve', () => {
       expect(cancelled.status).toBe(303);
       expect(cancelled.headers.get('location')).toBe('/jobs/1');
       expect(inspectDb(file).prepare('select state from jobs where id = 1').pluck().get()).toBe('cancelled');
-      expect((await post(`${served.url}/jobs/1/cancel`, { _csrf: csrf })).status).toBe(409);
+      const refused = await post(`${served.url}/jobs/1/cancel`, { _csrf: csrf });
+      expect(refused.status).toBe(303);
+      const cookie = refused.headers.get('set-cookie')!.split(';')[0]!;
+      expect(await (await fetch(`${served.url}/jobs/1`, { headers: { cookie } })).text()).toMatch(/class="flash" role="status">job 1 is cancelled[^<]*/i);
       const retried = await post(`${served.url}/jobs/1/retry`, { _csrf: csrf });
       expect(retried.status).toBe(303);
       expect(inspectDb(file).prepare('select state, attempts from jobs where id = 1').get()).toEqual({ state: 'queued', attempts: 0 });
