@@ -10,8 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { openDatabase } = await import(`${root}/dist/db/open.js`);
-const store = await import(`${root}/dist/queue/store.js`);
+const { openSqliteStore } = await import(`${root}/dist/store/sqlite/sqlite-store.js`);
 const { largeDatabase } = await import('./large-database.js');
 
 if (process.argv[2] === 'probe') await probe(process.argv[3]);
@@ -43,19 +42,19 @@ async function main(users) {
 }
 
 async function probe(file) {
-  const db = await openDatabase(file);
+  const store = await openSqliteStore(file);
   const cycles = [];
   let stopping = false;
   process.on('SIGTERM', () => (stopping = true));
   while (!stopping) {
     const begun = performance.now();
-    const { id } = await store.enqueueJob(db, { task: 'probe', payload: {}, maxAttempts: 1 });
-    const [job] = await store.claimJobs(db, 'probe', 1, 30_000, { jobId: id });
+    const { id } = await store.enqueue({ task: 'probe', payload: {}, maxAttempts: 1 });
+    const [job] = await store.claim('probe', 1, 30_000, { jobId: id, tasks: ['probe'] });
     const completion = { jobId: job.id, workerId: 'probe', attempt: job.attempts, result: 'null' };
-    await db.transaction().execute((trx) => store.completeJob(trx, completion));
+    await store.write((tx) => tx.complete(completion));
     cycles.push([Date.now(), +(performance.now() - begun).toFixed(2)]);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  await db.destroy();
+  await store.close();
   process.stdout.write(JSON.stringify(cycles));
 }

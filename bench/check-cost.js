@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { checkDatabase } = await import(`${root}/dist/db/check.js`);
+const { checkDatabase } = await import(`${root}/dist/store/sqlite/check.js`);
 const { largeDatabase } = await import('./large-database.js');
 
 const users = Number(process.argv[2] ?? 1_000_000);

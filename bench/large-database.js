@@ -14,12 +14,12 @@ export async function largeDatabase(users) {
 }
 
 async function build(file, users) {
-  const { openDatabase } = await import(`${root}/dist/db/open.js`);
-  const db = await openDatabase(file, { durability: 'normal' });
-  const { insertUsers } = await import(`${root}/dist/db/users.js`);
+  const { openSqliteStore } = await import(`${root}/dist/store/sqlite/sqlite-store.js`);
+  const store = await openSqliteStore(file, { durability: 'normal' });
+  const { insertUsers } = await import(`${root}/dist/tasks/users.js`);
   const hash = `pbkdf2_sha256$600000$${'s'.repeat(22)}$${'h'.repeat(43)}=`;
   for (let start = 0; start < users; start += 50_000) {
-    await db.transaction().execute(async (trx) => {
+    await store.db.transaction().execute(async (trx) => {
       const rows = [];
       for (let i = start; i < Math.min(users, start + 50_000); i++) {
         const username = `user_${i.toString(36).padStart(10, '0')}`;
@@ -29,6 +29,6 @@ async function build(file, users) {
       await insertUsers(trx, rows);
     });
   }
-  await db.destroy();
+  await store.close();
 }
 
