@@ -6,6 +6,7 @@ import { cancel, jobDetail, listJobsView, purge, retry } from '../src/operations
 import { NotFound, WrongState } from '../src/operations/refusals.js';
 import { queueStatusView } from '../src/operations/status.js';
 import { usersPage } from '../src/operations/users.js';
+import { insertUsers } from '../src/tasks/users.js';
 import { tempDb } from './helpers.js';
 
 // The operations the commands (and, next, the pages) call, called as a library on a real file:
@@ -83,6 +84,32 @@ describe('operations', () => {
     });
     expect(new Date(status.checked_at).toISOString()).toBe(status.checked_at);
 
-    expect(await usersPage(store, { limit: 5, offset: 0 })).toEqual({ users: [], total: 0, limit: 5, offset: 0 });
+    expect(await usersPage(store, { limit: 5, offset: 0 })).toEqual({ users: [], total: 0, limit: 5, offset: 0, order: 'oldest' });
+  });
+
+  it('the users page reads far pages from the other end: every page holds the same users either way', async () => {
+    const store = await database();
+    const rows = Array.from({ length: 160 }, (_, i) => ({
+      username: `user_${String(i).padStart(10, '0')}`,
+      email: `user_${i}@example.com`,
+      first_name: 'A',
+      last_name: 'B',
+      password: 'pbkdf2_sha256$1000$salt$hash',
+      is_superuser: 0,
+      is_staff: 0,
+      is_active: 1,
+      last_login: null,
+      date_joined: new Date(0).toISOString(),
+      job_id: null,
+    }));
+    await store.db.transaction().execute((trx) => insertUsers(trx, rows));
+    const ids = async (offset: number, order: 'oldest' | 'newest') => (await usersPage(store, { limit: 50, offset, order })).users.map((user) => user.id);
+    const range = (from: number, to: number) => Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => (from <= to ? from + i : from - i));
+    expect(await ids(0, 'oldest')).toEqual(range(1, 50));
+    expect(await ids(100, 'oldest')).toEqual(range(101, 150));
+    expect(await ids(150, 'oldest')).toEqual(range(151, 160));
+    expect(await ids(0, 'newest')).toEqual(range(160, 111));
+    expect(await ids(150, 'newest')).toEqual(range(10, 1));
+    expect(await ids(200, 'oldest')).toEqual([]);
   });
 });
