@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    // Once a run, before any file: installs chromium for the browser tests when it is missing.
+    globalSetup: ['test/install-chromium.ts'],
     pool: 'forks',
     // Tests start real worker processes that hash on every core: two files at a time is the machine.
     maxWorkers: 2,
