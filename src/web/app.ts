@@ -14,6 +14,7 @@ import { GENERATING, generateView, parseTotal } from './pages/generate.js';
 import { jobsView, jobView } from './pages/jobs.js';
 import { usersView } from './pages/users.js';
 import { security, type Credentials } from './security.js';
+import { sharedStatus } from './shared-status.js';
 
 export interface WebOptions {
   store: JobStore;
@@ -35,6 +36,7 @@ export function createWebApp(options: WebOptions): Hono {
   const readOnly = options.readOnly ?? false;
   const shuttingDown = options.shuttingDown ?? new AbortController().signal;
   const { csrfToken: csrf, middleware } = security({ credentials: options.credentials, readOnly });
+  const readStatus = sharedStatus(store);
   const app = new Hono();
   app.use(middleware);
 
@@ -61,7 +63,7 @@ export function createWebApp(options: WebOptions): Hono {
   app.get('/jobs', async (c) => {
     const state = JOB_STATES.includes(c.req.query('state') as JobState) ? (c.req.query('state') as JobState) : undefined;
     const task = c.req.query('task')?.trim() || undefined;
-    return c.html(await jobsView(store, { state, task, flash: takeFlash(c), csrf, readOnly }));
+    return c.html(await jobsView(store, readStatus, { state, task, flash: takeFlash(c), csrf, readOnly }));
   });
   app.get('/jobs/:id', async (c) => {
     const id = positiveInteger(c.req.param('id'));
@@ -83,7 +85,7 @@ export function createWebApp(options: WebOptions): Hono {
       outcome.was === 'running' ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.` : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
   });
-  app.get('/events', (c) => liveJobs(c, store, shuttingDown));
+  app.get('/events', (c) => liveJobs(c, store, readStatus, shuttingDown));
 
   app.get('/backups', async (c) => c.html(await backupsView(store, { flash: takeFlash(c), csrf, readOnly })));
   app.post('/backups', async (c) => redirectWithFlash(c, '/backups', await queueBackup(store)));

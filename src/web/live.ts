@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { QueueStatusView } from '../operations/status.js';
 import type { JobStore } from '../store/store.js';
 import { JOBS_LISTED } from './pages/jobs.js';
 
@@ -9,7 +10,7 @@ import { JOBS_LISTED } from './pages/jobs.js';
 
 const LIVE_INTERVAL_MS = 500;
 
-export function liveJobs(c: Context, store: JobStore, shuttingDown: AbortSignal): Response {
+export function liveJobs(c: Context, store: JobStore, readStatus: () => Promise<QueueStatusView>, shuttingDown: AbortSignal): Response {
   const id = Number(c.req.query('job'));
   return streamSSE(c, async (stream) => {
     let last = '';
@@ -19,7 +20,7 @@ export function liveJobs(c: Context, store: JobStore, shuttingDown: AbortSignal)
     });
     while (!stream.aborted && !shuttingDown.aborted) {
       const [status, jobs] = await Promise.all([
-        store.queueStatus(),
+        readStatus(),
         Number.isInteger(id) && id > 0 ? store.getJob(id).then((job) => (job ? [job] : [])) : store.listJobs({ limit: JOBS_LISTED }),
       ]);
       const update = JSON.stringify({

@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import { jobDetail, listJobsView } from '../../operations/jobs.js';
 import type { JobView } from '../../operations/job-view.js';
-import { queueStatusView } from '../../operations/status.js';
+import type { QueueStatusView } from '../../operations/status.js';
 import { JOB_STATES, type JobState } from '../../store/schema.js';
 import type { JobStore } from '../../store/store.js';
 import { actionButton, formatCount, formatTime, page, progressBar, type Html } from '../layout.js';
@@ -19,8 +19,8 @@ export interface JobsRequest {
   readOnly: boolean;
 }
 
-export async function jobsView(store: JobStore, request: JobsRequest): Promise<Html> {
-  const status = await queueStatusView(store);
+export async function jobsView(store: JobStore, readStatus: () => Promise<QueueStatusView>, request: JobsRequest): Promise<Html> {
+  const status = await readStatus();
   const listing = await listJobsView(store, { state: request.state, task: request.task, limit: JOBS_LISTED });
   const backups = await store.unfinishedJobsOf('backup');
   const waiting = new Set(listing.waiting_for_a_worker_that_knows_their_task);
