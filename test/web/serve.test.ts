@@ -198,6 +198,27 @@ describe('usergen serve', () => {
     }
   });
 
+  it('"Back up now" queues a backup job that the in-process worker makes; /backups then lists it', async () => {
+    const { db: file } = tempDb();
+    await runCli(['generate', '50', '--wait', '--db', file]);
+    const served = await startServe(['--worker', '--db', file]);
+    try {
+      const csrf = await csrfOf(`${served.url}/backups`);
+      const response = await post(`${served.url}/backups`, { _csrf: csrf });
+      expect(response.status).toBe(303);
+      expect(response.headers.get('location')).toBe('/backups');
+      const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+      expect(await (await fetch(`${served.url}/backups`, { headers: { cookie } })).text()).toMatch(/Backup job 2 queued: a worker makes it now\./);
+      const listed = await waitFor(async () => {
+        const text = await (await fetch(`${served.url}/backups`)).text();
+        return /usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db/.test(text) ? text : undefined;
+      }, 'the backup to be listed');
+      expect(listed).toContain('<td>50</td>');
+    } finally {
+      await served.stop();
+    }
+  });
+
   it('--worker runs the queue in the same process: the form, then the 200 users on /users', async () => {
     const { db: file } = tempDb();
     const served = await startServe(['--worker', '--db', file]);
