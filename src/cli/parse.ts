@@ -1,4 +1,6 @@
 import { UsageError } from '../errors.js';
+import { MAX_HASH_ITERATIONS, MIN_HASH_ITERATIONS } from '../tasks/generate-users.js';
+import { DEFAULT_HASH_ITERATIONS } from '../tasks/password.js';
 import { formatInteger } from './output.js';
 
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -31,4 +33,10 @@ export function parseChoice<T extends string>(text: string, what: string, choice
   const choice = choices.find((c) => c === text.toLowerCase());
   if (choice === undefined) throw new UsageError(`${what} must be one of ${choices.join(', ')}, got '${text}'`);
   return choice;
+}
+
+/** `--hash-iterations`, else $USERGEN_HASH_ITERATIONS, else the default: PBKDF2 iterations of the users made. */
+export function parseHashIterations(flag: string | undefined): number {
+  const text = flag ?? process.env.USERGEN_HASH_ITERATIONS;
+  return text === undefined ? DEFAULT_HASH_ITERATIONS : parseInteger(text, '--hash-iterations', MIN_HASH_ITERATIONS, MAX_HASH_ITERATIONS);
 }

@@ -86,11 +86,13 @@ export interface JobTotal {
   attempts: number;
 }
 
-/** A job that ended (succeeded or failed): how long its last attempt ran. */
-export interface EndedJob {
+/** How long the last attempt of a task's ended jobs (succeeded or failed) ran: a histogram. */
+export interface DurationHistogram {
   task: string;
-  state: JobState;
-  duration_ms: number;
+  count: number;
+  sum_ms: number;
+  /** For each bound asked for, in order: how many ran at most that long (cumulative). */
+  at_most: number[];
 }
 
 export interface CheckReport {
@@ -215,8 +217,8 @@ export interface JobStore {
   unfinishedJobsOf(task: string): Promise<UnfinishedJob[]>;
   /** Per task and state, every job (what /metrics shows). */
   jobTotals(): Promise<JobTotal[]>;
-  /** The jobs that succeeded or failed after `since` (ms since the epoch). */
-  endedSince(since: number): Promise<EndedJob[]>;
+  /** Per task, how long its ended jobs ran, against `boundsMs` (ascending). */
+  durations(boundsMs: readonly number[]): Promise<DurationHistogram[]>;
 
   /** Whether the database answers now: undefined, or why not (one line). Cheap: for health checks. */
   health(): Promise<string | undefined>;

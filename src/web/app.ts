@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { cancel, retry } from '../operations/jobs.js';
 import { enqueueGeneration } from '../operations/generate.js';
@@ -35,9 +36,11 @@ export function createWebApp(options: WebOptions): Hono {
   const { store } = options;
   const readOnly = options.readOnly ?? false;
   const shuttingDown = options.shuttingDown ?? new AbortController().signal;
-  const { csrfToken: csrf, middleware } = security({ credentials: options.credentials, readOnly });
+  const { csrfToken: csrf, middleware, authorized } = security({ credentials: options.credentials, readOnly });
   const readStatus = sharedStatus(store);
   const app = new Hono();
+  // The forms send a field or two: nothing needs more, and a body is read whole before the CSRF check.
+  app.use(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Refused: the request body is too large.\n', 413) }));
   app.use(middleware);
 
   app.get('/', (c) => c.redirect('/users'));
@@ -60,11 +63,7 @@ export function createWebApp(options: WebOptions): Hono {
     return c.html(await usersView(store, { page: pageNumber, order, flash: takeFlash(c), readOnly }));
   });
 
-  app.get('/jobs', async (c) => {
-    const state = JOB_STATES.includes(c.req.query('state') as JobState) ? (c.req.query('state') as JobState) : undefined;
-    const task = c.req.query('task')?.trim() || undefined;
-    return c.html(await jobsView(store, readStatus, { state, task, flash: takeFlash(c), csrf, readOnly }));
-  });
+  app.get('/jobs', async (c) => c.html(await jobsView(store, readStatus, { ...jobsFilter(c), flash: takeFlash(c), csrf, readOnly })));
   app.get('/jobs/:id', async (c) => {
     const id = positiveInteger(c.req.param('id'));
     if (id === undefined) return c.notFound();
@@ -85,7 +84,7 @@ export function createWebApp(options: WebOptions): Hono {
       outcome.was === 'running' ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.` : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
   });
-  app.get('/events', (c) => liveJobs(c, store, readStatus, shuttingDown));
+  app.get('/events', (c) => liveJobs(c, store, readStatus, { ...jobsFilter(c), job: positiveInteger(c.req.query('job')) }, shuttingDown));
 
   app.get('/backups', async (c) => c.html(await backupsView(store, { flash: takeFlash(c), csrf, readOnly })));
   app.post('/backups', async (c) => redirectWithFlash(c, '/backups', await queueBackup(store)));
@@ -93,7 +92,9 @@ export function createWebApp(options: WebOptions): Hono {
   app.get('/metrics', async (c) => c.body(await metricsText(store), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
   app.get('/healthz', async (c) => {
     const result = await health(store);
-    return result.ok ? c.text('ok\n') : c.text(`unavailable: ${result.reason}\n`, 503);
+    if (result.ok) return c.text('ok\n');
+    // The reason names the database's path: only for who may see the pages.
+    return c.text(authorized(c) ? `unavailable: ${result.reason}\n` : 'unavailable\n', 503);
   });
 
   app.notFound((c) => c.text('Not found.\n', 404));
@@ -108,6 +109,15 @@ export function createWebApp(options: WebOptions): Hono {
 function wrongStateMessage(error: unknown): string {
   if (error instanceof WrongState) return error.message;
   throw error;
+}
+
+/** The jobs list's filter, as /jobs and its live stream read it from the query string. */
+function jobsFilter(c: Context): { state: JobState | undefined; task: string | undefined } {
+  const state = c.req.query('state');
+  return {
+    state: JOB_STATES.includes(state as JobState) ? (state as JobState) : undefined,
+    task: c.req.query('task')?.trim().slice(0, 200) || undefined,
+  };
 }
 
 function positiveInteger(value: string | undefined): number | undefined {

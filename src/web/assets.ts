@@ -47,7 +47,7 @@ export const SCRIPT = `
     const update = JSON.parse(event.data);
     for (const [state, count] of Object.entries(update.counts || {})) {
       const cell = document.querySelector('[data-count="' + state + '"]');
-      if (cell) cell.textContent = String(count);
+      if (cell) cell.textContent = Number(count).toLocaleString('en-US');
     }
     for (const job of update.jobs) {
       for (const row of document.querySelectorAll('[data-job="' + job.id + '"]')) {

@@ -41,7 +41,7 @@ export function page(frame: PageFrame): Html {
 </head>
 <body>
 <header><strong>usergen</strong>${menu}${frame.readOnly ? html`<span class="muted">read-only</span>` : ''}</header>
-<main${raw(frame.live ? ` data-live="${frame.live}"` : '')}>
+<main${frame.live ? html` data-live="${frame.live}"` : ''}>
 ${frame.flash ? html`<p class="flash" role="status">${frame.flash}</p>` : ''}
 ${frame.body}
 </main>

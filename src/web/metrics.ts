@@ -6,11 +6,13 @@ import type { JobStore } from '../store/store.js';
 
 /** Seconds: the job duration histogram's upper bounds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
-/** The histogram covers the jobs that ended in this window before the scrape. */
-const DURATION_WINDOW_MS = 60_000;
 
 export async function metricsText(store: JobStore, now = Date.now()): Promise<string> {
-  const [status, totals, ended] = await Promise.all([queueStatusView(store, { now }), store.jobTotals(), store.endedSince(now - DURATION_WINDOW_MS)]);
+  const [status, totals, histograms] = await Promise.all([
+    queueStatusView(store, { now }),
+    store.jobTotals(),
+    store.durations(DURATION_BUCKETS.map((seconds) => seconds * 1000)),
+  ]);
   const lines: string[] = [];
   const metric = (name: string, type: string, help: string, samples: Array<[Record<string, string>, number]>) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -24,18 +26,16 @@ export async function metricsText(store: JobStore, now = Date.now()): Promise<st
     'Attempts used by the jobs in the table, by task and the state the job is in (its outcome once it ended).',
     totals.map((row) => [{ task: row.task, outcome: row.state }, row.attempts]),
   );
+  // Of every ended job in the table: it only grows (until a purge), as a Prometheus histogram must.
   lines.push(
-    '# HELP usergen_job_duration_seconds How long the last attempt of the jobs that ended in the last minute ran.',
+    '# HELP usergen_job_duration_seconds How long the last attempt of each ended job (succeeded or failed) ran.',
     '# TYPE usergen_job_duration_seconds histogram',
   );
-  for (const task of [...new Set(ended.map((job) => job.task))].sort()) {
-    const seconds = ended.filter((job) => job.task === task).map((job) => job.duration_ms / 1000);
-    for (const bound of DURATION_BUCKETS) {
-      lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: String(bound) })} ${seconds.filter((s) => s <= bound).length}`);
-    }
-    lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: '+Inf' })} ${seconds.length}`);
-    lines.push(`usergen_job_duration_seconds_sum${labelText({ task })} ${+seconds.reduce((a, b) => a + b, 0).toFixed(6)}`);
-    lines.push(`usergen_job_duration_seconds_count${labelText({ task })} ${seconds.length}`);
+  for (const { task, count, sum_ms, at_most } of histograms) {
+    DURATION_BUCKETS.forEach((bound, i) => lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: String(bound) })} ${at_most[i] ?? 0}`));
+    lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: '+Inf' })} ${count}`);
+    lines.push(`usergen_job_duration_seconds_sum${labelText({ task })} ${sum_ms / 1000}`);
+    lines.push(`usergen_job_duration_seconds_count${labelText({ task })} ${count}`);
   }
   metric('usergen_oldest_queued_job_age_seconds', 'gauge', 'How long the oldest ready job has waited (0 when none waits).', [
     [{}, (status.oldest_ready_wait_ms ?? 0) / 1000],

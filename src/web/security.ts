@@ -1,9 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 
-// What stands between the pages and another origin: basic auth when configured, a CSRF token on
-// every POST (an HMAC of a secret made at start, so it survives no restart and needs no session),
-// the request's own origin, and --read-only refusing every POST.
+// What stands between the pages and another origin: basic auth when configured, else answering
+// only to a loopback name (a site whose name an attacker points at 127.0.0.1 would otherwise be
+// this server's own origin: DNS rebinding); a CSRF token on every POST (random, made at start:
+// no session to keep); the request's own origin; and --read-only refusing every POST.
 
 export interface Credentials {
   user: string;
@@ -21,12 +22,23 @@ export interface Security {
   /** The token every form carries as `_csrf`. */
   csrfToken: string;
   middleware: MiddlewareHandler;
+  /** Whether the request may see details (the reason /healthz fails): with auth configured, only with its credentials. */
+  authorized(c: Context): boolean;
 }
 
+/** Answered without credentials: a load balancer's health check sends none. */
+const PUBLIC_PATHS: readonly string[] = ['/healthz'];
+
+const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+
 export function security(options: { credentials?: Credentials | undefined; readOnly: boolean }): Security {
-  const csrfToken = createHmac('sha256', randomBytes(32)).update('usergen forms').digest('base64url');
+  const csrfToken = randomBytes(32).toString('base64url');
+  const authorized = (c: Context) => options.credentials === undefined || isAuthorized(c.req.header('authorization'), options.credentials);
   const middleware: MiddlewareHandler = async (c, next) => {
-    if (options.credentials && !authorized(c.req.header('authorization'), options.credentials)) {
+    if (options.credentials === undefined && !LOOPBACK_NAMES.includes(hostnameOf(c.req.header('host')))) {
+      return c.text('Refused: without --auth this server answers only to a loopback name (localhost, 127.0.0.1).\n', 403);
+    }
+    if (!authorized(c) && !PUBLIC_PATHS.includes(c.req.path)) {
       return c.text('Authentication required.\n', 401, { 'WWW-Authenticate': 'Basic realm="usergen", charset="UTF-8"' });
     }
     if (c.req.method === 'POST') {
@@ -44,10 +56,16 @@ export function security(options: { credentials?: Credentials | undefined; readO
     c.header('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; form-action 'self'");
     return undefined;
   };
-  return { csrfToken, middleware };
+  return { csrfToken, middleware, authorized };
 }
 
-function authorized(header: string | undefined, credentials: Credentials): boolean {
+/** The name in a Host header, without its port. */
+function hostnameOf(host: string | undefined): string {
+  if (host === undefined) return '';
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+}
+
+function isAuthorized(header: string | undefined, credentials: Credentials): boolean {
   const match = /^Basic\s+(.+)$/i.exec(header ?? '');
   if (!match) return false;
   const given = parseCredentials(Buffer.from(match[1]!, 'base64').toString('utf8'));

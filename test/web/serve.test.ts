@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { count, inspectDb, runCli, tempDb, waitFor } from '../helpers.js';
@@ -144,10 +145,52 @@ describe('usergen serve', () => {
       const allowed = await fetch(`${url}/users`, { headers: { authorization: `Basic ${Buffer.from('ada:s3cret:pass').toString('base64')}` } });
       expect(allowed.status).toBe(200);
       expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      // A load balancer's health check sends no credentials: it is told ok, and no more.
+      expect(await (await fetch(`${url}/healthz`)).text()).toBe('ok\n');
     } finally {
       const exit = await served.stop();
       expect(exit.stdout + exit.stderr).not.toContain('s3cret');
     }
+  });
+
+  it('without --auth answers only to a loopback name (no DNS rebinding), and refuses a body too large', async () => {
+    const { db: file } = tempDb();
+    const served = await startServe(['--db', file]);
+    try {
+      const { port } = new URL(served.url);
+      const statusWithHost = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, path: '/generate', headers: { host } }, (response) => {
+            response.resume();
+            resolve(response.statusCode!);
+          }).on('error', reject);
+        });
+      expect(await statusWithHost(`evil.example:${port}`)).toBe(403);
+      expect(await statusWithHost(`localhost:${port}`)).toBe(200);
+      expect(await statusWithHost(`127.0.0.1:${port}`)).toBe(200);
+
+      const csrf = await csrfOf(`${served.url}/generate`);
+      const huge = await post(`${served.url}/generate`, { total: '100', _csrf: csrf, padding: 'x'.repeat(100_000) });
+      expect(huge.status).toBe(413);
+      expect(count(inspectDb(file), 'select count(*) from jobs')).toBe(0);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it('SIGTERM with --worker stops serving at once, then lets the running job finish, and exits 0', async () => {
+    const { db: file } = tempDb();
+    const served = await startServe(['--worker', '--concurrency', '1', '--hash-iterations', '60000', '--db', file]);
+    const csrf = await csrfOf(`${served.url}/generate`);
+    expect((await post(`${served.url}/generate`, { total: '300', _csrf: csrf })).status).toBe(303);
+    const db = inspectDb(file);
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'running' and progress_current > 0") === 1, 'the job to be running');
+    served.cli.child.kill('SIGTERM');
+    await waitFor(() => fetch(`${served.url}/healthz`).then(() => false, () => true), 'the server to stop answering');
+    expect(served.cli.child.exitCode).toBeNull();
+    const exit = await served.cli.exited;
+    expect(exit.code).toBe(0);
+    expect(db.prepare('select state from jobs where id = 1').pluck().get()).toBe('succeeded');
   });
 
   it('--read-only shows no button and refuses every POST', async () => {
@@ -209,11 +252,11 @@ describe('usergen serve', () => {
       expect(response.headers.get('location')).toBe('/backups');
       const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
       expect(await (await fetch(`${served.url}/backups`, { headers: { cookie } })).text()).toMatch(/Backup job 2 queued: a worker makes it now\./);
-      const listed = await waitFor(async () => {
+      // Listed once on record, with the users it holds (the file alone is listed without them).
+      await waitFor(async () => {
         const text = await (await fetch(`${served.url}/backups`)).text();
-        return /usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db/.test(text) ? text : undefined;
-      }, 'the backup to be listed');
-      expect(listed).toContain('<td>50</td>');
+        return /usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db/.test(text) && text.includes('<td>50</td>');
+      }, 'the backup to be listed with its 50 users');
     } finally {
       await served.stop();
     }
@@ -232,6 +275,8 @@ describe('usergen serve', () => {
       expect(page).toContain('Users <span class="muted">(200)</span>');
       const last = await (await fetch(`${served.url}/users?page=4`)).text();
       expect(last).toContain('showing 151-200 of 200');
+      const beyond = await (await fetch(`${served.url}/users?page=99`)).text();
+      expect(beyond).toContain('Page 4 of 4 · showing 151-200 of 200');
     } finally {
       await served.stop();
     }

@@ -7,14 +7,12 @@ import { toJobView, type JobView } from '../../operations/job-view.js';
 import { DEFAULT_HASH_ITERATIONS } from '../../tasks/password.js';
 import {
   generateUsers,
-  MAX_HASH_ITERATIONS,
   MAX_TOTAL,
-  MIN_HASH_ITERATIONS,
   MIN_TOTAL,
 } from '../../tasks/generate-users.js';
 import { withCommandDatabase, type CliContext } from '../context.js';
 import { printJson, printLine, printNotice, startSpinner } from '../output.js';
-import { parseDuration, parseInteger } from '../parse.js';
+import { parseDuration, parseHashIterations, parseInteger } from '../parse.js';
 
 interface Flags {
   wait?: boolean;
@@ -25,13 +23,9 @@ interface Flags {
 }
 
 function parseOptions(totalText: string, flags: Flags): GenerateOptions {
-  const iterationsText = flags.hashIterations ?? process.env.USERGEN_HASH_ITERATIONS;
   return {
     total: parseInteger(totalText, 'total', MIN_TOTAL, MAX_TOTAL),
-    iterations:
-      iterationsText === undefined
-        ? DEFAULT_HASH_ITERATIONS
-        : parseInteger(iterationsText, '--hash-iterations', MIN_HASH_ITERATIONS, MAX_HASH_ITERATIONS),
+    iterations: parseHashIterations(flags.hashIterations),
     priority: parseInteger(flags.priority, '--priority', -100, 100),
     delayMs: flags.delay === undefined ? 0 : parseDuration(flags.delay, '--delay'),
   };

@@ -4,12 +4,11 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../errors.js';
 import { DEFAULT_GRACE_MS, DEFAULT_LEASE_MS, DEFAULT_POLL_MS } from '../../queue/worker-types.js';
-import { MAX_HASH_ITERATIONS, MIN_HASH_ITERATIONS } from '../../tasks/generate-users.js';
 import { DEFAULT_HASH_ITERATIONS } from '../../tasks/password.js';
 import { checkGlobalOptions, openCommandDatabase, type CliContext } from '../context.js';
 import { createLogger } from '../log.js';
 import { printLine } from '../output.js';
-import { parseInteger } from '../parse.js';
+import { parseHashIterations, parseInteger } from '../parse.js';
 
 interface Flags {
   port: string;
@@ -31,7 +30,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--host <address>', 'the address to listen on; any but loopback needs --auth', '127.0.0.1')
     .option('--worker', 'also work the queue in this process (the whole original setup in one process)')
     .option('--concurrency <n>', `with --worker, jobs run at once (default: CPU count, ${os.availableParallelism()} here)`)
-    .option('--auth <user:password>', 'ask every request for these credentials (else $USERGEN_AUTH)')
+    .option('--auth <user:password>', 'ask every request for these credentials; $USERGEN_AUTH keeps them out of `ps`')
     .option('--read-only', 'hide every button and refuse every POST')
     .option('--hash-iterations <n>', `PBKDF2 iterations of the users the form makes (default: $USERGEN_HASH_ITERATIONS, else ${DEFAULT_HASH_ITERATIONS})`)
     .addHelpText(
@@ -52,7 +51,7 @@ export function register(program: Command, context: CliContext): void {
         throw new UsageError(`serving on ${flags.host} (not loopback) needs --auth user:password or $USERGEN_AUTH`);
       }
       checkGlobalOptions(command);
-      const iterations = hashIterations(flags.hashIterations);
+      const iterations = parseHashIterations(flags.hashIterations);
       const signal = context.shutdownSignal();
       await serve({ command, port, iterations, host: flags.host, credentials, readOnly: flags.readOnly ?? false, worker: flags.worker ? concurrency : 0, signal });
     });
@@ -82,10 +81,12 @@ async function serve(options: ServeOptions): Promise<void> {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     printLine(`Serving http://${host}:${port}/ on ${store.location}${options.worker ? `, with a worker (${options.worker} at once)` : ''}${options.readOnly ? ', read-only' : ''}`);
     const worked = options.worker ? workHere(options) : Promise.resolve();
-    await Promise.all([worked, options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort')]);
+    if (!options.signal.aborted) await once(options.signal, 'abort');
+    // Stop serving first: the worker may take its grace period to finish. Live pages keep their
+    // event streams open: end them, or close() waits for them forever.
     server.close();
-    // Live pages keep their event streams open: end them, or close() waits for them forever.
     if ('closeAllConnections' in server) server.closeAllConnections();
+    await worked;
   } finally {
     await store.close().catch(() => {});
   }
@@ -93,7 +94,7 @@ async function serve(options: ServeOptions): Promise<void> {
 
 /** `--worker`: the worker command's run, on a store of its own, until the shutdown signal. */
 async function workHere(options: ServeOptions): Promise<void> {
-  const [{ runWorker, workerTasks }] = await Promise.all([import('../../operations/worker.js')]);
+  const { runWorker, workerTasks } = await import('../../operations/worker.js');
   const tasks = await workerTasks([]);
   const store = await openCommandDatabase(options.command, { create: true });
   const logger = createLogger('info');
@@ -112,11 +113,6 @@ async function workHere(options: ServeOptions): Promise<void> {
     logger.close();
     await store.close().catch(() => {});
   }
-}
-
-function hashIterations(flag: string | undefined): number {
-  const text = flag ?? process.env.USERGEN_HASH_ITERATIONS;
-  return text === undefined ? DEFAULT_HASH_ITERATIONS : parseInteger(text, '--hash-iterations', MIN_HASH_ITERATIONS, MAX_HASH_ITERATIONS);
 }
 
 function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from './kysely.js';
 import { JOB_STATES, type Database, type JobRow, type JobState } from '../schema.js';
-import type { EndedJob, JobFilter, JobTotal, QueueStatus, UnfinishedJob } from '../store.js';
+import type { DurationHistogram, JobFilter, JobTotal, QueueStatus, UnfinishedJob } from '../store.js';
 import { liveWorkers } from './workers.js';
 
 // The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
@@ -147,13 +147,13 @@ export async function jobTotals(db: Kysely<Database>): Promise<JobTotal[]> {
   return rows.map((row) => ({ task: row.task, state: row.state, jobs: Number(row.jobs), attempts: Number(row.attempts) }));
 }
 
-/** Through the index jobs_finished (state, finished_at): only the jobs that ended after `since` are read. */
-export async function endedSince(db: Kysely<Database>, since: number): Promise<EndedJob[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .select(['task', 'state', 'started_at', 'finished_at'])
-    .where('state', 'in', ['succeeded', 'failed'])
-    .where('finished_at', '>', since)
-    .execute();
-  return rows.map((row) => ({ task: row.task, state: row.state, duration_ms: Math.max(0, (row.finished_at ?? 0) - (row.started_at ?? row.finished_at ?? 0)) }));
+/** One pass over the ended jobs, each bound a sum: nothing but the counts comes back. */
+export async function durations(db: Kysely<Database>, boundsMs: readonly number[]): Promise<DurationHistogram[]> {
+  const ran = sql`finished_at - started_at`;
+  const counts = boundsMs.length === 0 ? sql`` : sql.join(boundsMs.map((bound) => sql`sum(case when ${ran} <= ${bound} then 1 else 0 end)`));
+  const { rows } = await sql<{ task: string; count: number; sum_ms: number; at_most: string }>`
+    select task, count(*) as count, coalesce(sum(${ran}), 0) as sum_ms, json_array(${counts}) as at_most
+    from jobs where state in ('succeeded', 'failed') and finished_at is not null and started_at is not null
+    group by task order by task`.execute(db);
+  return rows.map((row) => ({ task: row.task, count: Number(row.count), sum_ms: Number(row.sum_ms), at_most: (JSON.parse(row.at_most) as number[]).map(Number) }));
 }

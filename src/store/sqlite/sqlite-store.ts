@@ -10,7 +10,7 @@ import {
   type ClaimedJob,
   type ClaimOptions,
   type Durability,
-  type EndedJob,
+  type DurationHistogram,
   type JobFilter,
   type JobStore,
   type JobTotal,
@@ -22,7 +22,7 @@ import {
   type UnfinishedJob,
   type WriteOptions,
 } from '../store.js';
-import { cancelJob, endedSince, hasUnfinishedJobs, jobTotals, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
+import { cancelJob, durations, hasUnfinishedJobs, jobTotals, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
 import { checkDatabase } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
@@ -229,8 +229,8 @@ export class SqliteStore implements JobStore {
     return jobTotals(this.db);
   }
 
-  endedSince(since: number): Promise<EndedJob[]> {
-    return endedSince(this.db, since);
+  durations(boundsMs: readonly number[]): Promise<DurationHistogram[]> {
+    return durations(this.db, boundsMs);
   }
 
   // The open connection goes on reading a file deleted or replaced under it, unaware: only the

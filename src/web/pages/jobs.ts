@@ -54,7 +54,10 @@ ${listing.jobs.map((job) => jobRow(job, waiting.has(job.id), request))}
 </tbody>
 </table>
 ${listing.jobs.length === 0 ? html`<p class="muted">No jobs${request.state || request.task ? ' match' : ' yet'}.</p>` : ''}`;
-  return page({ title: 'Jobs', path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: '/events', body });
+  const live = new URLSearchParams();
+  if (request.state) live.set('state', request.state);
+  if (request.task) live.set('task', request.task);
+  return page({ title: 'Jobs', path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: `/events?${live}`, body });
 }
 
 function jobRow(job: JobView, waitingForWorker: boolean, request: JobsRequest): Html {

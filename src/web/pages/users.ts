@@ -15,11 +15,14 @@ export interface UsersRequest {
 
 /** `/users`: the original setup's list, paginated, oldest or newest first. */
 export async function usersView(store: JobStore, request: UsersRequest): Promise<Html> {
-  const offset = (request.page - 1) * USERS_PER_PAGE;
-  const listing = await usersPage(store, { limit: USERS_PER_PAGE, offset, order: request.order });
+  let listing = await usersPage(store, { limit: USERS_PER_PAGE, offset: (request.page - 1) * USERS_PER_PAGE, order: request.order });
   const pages = Math.max(1, Math.ceil(listing.total / USERS_PER_PAGE));
+  // A page past the end (an old link, a typed number) shows the last one.
+  const current = Math.min(request.page, pages);
+  if (current !== request.page) listing = await usersPage(store, { limit: USERS_PER_PAGE, offset: (current - 1) * USERS_PER_PAGE, order: request.order });
+  const offset = listing.offset;
   const link = (target: number, label: string) =>
-    target < 1 || target > pages || target === request.page
+    target < 1 || target > pages || target === current
       ? html`<span class="muted">${label}</span>`
       : html`<a href="/users?page=${target}&amp;order=${request.order}">${label}</a>`;
   const other = request.order === 'oldest' ? 'newest' : 'oldest';
@@ -34,8 +37,8 @@ export async function usersView(store: JobStore, request: UsersRequest): Promise
 ${listing.users.map((user) => html`<tr><td>${user.username}</td><td>${user.email}</td><td>${formatTime(user.date_joined)}</td></tr>`)}
 </tbody>
 </table>
-<nav class="pages" aria-label="pages">${link(1, 'First')} ${link(request.page - 1, 'Previous')}
-<span>Page ${formatCount(Math.min(request.page, pages))} of ${formatCount(pages)} · showing ${formatCount(listing.users.length === 0 ? 0 : offset + 1)}-${formatCount(offset + listing.users.length)} of ${formatCount(listing.total)}</span>
-${link(request.page + 1, 'Next')} ${link(pages, 'Last')}</nav>`;
+<nav class="pages" aria-label="pages">${link(1, 'First')} ${link(current - 1, 'Previous')}
+<span>Page ${formatCount(current)} of ${formatCount(pages)} · showing ${formatCount(offset + 1)}-${formatCount(offset + listing.users.length)} of ${formatCount(listing.total)}</span>
+${link(current + 1, 'Next')} ${link(pages, 'Last')}</nav>`;
   return page({ title: 'Users', path: '/users', flash: request.flash, readOnly: request.readOnly, body });
 }
