@@ -9,7 +9,11 @@ import { tempDb } from '../helpers.js';
 /** What the jobs here are: a task no worker runs (every job is claimed by hand). */
 const NOOP = { tasks: ['noop'] };
 
-const ENGINES: Array<{ name: string; open: () => Promise<JobStore> }> = [{ name: 'sqlite', open: () => openSqliteStore(tempDb().db) }];
+const ENGINES: Array<{ name: string; open: () => Promise<JobStore> }> = [
+  { name: 'sqlite', open: () => openSqliteStore(tempDb().db) },
+  // At normal durability an enqueue that finds the connection free skips the group committer.
+  { name: 'sqlite (durability normal)', open: () => openSqliteStore(tempDb().db, { durability: 'normal' }) },
+];
 
 describe.each(ENGINES)('the $name store', ({ open }) => {
   let store: JobStore;

@@ -42,6 +42,11 @@ export class GroupCommitter {
     this.#driver = driver;
   }
 
+  /** Nothing under way or waiting: a write now would be committed alone, at once. */
+  get idle(): boolean {
+    return !this.#flushing && !this.#scheduled && this.#writes.length === 0 && this.#completions.length === 0;
+  }
+
   submit<T>(write: Write<T>, options: { single?: boolean } = {}): Promise<T> {
     // From inside a batch's own write (an enqueue on `db` in complete()'s callback), it would wait
     // for the next batch, which waits for this one.

@@ -15,15 +15,23 @@ import type { ImmediateSqliteDriver } from './driver.js';
  */
 export async function enqueueJob(db: Kysely<Database>, spec: NewJobSpec, driver?: ImmediateSqliteDriver, now = Date.now()): Promise<JobRow> {
   const values = newJobValues(spec, now);
-  const insert = CompiledQuery.raw(INSERT_JOB, [
-    values.task,
-    values.payload,
-    values.priority,
-    values.run_at,
-    values.max_attempts,
-    values.created_at,
-  ]);
+  const insert = insertOf(values);
   const { insertId } = driver?.executeNow(insert) ?? (await db.executeQuery(insert));
+  return jobRowOf(values, insertId);
+}
+
+/** Like enqueueJob, synchronously, if nothing holds the connection; undefined when something does. */
+export function enqueueJobNow(driver: ImmediateSqliteDriver, spec: NewJobSpec, now = Date.now()): JobRow | undefined {
+  const values = newJobValues(spec, now);
+  const result = driver.executeNow(insertOf(values));
+  return result === undefined ? undefined : jobRowOf(values, result.insertId);
+}
+
+function insertOf(values: ReturnType<typeof newJobValues>): CompiledQuery {
+  return CompiledQuery.raw(INSERT_JOB, [values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at]);
+}
+
+function jobRowOf(values: ReturnType<typeof newJobValues>, insertId: bigint | undefined): JobRow {
   return {
     locked_by: null,
     locked_until: null,

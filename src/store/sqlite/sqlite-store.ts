@@ -31,6 +31,7 @@ import { GroupCommitter } from './group-commit.js';
 import {
   completeJob,
   enqueueJob,
+  enqueueJobNow,
   enqueueJobsInOne,
   enqueueUniqueJob,
   failAttempt,
@@ -75,7 +76,25 @@ export class SqliteStore implements JobStore {
     this.#wakeFile = new WakeFile(opened.file);
   }
 
-  async enqueue(spec: NewJobSpec): Promise<JobRow> {
+  enqueue(spec: NewJobSpec): Promise<JobRow> {
+    // At normal durability a commit waits for no fsync, so a batch saves nothing: an enqueue that
+    // finds the connection free and the committer idle runs at once, synchronously. The
+    // committer's promises were a fifth of its cost (34,000 enqueues/s before, npm run bench).
+    if (this.durability === 'normal' && this.#committer.idle) {
+      try {
+        const job = enqueueJobNow(this.#driver, spec);
+        if (job) {
+          this.#signalIfReady([job.run_at]);
+          return Promise.resolve(job);
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#enqueueGrouped(spec);
+  }
+
+  async #enqueueGrouped(spec: NewJobSpec): Promise<JobRow> {
     const job = await this.#committer.submit((trx) => enqueueJob(trx, spec, this.#driver), { single: true });
     this.#signalIfReady([job.run_at]);
     return job;
