@@ -30,6 +30,8 @@ export class JobRun {
   /** What every write about this run is fenced by. */
   readonly claim: Claim;
   #state: RunState = 'running';
+  /** Its handler was called (a job claimed ahead waits for a slot first). */
+  started = false;
   /** What its completion recorded as the job's result, once `succeeded`. */
   result: unknown;
   #reason: Error | undefined;
@@ -161,6 +163,8 @@ export async function runJob(run: JobRun, context: RunContext): Promise<void> {
   const task = context.tasks.get(job.task);
   let timer: NodeJS.Timeout | undefined;
   try {
+    // Stopped while it waited for a slot (claimed ahead): its handler is never called.
+    run.throwIfAborted();
     if (!task) {
       const known = [...context.tasks.keys()].sort().join(', ') || 'none';
       throw new PermanentJobError(`unknown task '${job.task}' (this worker knows: ${known})`);

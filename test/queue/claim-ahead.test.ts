@@ -1,0 +1,68 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defineTask } from '../../src/queue/task.js';
+import { Worker } from '../../src/queue/worker.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { count, inspectDb, tempDb, waitFor } from '../helpers.js';
+
+// Claim-ahead: a worker whose jobs are short takes a few more than its free slots, and gives back
+// those it has not started when it stops; a worker whose jobs are long claims for free slots only.
+
+let file: string;
+let store: SqliteStore;
+
+beforeEach(async () => {
+  file = tempDb().db;
+  store = await openSqliteStore(file);
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+const asObject = (payload: unknown) => payload as { n: number };
+const runningJobs = () => count(inspectDb(file), "select count(*) from jobs where state = 'running'");
+
+describe('claim-ahead', () => {
+  it('short jobs: a worker of concurrency 1 holds more than one, and gives back those not started when it stops', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const quick = defineTask({
+      name: 'quick',
+      maxAttempts: 3,
+      validate: asObject,
+      // Job 40 waits until released: by then the worker knows its jobs are short.
+      handler: async ({ n }) => (n === 40 ? held.then(() => n) : n),
+    });
+    await store.enqueueMany(Array.from({ length: 100 }, (_, i) => ({ task: 'quick', payload: { n: i + 1 }, maxAttempts: 3 })));
+    const stopping = new AbortController();
+    const worker = new Worker(store, { tasks: [quick], concurrency: 1, register: false, graceMs: 5_000 });
+    const run = worker.run(stopping.signal);
+
+    await waitFor(() => count(inspectDb(file), "select count(*) from jobs where state = 'succeeded'") === 39, 'the first 39 jobs');
+    const waiting = await waitFor(() => (runningJobs() > 1 ? runningJobs() : undefined), 'jobs claimed ahead of the running one');
+    expect(waiting).toBeLessThanOrEqual(17);
+
+    stopping.abort();
+    release();
+    const summary = await run;
+    const db = inspectDb(file);
+    expect(summary.failed).toBe(0);
+    expect(summary.released).toBe(waiting - 1);
+    expect(count(db, "select count(*) from jobs where state = 'running'")).toBe(0);
+    expect(count(db, "select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
+    expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(40);
+    expect(count(db, "select count(*) from jobs where state = 'queued'")).toBe(60);
+  });
+
+  it('long jobs: a worker claims for its free slots only', async () => {
+    const slow = defineTask({ name: 'slow', maxAttempts: 1, validate: asObject, handler: async ({ n }) => sleep(20).then(() => n) });
+    await store.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ task: 'slow', payload: { n: i }, maxAttempts: 1 })));
+    const seen: number[] = [];
+    const worker = new Worker(store, { tasks: [slow], concurrency: 1, drain: true, register: false });
+    worker.on('succeeded', () => seen.push(runningJobs()));
+    expect(await worker.run()).toMatchObject({ succeeded: 6 });
+    // Read as each job ended: never more than the one running job leased to the worker.
+    expect(Math.max(...seen)).toBeLessThanOrEqual(1);
+  });
+});
