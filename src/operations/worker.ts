@@ -23,6 +23,8 @@ export interface RunWorkerOptions {
   logger: Logger;
   /** Stops the worker: it claims nothing more, lets running jobs finish within graceMs, gives back the rest. */
   signal: AbortSignal;
+  /** Called once the worker is recorded alive and claims. */
+  onRunning?: () => void;
 }
 
 export interface WorkerRun {
@@ -75,6 +77,7 @@ export async function runWorker(store: JobStore, options: RunWorkerOptions): Pro
     graceMs: options.graceMs,
     leaseMs: options.leaseMs,
     logger,
+    onRunning: options.onRunning,
   });
   const names = tasks.map((task) => task.name).sort();
   logger.info(`worker ${worker.id} ready: concurrency ${options.concurrency}, database ${store.location}, tasks: ${names.join(', ')}`);

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   /** Record this worker in the workers table (false for a job run inside a waiting command). */
   register?: boolean;
   logger?: Logger;
+  /** Called once the worker is recorded alive and watching for work (`status` shows it from then on). */
+  onRunning?: () => void;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;

@@ -127,6 +127,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
     const stopWatching = this.#store.watchForWork(() => this.#wakeUp());
+    this.#options.onRunning?.();
     try {
       await this.#claimUntilStopped();
       const { fatal } = this.#faults;

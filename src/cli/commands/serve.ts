@@ -75,17 +75,36 @@ async function serve(options: ServeOptions): Promise<void> {
   const store = await openCommandDatabase(options.command, { create: !options.readOnly });
   try {
     const app = createWebApp({ store, readOnly: options.readOnly, credentials: options.credentials, shuttingDown: options.signal, hashIterations: options.iterations });
+    // The worker first: pages served before it is recorded alive would say no worker runs (a
+    // backup queued then is told to wait for one). It stops with the server, or if it cannot listen.
+    const stopWorker = new AbortController();
+    options.signal.addEventListener('abort', () => stopWorker.abort(options.signal.reason), { once: true });
+    let running!: () => void;
+    const ready = new Promise<void>((resolve) => (running = resolve));
+    const worked = options.worker ? workHere(options, stopWorker.signal, running) : undefined;
+    if (worked) await Promise.race([ready, worked]);
     const server = listen({ fetch: app.fetch, port: options.port, hostname: options.host });
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(listenError(error as NodeJS.ErrnoException, options)))]);
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(listenError(error as NodeJS.ErrnoException, options)))]);
+    } catch (error) {
+      stopWorker.abort(error);
+      await worked?.catch(() => {});
+      throw error;
+    }
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     printLine(`Serving http://${host}:${port}/ on ${store.location}${options.worker ? `, with a worker (${options.worker} at once)` : ''}${options.readOnly ? ', read-only' : ''}`);
-    const worked = options.worker ? workHere(options) : Promise.resolve();
-    if (!options.signal.aborted) await once(options.signal, 'abort');
-    // Stop serving first: the worker may take its grace period to finish. Live pages keep their
-    // event streams open: end them, or close() waits for them forever.
-    server.close();
-    if ('closeAllConnections' in server) server.closeAllConnections();
+    try {
+      // A worker that stops on its own (a damaged database) stops the server too.
+      const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
+      await (worked ? Promise.race([stopped, worked]) : stopped);
+    } finally {
+      // Stop serving first: the worker may take its grace period to finish. Live pages keep their
+      // event streams open: end them, or close() waits for them forever.
+      server.close();
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      stopWorker.abort();
+    }
     await worked;
   } finally {
     await store.close().catch(() => {});
@@ -93,7 +112,7 @@ async function serve(options: ServeOptions): Promise<void> {
 }
 
 /** `--worker`: the worker command's run, on a store of its own, until the shutdown signal. */
-async function workHere(options: ServeOptions): Promise<void> {
+async function workHere(options: ServeOptions, signal: AbortSignal, onRunning: () => void): Promise<void> {
   const { runWorker, workerTasks } = await import('../../operations/worker.js');
   const tasks = await workerTasks([]);
   const store = await openCommandDatabase(options.command, { create: true });
@@ -107,7 +126,8 @@ async function workHere(options: ServeOptions): Promise<void> {
       graceMs: DEFAULT_GRACE_MS,
       leaseMs: DEFAULT_LEASE_MS,
       logger,
-      signal: options.signal,
+      signal,
+      onRunning,
     });
   } finally {
     logger.close();
