@@ -195,8 +195,7 @@ describe('the systemd units', () => {
     await workAndStop({ worker: as('worker'), schedule: as('schedule') }, db);
   });
 
-  // Depends on `usergen serve`: fails until that command is in the build.
-  it('serve, run as its unit runs it (needs usergen serve): loopback by default, another address only with USERGEN_AUTH from the environment file, exit 0 on SIGTERM', async () => {
+  it('serve, run as its unit runs it: loopback by default, another address only with USERGEN_AUTH from the environment file, exit 0 on SIGTERM', async () => {
     const { dir } = tempDb();
     const unit = unitOf('serve');
     const stopSeconds = systemdSeconds(serviceValue(unit, 'TimeoutStopSec'));

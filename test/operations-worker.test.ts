@@ -11,7 +11,7 @@ import { damagePages } from './faults.js';
 import { FIXTURE_TASKS, tempDb } from './helpers.js';
 import { drainOptions, GENERATE, generateUsers, keptLog, withDatabase } from './operation-helpers.js';
 
-// The worker operation called as a library, as `usergen worker` and (next) `serve --worker` call
+// The worker operation called as a library, as `usergen worker` and `serve --worker` call
 // it: typed options, a logger and a signal in, the worker's summary out.
 
 describe('the worker operation', () => {

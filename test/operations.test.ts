@@ -9,7 +9,7 @@ import { usersPage } from '../src/operations/users.js';
 import { insertUsers } from '../src/tasks/users.js';
 import { tempDb } from './helpers.js';
 
-// The operations the commands (and, next, the pages) call, called as a library on a real file:
+// The operations the commands (and the pages) call, called as a library on a real file:
 // typed data back, or a typed refusal that carries what it is about.
 
 async function database(): Promise<JobStore> {

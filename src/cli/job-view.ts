@@ -73,6 +73,6 @@ function isBackupResult(value: unknown): value is { file: string; size_bytes: nu
 }
 
 /** A string as it is, anything else as JSON. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

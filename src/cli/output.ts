@@ -1,5 +1,7 @@
 // Printing only: tables, JSON and spinners. Commands compute data; this turns it into text.
 
+export { formatBytes, formatInteger, formatTime } from '../format.js';
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -21,12 +23,10 @@ export interface TableOptions {
   droppable?: number[];
   /** `--wide`: every column at full width, whatever the terminal. */
   wide?: boolean;
-  /** The width to fit; default: the terminal's (see terminalWidth). */
-  width?: number;
 }
 
 /** Columns of the terminal stdout prints to: `$COLUMNS` if set, else the TTY's; undefined for a pipe. */
-export function terminalWidth(): number | undefined {
+function terminalWidth(): number | undefined {
   const fromEnv = Number(process.env.COLUMNS);
   if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
   return process.stdout.isTTY ? process.stdout.columns : undefined;
@@ -38,7 +38,7 @@ const MIN_CUT_WIDTH = 10;
 export async function renderTable(head: string[], rows: string[][], options: TableOptions = {}): Promise<string> {
   const { default: Table } = await import('cli-table3');
   const colour = process.stdout.isTTY === true && process.stdout.hasColors?.() === true;
-  const width = options.wide ? undefined : (options.width ?? terminalWidth());
+  const width = options.wide ? undefined : terminalWidth();
   const { columns, colWidths } = fitColumns(head, rows, width, options);
   const table = new Table({
     head: columns.map((i) => head[i]!),
@@ -114,27 +114,4 @@ export async function startSpinner(text: string): Promise<Spinner> {
       spinner.stop();
     },
   };
-}
-
-/** `2026-11-24 13:02:01` (UTC) from milliseconds since the epoch or an ISO string. */
-export function formatTime(time: number | string | null): string {
-  if (time === null) return '';
-  return new Date(time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
-}
-
-/** `1,234`. */
-export function formatInteger(value: number): string {
-  return value.toLocaleString('en-US');
-}
-
-/** `1.2 MB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

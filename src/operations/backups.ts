@@ -38,7 +38,7 @@ export async function runBackupJob(store: JobStore, jobId: number, signal?: Abor
 }
 
 /** A backup under way when a stop is asked for gets this long to finish. */
-export const BACKUP_GRACE_MS = 10 * 60_000;
+const BACKUP_GRACE_MS = 10 * 60_000;
 
 export interface BackupEntry {
   file: string;

@@ -22,7 +22,7 @@ export interface LeaseKeeping {
 }
 
 /** What a task's handler gets: progress and completion, both fenced by the run's claim. */
-export function createTaskContext(store: JobStore, run: JobRun, leases?: LeaseKeeping): TaskContext {
+export function createTaskContext(store: JobStore, run: JobRun, leases: LeaseKeeping): TaskContext {
   const { job, claim } = run;
   let lastProgressAt = 0;
   return {
@@ -49,7 +49,7 @@ export function createTaskContext(store: JobStore, run: JobRun, leases?: LeaseKe
           async (tx) => {
             run.beginCommit();
             const value = await write(tx.db, { enqueue: async (task, payload, options) => tx.enqueue(jobSpec(task, payload, options)) });
-            if (leases?.due()) await leases.renew(tx);
+            if (leases.due()) await leases.renew(tx);
             if (!(await tx.complete({ ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
             return value;
           },

@@ -2,7 +2,7 @@ import type { WorkerRow } from '../store/schema.js';
 import type { JobStore } from '../store/store.js';
 
 /** The names of the tasks `worker` runs; undefined for a worker of an older usergen, which records none and runs any. */
-export function tasksOf(worker: WorkerRow): string[] | undefined {
+function tasksOf(worker: WorkerRow): string[] | undefined {
   return worker.tasks === null ? undefined : (JSON.parse(worker.tasks) as string[]);
 }
 

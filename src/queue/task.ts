@@ -51,7 +51,7 @@ export interface TaskSpec<P, R> {
   backoff?: Partial<BackoffOptions>;
 }
 
-export const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_MAX_ATTEMPTS = 3;
 
 /**
  * Declares a task (the equivalent of Celery's `@shared_task`). It registers nothing: the

@@ -36,7 +36,7 @@ const CLAIM_RETRY_MS = 1_000;
 const AHEAD_MAX = 16;
 const SHORT_JOB_MS = 2;
 
-export function newWorkerId(): string {
+function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 

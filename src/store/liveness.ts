@@ -72,7 +72,8 @@ function readStat(pid: number): Stat | undefined {
  * Signal 0 checks existence without signalling. /proc/<pid> can be missing for a live process
  * (/proc mounted with hidepid, another user's process): only ESRCH says the pid is gone.
  */
-function processExists(pid: number): boolean {
+/** Whether a process of this pid exists here (EPERM: another user's, alive). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

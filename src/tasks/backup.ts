@@ -26,7 +26,7 @@ export interface BackupResult {
 const BACKUP_NAME = /^usergen-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z\.db$/;
 
 /** `usergen-2026-11-24T13-00-00-000Z.db`: UTC, sorts by time, no characters filesystems dislike. */
-export function backupFileName(time: Date): string {
+function backupFileName(time: Date): string {
   return `usergen-${time.toISOString().replace(/[:.]/g, '-')}.db`;
 }
 

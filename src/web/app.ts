@@ -9,7 +9,7 @@ import type { JobStore } from '../store/store.js';
 import { DEFAULT_HASH_ITERATIONS } from '../tasks/password.js';
 import { SCRIPT, STYLESHEET } from './assets.js';
 import { liveJobs } from './live.js';
-import { health, metricsText } from './metrics.js';
+import { metricsText } from './metrics.js';
 import { backupsView, queueBackup } from './pages/backups.js';
 import { GENERATING, generateView, parseTotal } from './pages/generate.js';
 import { jobsView, jobView } from './pages/jobs.js';
@@ -91,10 +91,10 @@ export function createWebApp(options: WebOptions): Hono {
 
   app.get('/metrics', async (c) => c.body(await metricsText(store), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
   app.get('/healthz', async (c) => {
-    const result = await health(store);
-    if (result.ok) return c.text('ok\n');
+    const reason = await store.health();
+    if (reason === undefined) return c.text('ok\n');
     // The reason names the database's path: only for who may see the pages.
-    return c.text(authorized(c) ? `unavailable: ${result.reason}\n` : 'unavailable\n', 503);
+    return c.text(authorized(c) ? `unavailable: ${reason}\n` : 'unavailable\n', 503);
   });
 
   app.notFound((c) => c.text('Not found.\n', 404));

@@ -1,6 +1,6 @@
 // The pages' one stylesheet and one script, served by usergen itself (no CDN, no build step).
-// The pages work without the script: it only keeps /jobs and /jobs/<id> live (server-sent events)
-// and checks the generate form before it is sent.
+// The pages work without the script: it only keeps /jobs and /jobs/<id> live (server-sent events).
+// The generate form is checked in the browser by its input's own min, max, step and required.
 
 export const STYLESHEET = `
 *{box-sizing:border-box}
@@ -31,14 +31,6 @@ nav.pages{margin:1rem 0;display:flex;gap:1rem;align-items:center}
 
 export const SCRIPT = `
 (() => {
-  // The generate form: the same rule as the server's, shown next to the field before sending.
-  const total = document.querySelector('input[name=total]');
-  if (total) {
-    total.addEventListener('input', () => {
-      const value = Number(total.value);
-      total.setCustomValidity(Number.isInteger(value) && value >= 50 && value <= 500 ? '' : 'Enter a whole number from 50 to 500.');
-    });
-  }
   // Live jobs: the server pushes the state and progress of the jobs on this page.
   const live = document.querySelector('[data-live]');
   if (!live || !window.EventSource) return;

@@ -1,5 +1,6 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import { formatTime } from '../format.js';
 
 // The frame every page shares. Everything interpolated into `html` is escaped: a payload or an
 // error holding `<script>` shows as text. `raw` is used only for markup made here.
@@ -62,10 +63,7 @@ export function progressBar(current: number | null, total: number | null): Html 
   return html`<progress max="${total}" value="${current ?? 0}"></progress> <span data-field="progress">${current ?? 0}/${total}</span>`;
 }
 
-export function formatTime(iso: string | null): string {
-  return iso === null ? '' : iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-}
-
-export function formatCount(value: number): string {
-  return value.toLocaleString('en-US');
+/** `2026-11-24 13:02:01 UTC`; empty for no time. */
+export function formatUtc(iso: string | null): string {
+  return iso === null ? '' : `${formatTime(iso)} UTC`;
 }

@@ -52,9 +52,3 @@ function labelText(labels: Record<string, string>): string {
   if (entries.length === 0) return '';
   return `{${entries.map(([key, value]) => `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
-
-/** `/healthz`: whether the database answers. */
-export async function health(store: JobStore): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const reason = await store.health();
-  return reason === undefined ? { ok: true } : { ok: false, reason };
-}

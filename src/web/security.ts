@@ -29,13 +29,18 @@ export interface Security {
 /** Answered without credentials: a load balancer's health check sends none. */
 const PUBLIC_PATHS: readonly string[] = ['/healthz'];
 
-const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
+
+/** Whether `name` (an address to bind, or a Host header's name; IPv6 with or without brackets) is this machine's loopback. */
+export function isLoopback(name: string): boolean {
+  return LOOPBACK_NAMES.includes(name.replace(/^\[(.*)\]$/, '$1'));
+}
 
 export function security(options: { credentials?: Credentials | undefined; readOnly: boolean }): Security {
   const csrfToken = randomBytes(32).toString('base64url');
   const authorized = (c: Context) => options.credentials === undefined || isAuthorized(c.req.header('authorization'), options.credentials);
   const middleware: MiddlewareHandler = async (c, next) => {
-    if (options.credentials === undefined && !LOOPBACK_NAMES.includes(hostnameOf(c.req.header('host')))) {
+    if (options.credentials === undefined && !isLoopback(hostnameOf(c.req.header('host')))) {
       return c.text('Refused: without --auth this server answers only to a loopback name (localhost, 127.0.0.1).\n', 403);
     }
     if (!authorized(c) && !PUBLIC_PATHS.includes(c.req.path)) {

@@ -2,11 +2,10 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { APPLICATION_ID } from '../../src/store/sqlite/migrate.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 import { count, inspectDb, runCli, tempDb } from '../helpers.js';
 
-// A usergen file is marked "usgn" (PRAGMA application_id), as src/store/sqlite/migrate.ts does.
-const APPLICATION_ID = 0x7573676e;
 const NAMES = Object.keys(MIGRATIONS);
 
 /** A usergen file as the version with only the first `version` migrations made it: one job, one user once there are users. */

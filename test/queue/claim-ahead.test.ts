@@ -10,10 +10,13 @@ import { count, inspectDb, tempDb, waitFor } from '../helpers.js';
 
 let file: string;
 let store: SqliteStore;
+/** Another connection on the file, as another process would read it. */
+let db: ReturnType<typeof inspectDb>;
 
 beforeEach(async () => {
   file = tempDb().db;
   store = await openSqliteStore(file);
+  db = inspectDb(file);
 });
 
 afterEach(async () => {
@@ -21,7 +24,7 @@ afterEach(async () => {
 });
 
 const asObject = (payload: unknown) => payload as { n: number };
-const runningJobs = () => count(inspectDb(file), "select count(*) from jobs where state = 'running'");
+const runningJobs = () => count(db, "select count(*) from jobs where state = 'running'");
 
 describe('claim-ahead', () => {
   it('short jobs: a worker of concurrency 1 holds more than one, and gives back those not started when it stops', async () => {
@@ -39,14 +42,13 @@ describe('claim-ahead', () => {
     const worker = new Worker(store, { tasks: [quick], concurrency: 1, register: false, graceMs: 5_000 });
     const run = worker.run(stopping.signal);
 
-    await waitFor(() => count(inspectDb(file), "select count(*) from jobs where state = 'succeeded'") === 39, 'the first 39 jobs');
+    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 39, 'the first 39 jobs');
     const waiting = await waitFor(() => (runningJobs() > 1 ? runningJobs() : undefined), 'jobs claimed ahead of the running one');
     expect(waiting).toBeLessThanOrEqual(17);
 
     stopping.abort();
     release();
     const summary = await run;
-    const db = inspectDb(file);
     expect(summary.failed).toBe(0);
     expect(summary.released).toBe(waiting - 1);
     expect(count(db, "select count(*) from jobs where state = 'running'")).toBe(0);

@@ -4,8 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/schema.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { defineTask } from '../../src/queue/task.js';
-import { Worker, type JobEvent, type Logger } from '../../src/queue/worker.js';
+import { Worker, type JobEvent } from '../../src/queue/worker.js';
 import { tempDb, waitFor } from '../helpers.js';
+import { keptLog } from '../operation-helpers.js';
 
 let store: SqliteStore;
 let db: Kysely<Database>;
@@ -20,18 +21,6 @@ afterEach(async () => {
 });
 
 const asObject = (payload: unknown) => payload as Record<string, never>;
-
-/** A logger that keeps its lines, `level: message`. */
-function collectingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (message) => lines.push(`debug: ${message}`),
-    info: (message) => lines.push(`info: ${message}`),
-    warn: (message) => lines.push(`warn: ${message}`),
-    error: (message) => lines.push(`error: ${message}`),
-  };
-}
 
 /** Runs `worker` until drained, with the events it told. */
 async function runWithEvents(worker: Worker) {
@@ -59,7 +48,7 @@ describe('a timeout while the completion commits', () => {
       },
     });
     const job = await store.enqueue({ task: slowWrite.name, payload: {}, maxAttempts: 1 });
-    const logger = collectingLogger();
+    const { lines, logger } = keptLog();
 
     const { summary, events } = await runWithEvents(
       new Worker(store, { tasks: [slowWrite], concurrency: 1, drain: true, register: false, logger }),
@@ -68,8 +57,8 @@ describe('a timeout while the completion commits', () => {
     expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', attempts: 1, result: '"written"', error: null });
     expect(summary).toEqual({ succeeded: 1, failed: 0, retried: 0, released: 0 });
     expect(events).toEqual([['succeeded', { id: job.id, task: 'slow_write', attempt: 1, result: 'written' }]]);
-    expect(logger.lines.filter((line) => !line.startsWith('info:'))).toEqual([]);
-    expect(logger.lines).toContainEqual(expect.stringMatching(new RegExp(`^info: Task slow_write\\[${job.id}\\] succeeded in [\\d.]+s: 'written'$`)));
+    expect(lines.filter((line) => !line.startsWith('info:'))).toEqual([]);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^info: Task slow_write\\[${job.id}\\] succeeded in [\\d.]+s: 'written'$`)));
   });
 
   it('still fails an attempt whose timeout fired before its write began: nothing of it commits', async () => {

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { count, inspectDb, runCli, tempDb, waitFor } from '../helpers.js';
+import { GENERATING } from '../../src/web/pages/generate.js';
+import { count, generate, inspectDb, runCli, tempDb, waitFor } from '../helpers.js';
 import { csrfOf, parsePrometheus, post, startServe } from './serve-helpers.js';
 
 // `usergen serve` as a real server on a free port, driven over HTTP.
 
-const GENERATING = 'We are generating your random users! Wait a moment and refresh this page.';
 
 describe('usergen serve', () => {
   it('answers every page with its status, and refuses what does not exist', async () => {
@@ -60,7 +60,7 @@ describe('usergen serve', () => {
 
   it('retry and cancel from the pages; a cancel of a job that ended is refused, on its page', async () => {
     const { db: file } = tempDb();
-    await runCli(['generate', '50', '--db', file]);
+    await generate(file, 50);
     const served = await startServe(['--db', file]);
     try {
       const csrf = await csrfOf(`${served.url}/jobs`);
@@ -108,7 +108,7 @@ describe('usergen serve', () => {
     } finally {
       await store.close();
     }
-    await runCli(['generate', '50', '--wait', '--db', file]);
+    await generate(file, 50, '--wait');
     const served = await startServe(['--db', file]);
     try {
       for (const path of ['/jobs', '/jobs/1', '/jobs/2', '/users', '/users?page=1&order=newest']) {
@@ -195,7 +195,7 @@ describe('usergen serve', () => {
 
   it('--read-only shows no button and refuses every POST', async () => {
     const { db: file } = tempDb();
-    await runCli(['generate', '50', '--db', file]);
+    await generate(file, 50);
     const served = await startServe(['--read-only', '--db', file]);
     try {
       for (const path of ['/generate', '/jobs', '/jobs/1', '/backups']) {
@@ -215,8 +215,8 @@ describe('usergen serve', () => {
 
   it('/metrics is Prometheus text of the whole table; /healthz is 200, then 503 with the reason once the file is gone', async () => {
     const { db: file } = tempDb();
-    await runCli(['generate', '50', '--wait', '--db', file]);
-    await runCli(['generate', '60', '--db', file]);
+    await generate(file, 50, '--wait');
+    await generate(file, 60);
     const served = await startServe(['--db', file]);
     try {
       const response = await fetch(`${served.url}/metrics`);
@@ -243,7 +243,7 @@ describe('usergen serve', () => {
 
   it('"Back up now" queues a backup job that the in-process worker makes; /backups then lists it', async () => {
     const { db: file } = tempDb();
-    await runCli(['generate', '50', '--wait', '--db', file]);
+    await generate(file, 50, '--wait');
     const served = await startServe(['--worker', '--db', file]);
     try {
       const csrf = await csrfOf(`${served.url}/backups`);

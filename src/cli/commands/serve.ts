@@ -20,8 +20,6 @@ interface Flags {
   hashIterations?: string;
 }
 
-const LOOPBACK: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
-
 export function register(program: Command, context: CliContext): void {
   program
     .command('serve')
@@ -41,13 +39,13 @@ export function register(program: Command, context: CliContext): void {
       const port = parseInteger(flags.port, '--port', 0, 65_535);
       const concurrency = flags.concurrency === undefined ? os.availableParallelism() : parseInteger(flags.concurrency, '--concurrency', 1, 1000);
       if (flags.concurrency !== undefined && !flags.worker) throw new UsageError('--concurrency needs --worker');
-      const { parseCredentials } = await import('../../web/security.js');
+      const { isLoopback, parseCredentials } = await import('../../web/security.js');
       const authText = flags.auth ?? process.env.USERGEN_AUTH;
       const credentials = authText === undefined ? undefined : parseCredentials(authText);
       if (authText !== undefined && credentials === undefined) {
         throw new UsageError(`${flags.auth === undefined ? '$USERGEN_AUTH' : '--auth'} must be user:password (neither empty)`);
       }
-      if (!LOOPBACK.includes(flags.host) && credentials === undefined) {
+      if (!isLoopback(flags.host) && credentials === undefined) {
         throw new UsageError(`serving on ${flags.host} (not loopback) needs --auth user:password or $USERGEN_AUTH`);
       }
       checkGlobalOptions(command);

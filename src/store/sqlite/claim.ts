@@ -31,14 +31,16 @@ export async function claimJobs(
   limit: number,
   leaseMs: number,
   options: ClaimOptions & { relaxSynchronous: boolean },
-  now = Date.now(),
+  now?: number,
 ): Promise<ClaimedJob[]> {
-  const claimNow = () => driver.exclusive((connection) => claimOn(connection, workerId, limit, leaseMs, options, now));
+  // The time is read once the connection is held: a claim that waited for it (behind a long
+  // completion) must not write a lease already partly spent.
+  const claimNow = () => driver.exclusive((connection) => claimOn(connection, workerId, limit, leaseMs, options, now ?? Date.now()));
   const claimed = await claimNow();
   // Only a claim that found nothing looks for dead workers of this host (an idle worker's claim,
   // once per poll or wake-up): a claim that finds work costs nothing more. Their jobs come back
   // at once rather than when their lease runs out.
-  if (claimed.length > 0 || (await recoverDeadWorkers(db, now)) === 0) return claimed;
+  if (claimed.length > 0 || (await recoverDeadWorkers(db, now ?? Date.now())) === 0) return claimed;
   return claimNow();
 }
 
@@ -64,8 +66,17 @@ function claimOn(
     connection.execute(BEGIN_IMMEDIATE);
     try {
       recoverExpiredLeases(connection, now);
-      const ids = jobId === undefined ? readyJobs(connection, tasks, limit, now) : [jobId];
-      const claimed = ids.length === 0 ? [] : takeJobs(connection, ids, workerId, leaseMs, tasks, now);
+      const lease = [workerId, now + leaseMs, now];
+      let claimed: ClaimedJob[];
+      if (jobId !== undefined) {
+        claimed = connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOB, [...lease, jobId, now, JSON.stringify(tasks)])).rows;
+      } else {
+        const ids = readyJobs(connection, tasks, limit, now);
+        // Read in this transaction, which holds the write lock: still queued, ready, of these tasks.
+        claimed = ids.length === 0 ? [] : connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_READY, [...lease, JSON.stringify(ids)])).rows;
+        // RETURNING gives no order: run them in claim order.
+        claimed.sort(claimOrder);
+      }
       connection.execute(COMMIT);
       return claimed;
     } catch (error) {
@@ -106,17 +117,6 @@ function claimOrder(a: ReadyJob, b: ReadyJob): number {
   return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
 }
 
-/** Claims the jobs `ids` (still queued, ready, of `tasks`), in claim order. */
-function takeJobs(connection: SyncConnection, ids: number[], workerId: string, leaseMs: number, tasks: readonly string[], now: number): ClaimedJob[] {
-  const lease = [workerId, now + leaseMs, now];
-  const { rows } =
-    ids.length === 1
-      ? connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOB, [...lease, ids[0], now, JSON.stringify(tasks)]))
-      : connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOBS, [...lease, JSON.stringify(ids), now, JSON.stringify(tasks)]));
-  // RETURNING gives no order: run them in claim order.
-  return rows.sort(claimOrder);
-}
-
 const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
@@ -127,7 +127,7 @@ const READY_JOBS = `select id, priority, run_at from jobs where state = 'queued'
   order by priority desc, run_at, id limit ?`;
 const TAKE = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
   started_at = ?, progress_current = null, progress_total = null`;
-const TAKE_WHERE = `and state = 'queued' and run_at <= ? and task in (select value from json_each(?))
-  returning id, task, payload, priority, run_at, attempts, max_attempts`;
-const TAKE_JOB = `${TAKE} where id = ? ${TAKE_WHERE}`;
-const TAKE_JOBS = `${TAKE} where id in (select value from json_each(?)) ${TAKE_WHERE}`;
+const RETURNING = 'returning id, task, payload, priority, run_at, attempts, max_attempts';
+/** One job by id: only if it is queued, ready and of a task the worker knows. */
+const TAKE_JOB = `${TAKE} where id = ? and state = 'queued' and run_at <= ? and task in (select value from json_each(?)) ${RETURNING}`;
+const TAKE_READY = `${TAKE} where id in (select value from json_each(?)) ${RETURNING}`;

@@ -40,7 +40,7 @@ export function faultFile(error: unknown): string | undefined {
 }
 
 /** Whether `error` is a storage fault of the database `file` itself. */
-export function isFaultOf(error: unknown, file: string): boolean {
+function isFaultOf(error: unknown, file: string): boolean {
   if (error instanceof StorageError) return true;
   if (storageFaultOf(error) === undefined) return false;
   const about = faultFile(error);

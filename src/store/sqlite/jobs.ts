@@ -113,8 +113,6 @@ export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow |
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-
-
 /**
  * Pushes out the leases of `runs`, the runs `workerId` has under way now; returns the ids of the
  * jobs it still holds, each fenced like every write about a running job (worker and attempt): a
@@ -168,8 +166,6 @@ const COMPLETE_JOBS = `update jobs set ${COMPLETE_SET}, result = done.value ->> 
   where jobs.id = done.value ->> '$[0]' and locked_by = done.value ->> '$[2]'
     and attempts = done.value ->> '$[3]' and state = 'running'
   returning jobs.id`;
-
-
 
 /** Marks the job succeeded; must run in the transaction that holds the task's writes. */
 export async function completeJob(trx: Transaction<Database>, completion: Completion, now = Date.now()): Promise<boolean> {

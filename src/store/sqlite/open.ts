@@ -24,11 +24,6 @@ export interface OpenOptions {
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
-/**
- * Opens (creating it, mode 0600, if missing) a usergen database and brings its schema up to date.
- * A file that is not a usergen database, or that this process could not write, is refused with a
- * UserError before any byte of it changes.
- */
 export interface OpenedDatabase {
   db: Kysely<Database>;
   driver: ImmediateSqliteDriver;
@@ -37,6 +32,11 @@ export interface OpenedDatabase {
   durability: Durability;
 }
 
+/**
+ * Opens (creating it, mode 0600, if missing) a usergen database and brings its schema up to date.
+ * A file that is not a usergen database, or that this process could not write, is refused with a
+ * UserError before any byte of it changes.
+ */
 export async function openDatabase(file: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
   checkFile(file, options.create ?? true);
   if (fs.existsSync(`${file}-wal`)) checkIdentityReadOnly(file);

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { UserError } from '../../errors.js';
 import type { BackupCopy } from '../store.js';
-import { thisHost } from '../liveness.js';
+import { processExists, thisHost } from '../liveness.js';
 import { APPLICATION_ID } from './migrate.js';
 import { SCHEMA_VERSION } from './migrations/index.js';
 
@@ -118,7 +118,7 @@ export function removeAbandonedTemporaryFiles(dir: string): string[] {
     if (!entry.isFile() || match === null) continue;
     const [, tag, pid] = match;
     const file = path.join(dir, entry.name);
-    const gone = tag === here && !isAlive(Number(pid));
+    const gone = tag === here && !processExists(Number(pid));
     if (!gone && !isStale(file)) continue;
     fs.rmSync(file, { force: true });
     removed.push(file);
@@ -132,16 +132,6 @@ function isStale(file: string): boolean {
   } catch {
     // Renamed or deleted by its own process meanwhile: nothing to clean.
     return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -61,7 +61,7 @@ export class SqliteStore implements JobStore {
   readonly db: Kysely<Database>;
   readonly #driver: ImmediateSqliteDriver;
   readonly #committer: GroupCommitter;
-  readonly #wakeFile: WakeFile;
+  #wakeFileOfStore: WakeFile | undefined;
 
   /** The file's inode when opened: a file deleted or replaced since is no longer this store's database. */
   readonly #inode: number | undefined;
@@ -73,7 +73,6 @@ export class SqliteStore implements JobStore {
     this.location = opened.file;
     this.durability = opened.durability;
     this.#committer = new GroupCommitter(opened.db, opened.driver);
-    this.#wakeFile = new WakeFile(opened.file);
   }
 
   enqueue(spec: NewJobSpec): Promise<JobRow> {
@@ -145,6 +144,12 @@ export class SqliteStore implements JobStore {
     };
     const { heldMessage } = options;
     return heldMessage === undefined ? work(tx) : holdingConnection(this.#driver, heldMessage, () => work(tx));
+  }
+
+  // Made when first needed: commands that only read never touch it (naming it costs a realpath and a hash).
+  get #wakeFile(): WakeFile {
+    this.#wakeFileOfStore ??= new WakeFile(this.location);
+    return this.#wakeFileOfStore;
   }
 
   /** Wakes idle workers if one of the jobs just committed is ready now. */

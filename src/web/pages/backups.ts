@@ -4,7 +4,8 @@ import { countWorkersRunning } from '../../queue/live-workers.js';
 import { jobSpec } from '../../queue/task.js';
 import type { JobStore } from '../../store/store.js';
 import { BACKUP_TASK, backupTask, defaultBackupDir } from '../../tasks/backup.js';
-import { actionButton, formatCount, formatTime, page, type Html } from '../layout.js';
+import { actionButton, formatUtc, page, type Html } from '../layout.js';
+import { formatBytes, formatInteger } from '../../format.js';
 
 /** `/backups`: every backup on record and in the backup folder, and a button that queues one now. */
 export async function backupsView(store: JobStore, request: { flash?: string | undefined; csrf: string; readOnly: boolean }): Promise<Html> {
@@ -16,9 +17,9 @@ ${
     ? html`<p>No backups yet.</p>`
     : html`<table><thead><tr><th>File</th><th>Made</th><th>Users</th><th>Size</th><th>Checked</th></tr></thead><tbody>${listing.backups.map(
         (backup) =>
-          html`<tr><td>${backup.file}${backup.on_disk ? '' : html` <span class="error">(missing)</span>`}</td><td>${formatTime(backup.created_at)}</td><td>${
-            backup.users === null ? '' : formatCount(backup.users)
-          }</td><td>${formatCount(Math.round(backup.size_bytes / 1024))} KiB</td><td>${backup.verified ? 'yes' : 'no'}</td></tr>`,
+          html`<tr><td>${backup.file}${backup.on_disk ? '' : html` <span class="error">(missing)</span>`}</td><td>${formatUtc(backup.created_at)}</td><td>${
+            backup.users === null ? '' : formatInteger(backup.users)
+          }</td><td>${formatBytes(backup.size_bytes)}</td><td>${backup.verified ? 'yes' : 'no'}</td></tr>`,
       )}</tbody></table>`
 }`;
   return page({ title: 'Backups', path: '/backups', flash: request.flash, readOnly: request.readOnly, body });

@@ -4,7 +4,9 @@ import type { JobView } from '../../operations/job-view.js';
 import type { QueueStatusView } from '../../operations/status.js';
 import { JOB_STATES, type JobState } from '../../store/schema.js';
 import type { JobStore } from '../../store/store.js';
-import { actionButton, formatCount, formatTime, page, progressBar, type Html } from '../layout.js';
+import { BACKUP_TASK } from '../../tasks/backup.js';
+import { actionButton, formatUtc, page, progressBar, type Html } from '../layout.js';
+import { formatInteger } from '../../format.js';
 
 // `/jobs` (the dashboard and the list) and `/jobs/<id>`. Both are live: the script follows
 // /events and moves each job's state and progress bar without a reload.
@@ -22,17 +24,17 @@ export interface JobsRequest {
 export async function jobsView(store: JobStore, readStatus: () => Promise<QueueStatusView>, request: JobsRequest): Promise<Html> {
   const status = await readStatus();
   const listing = await listJobsView(store, { state: request.state, task: request.task, limit: JOBS_LISTED });
-  const backups = await store.unfinishedJobsOf('backup');
+  const backups = await store.unfinishedJobsOf(BACKUP_TASK);
   const waiting = new Set(listing.waiting_for_a_worker_that_knows_their_task);
   const card = (label: string, value: Html | string, count?: string) =>
     html`<div class="card">${label}<b${count === undefined ? '' : html` data-count="${count}"`}>${value}</b></div>`;
   const body = html`<h1>Jobs</h1>
 <div class="cards">
-${JOB_STATES.map((state) => card(state, formatCount(status.counts[state]), state))}
-${card('live workers', formatCount(status.workers.length))}
+${JOB_STATES.map((state) => card(state, formatInteger(status.counts[state]), state))}
+${card('live workers', formatInteger(status.workers.length))}
 ${card('oldest waiting', status.oldest_ready_wait_ms === null ? 'none' : `${(status.oldest_ready_wait_ms / 1000).toFixed(1)} s`)}
-${card('last minute', `${formatCount(status.jobs_ended_last_minute)} done (${status.jobs_per_second_last_minute}/s)`)}
-${card('last backup', status.last_backup_at === null ? 'none' : formatTime(status.last_backup_at))}
+${card('last minute', `${formatInteger(status.jobs_ended_last_minute)} done (${status.jobs_per_second_last_minute}/s)`)}
+${card('last backup', status.last_backup_at === null ? 'none' : formatUtc(status.last_backup_at))}
 ${card('next backup', backups.length === 0 ? 'none queued' : `job ${backups.at(-1)!.id}, ${backups.at(-1)!.state}`)}
 </div>
 ${
@@ -69,7 +71,7 @@ function jobRow(job: JobView, waitingForWorker: boolean, request: JobsRequest): 
   }</td>
 <td>${progressBar(job.progress?.current ?? null, job.progress?.total ?? null)}</td>
 <td data-field="attempts">${job.attempts}</td>
-<td>${formatTime(job.created_at)}</td>
+<td>${formatUtc(job.created_at)}</td>
 <td>${actions(job, request)}</td>
 </tr>`;
 }
@@ -92,10 +94,10 @@ export async function jobView(store: JobStore, id: number, request: { flash?: st
 <tr><th>Progress</th><td>${progressBar(job.progress?.current ?? null, job.progress?.total ?? null)}</td></tr>
 <tr><th>Attempts</th><td><span data-field="attempts">${job.attempts}</span> of ${job.max_attempts}</td></tr>
 <tr><th>Priority</th><td>${job.priority}</td></tr>
-<tr><th>Created</th><td>${formatTime(job.created_at)}</td></tr>
-<tr><th>Runs at</th><td>${formatTime(job.run_at)}</td></tr>
-<tr><th>Started</th><td>${formatTime(job.started_at)}</td></tr>
-<tr><th>Finished</th><td>${formatTime(job.finished_at)}</td></tr>
+<tr><th>Created</th><td>${formatUtc(job.created_at)}</td></tr>
+<tr><th>Runs at</th><td>${formatUtc(job.run_at)}</td></tr>
+<tr><th>Started</th><td>${formatUtc(job.started_at)}</td></tr>
+<tr><th>Finished</th><td>${formatUtc(job.finished_at)}</td></tr>
 </table>
 <h2>Payload</h2><pre>${json(job.payload)}</pre>
 ${job.result === null ? '' : html`<h2>Result</h2><pre>${typeof job.result === 'string' ? job.result : json(job.result)}</pre>`}
@@ -105,11 +107,11 @@ ${
     ? ''
     : html`<h2>History</h2><table><thead><tr><th>When</th><th>Attempt</th><th>Became</th><th>Why</th></tr></thead><tbody>${job.history.map(
         (entry) =>
-          html`<tr><td>${formatTime(entry.at)}</td><td>${entry.attempt}</td><td>${entry.state}</td><td>${
+          html`<tr><td>${formatUtc(entry.at)}</td><td>${entry.attempt}</td><td>${entry.state}</td><td>${
             entry.retried_from ? `retried by hand (was ${entry.retried_from})` : entry.error ? `${entry.error.name}: ${entry.error.message}` : ''
           }</td></tr>`,
       )}</tbody></table>`
 }
-${users.length === 0 ? '' : html`<h2>Users it made (${formatCount(users.length)})</h2><p>${users.join(', ')}</p>`}`;
+${users.length === 0 ? '' : html`<h2>Users it made (${formatInteger(users.length)})</h2><p>${users.join(', ')}</p>`}`;
   return page({ title: `Job ${job.id}`, path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: `/events?job=${job.id}`, body });
 }

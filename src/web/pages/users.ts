@@ -1,7 +1,8 @@
 import { html } from 'hono/html';
 import { usersPage } from '../../operations/users.js';
 import type { JobStore } from '../../store/store.js';
-import { formatCount, formatTime, page, type Html } from '../layout.js';
+import { formatUtc, page, type Html } from '../layout.js';
+import { formatInteger } from '../../format.js';
 
 export const USERS_PER_PAGE = 50;
 
@@ -29,16 +30,16 @@ export async function usersView(store: JobStore, request: UsersRequest): Promise
   const body =
     listing.total === 0
       ? html`<h1>Users</h1><p>No users yet. <a href="/generate">Generate some</a>.</p>`
-      : html`<h1>Users <span class="muted">(${formatCount(listing.total)})</span></h1>
+      : html`<h1>Users <span class="muted">(${formatInteger(listing.total)})</span></h1>
 <p>${request.order === 'oldest' ? 'Oldest first' : 'Newest first'} · <a href="/users?order=${other}">${other} first</a></p>
 <table>
 <thead><tr><th>Username</th><th>Email</th><th>Date joined</th></tr></thead>
 <tbody>
-${listing.users.map((user) => html`<tr><td>${user.username}</td><td>${user.email}</td><td>${formatTime(user.date_joined)}</td></tr>`)}
+${listing.users.map((user) => html`<tr><td>${user.username}</td><td>${user.email}</td><td>${formatUtc(user.date_joined)}</td></tr>`)}
 </tbody>
 </table>
 <nav class="pages" aria-label="pages">${link(1, 'First')} ${link(current - 1, 'Previous')}
-<span>Page ${formatCount(current)} of ${formatCount(pages)} · showing ${formatCount(offset + 1)}-${formatCount(offset + listing.users.length)} of ${formatCount(listing.total)}</span>
+<span>Page ${formatInteger(current)} of ${formatInteger(pages)} · showing ${formatInteger(offset + 1)}-${formatInteger(offset + listing.users.length)} of ${formatInteger(listing.total)}</span>
 ${link(current + 1, 'Next')} ${link(pages, 'Last')}</nav>`;
   return page({ title: 'Users', path: '/users', flash: request.flash, readOnly: request.readOnly, body });
 }
