@@ -154,8 +154,12 @@ export interface RunContext {
   stopWorker(): void;
 }
 
-/** Runs one claimed job to its end. Never rejects: whatever happens, the attempt is settled. */
-export async function runJob(run: JobRun, context: RunContext): Promise<void> {
+/**
+ * Runs one claimed job to its end. Never rejects: whatever happens, the attempt is settled.
+ * `returned` is called once the handler has returned (or thrown, or was stopped), before its
+ * outcome is written.
+ */
+export async function runJob(run: JobRun, context: RunContext, returned: () => void = () => {}): Promise<void> {
   const { job } = run;
   const started = performance.now();
   const logInfo = context.log.infoEnabled ?? true;
@@ -174,7 +178,7 @@ export async function runJob(run: JobRun, context: RunContext): Promise<void> {
       const timeoutMs = task.timeoutMs;
       timer = setTimeout(() => run.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
     }
-    const result = await run.race(task.handler(payload, createTaskContext(context.store, run, context.leases)));
+    const result = await run.race(task.handler(payload, createTaskContext(context.store, run, context.leases))).finally(returned);
     if (run.state !== 'succeeded') await finishJob(context.store, run, result);
   } catch (thrown) {
     // Its completion committed, and then it threw or was stopped (timed out, shut down): it succeeded.

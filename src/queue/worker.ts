@@ -28,12 +28,15 @@ const CLAIM_RETRY_MS = 1_000;
 
 /**
  * Claim-ahead: while the jobs run shorter than SHORT_JOB_MS on average, a claim takes up to
- * AHEAD_MAX jobs beyond the free slots, and the next claim waits until none of them is left
- * waiting: at concurrency 1 one claim (one transaction) serves 17 jobs instead of one. A job
- * waiting here is leased to this worker, hidden from the others, for at most about
- * AHEAD_MAX x SHORT_JOB_MS; a worker whose jobs run longer claims only for free slots.
+ * AHEAD_MAX jobs beyond the free slots, and the next claim waits until no more than the slots'
+ * worth are left here: at concurrency 1 one claim (one transaction) serves 65 jobs instead of one,
+ * and their completions share a commit (a slot is held while a handler runs, not while its
+ * completion commits). A job waiting here is leased to this worker, hidden from the others, for
+ * at most about AHEAD_MAX x SHORT_JOB_MS; a worker whose jobs run longer claims only for free slots.
+ * 64 rather than 16: draining no-op jobs at concurrency 1, 10 and 64 at full durability,
+ * 54,404 / 56,338 / 66,007 jobs/s against 33,448 / 39,498 / 59,084 (60,000 jobs, one run each).
  */
-const AHEAD_MAX = 16;
+export const AHEAD_MAX = 64;
 const SHORT_JOB_MS = 2;
 
 function newWorkerId(): string {
@@ -55,6 +58,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #stopping = false;
   #wake: (() => void) | undefined;
   #wakePending = false;
+  #noneRunning: (() => void) | undefined;
   readonly #faults: StorageFaults;
   readonly #leases: Leases;
   readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
@@ -177,7 +181,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!this.#stopping) {
       const ahead = this.#options.jobId === undefined && this.#averageRunMs < SHORT_JOB_MS ? AHEAD_MAX : 0;
       const free = this.#concurrency + ahead - this.#running.size;
-      // With jobs waiting here already (claimed ahead), the next claim waits for them to start.
+      // With jobs claimed ahead here already, the next claim waits until they have run.
       if (free > 0 && (ahead === 0 || this.#running.size <= this.#concurrency)) {
         let jobs: ClaimedJob[];
         try {
@@ -210,12 +214,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const graceOver = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), this.#graceMs);
     });
-    const graceExpired = await Promise.race([this.#queue.onIdle().then(() => false), graceOver]);
+    const graceExpired = await Promise.race([this.#whenNoneRunning().then(() => false), graceOver]);
     clearTimeout(timer);
     if (graceExpired) {
       for (const run of this.#running.values()) run.stop(new ShutdownError('worker stopped before the job finished'));
     }
-    await this.#queue.onIdle();
+    await this.#whenNoneRunning();
   }
 
   #start(job: ClaimedJob): void {
@@ -224,18 +228,38 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#running.get(job.id)?.abort(new LeaseLostError(`job ${job.id} was claimed again`));
     const run = new JobRun(job, this.id);
     this.#running.set(job.id, run);
-    void this.#queue
-      .add(async () => {
-        run.started = true;
-        const started = performance.now();
-        await runJob(run, this.#runContext);
-        const ms = performance.now() - started;
-        this.#averageRunMs = Number.isFinite(this.#averageRunMs) ? this.#averageRunMs * 0.9 + ms * 0.1 : ms;
-      })
-      .finally(() => {
-        if (this.#running.get(job.id) === run) this.#running.delete(job.id);
-        this.#wakeUp();
-      });
+    // A slot is held while the handler runs, not while its completion commits: the next job
+    // starts meanwhile, and completions that wait for the same fsync share it. The run stays in
+    // `#running` (its lease renewed) until its outcome is written.
+    void this.#queue.add(
+      () =>
+        new Promise<void>((handlerDone) => {
+          run.started = true;
+          const started = performance.now();
+          const returned = () => {
+            const ms = performance.now() - started;
+            this.#averageRunMs = Number.isFinite(this.#averageRunMs) ? this.#averageRunMs * 0.9 + ms * 0.1 : ms;
+            handlerDone();
+          };
+          void runJob(run, this.#runContext, returned).finally(() => {
+            handlerDone();
+            if (this.#running.get(job.id) === run) this.#running.delete(job.id);
+            if (this.#running.size === 0) this.#noneRunning?.();
+            this.#wakeUp();
+          });
+        }),
+    );
+  }
+
+  /** Resolves once no run is left, settled or given back. */
+  #whenNoneRunning(): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#noneRunning = () => {
+        this.#noneRunning = undefined;
+        resolve();
+      };
+    });
   }
 
   #idle(ms: number): Promise<void> {
