@@ -86,4 +86,20 @@ describe('a file of an older schema', () => {
       expect(count(db, 'select count(*) from users')).toBe(version >= 2 ? 51 : 50);
     },
   );
+
+  it('whose newest jobs were purged does not give their ids again once migrated', async () => {
+    const { db: file } = tempDb();
+    await oldFile(file, 6);
+    const old = new BetterSqlite3(file);
+    const insert = old.prepare(`insert into jobs (task, payload, state, run_at, max_attempts, created_at, finished_at)
+      values ('generate_users', '{"total":1}', 'succeeded', 1000, 3, 1000, 1200)`);
+    insert.run();
+    insert.run();
+    old.prepare('delete from jobs where id > 1').run();
+    old.close();
+
+    const run = await runCli(['generate', '50', '--db', file]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(inspectDb(file).prepare('select id from jobs order by id').pluck().all()).toEqual([1, 4]);
+  });
 });

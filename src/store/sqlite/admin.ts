@@ -57,14 +57,17 @@ export async function cancelJob(db: Kysely<Database>, id: number, now = Date.now
     .executeTakeFirst();
 }
 
-/** Deletes jobs in a final `state` that finished before `before`; returns how many. */
+/**
+ * Deletes jobs in a final `state` that finished before `before`; returns how many. The highest id
+ * given so far is kept in job_id_floor first, in the same transaction: the newest job may be among
+ * those deleted, and its id must not be given again (see NEW_JOB_ID).
+ */
 export async function purgeJobs(db: Kysely<Database>, state: JobState, before: number): Promise<number> {
-  const result = await db
-    .deleteFrom('jobs')
-    .where('state', '=', state)
-    .where('finished_at', '<', before)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return db.transaction().execute(async (trx) => {
+    await sql`update job_id_floor set id = max(id, coalesce((select max(id) from jobs), 0))`.execute(trx);
+    const result = await trx.deleteFrom('jobs').where('state', '=', state).where('finished_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
 }
 
 export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {

@@ -48,8 +48,16 @@ function jobRowOf(values: ReturnType<typeof newJobValues>, insertId: bigint | un
   };
 }
 
-const INSERT_JOB = `insert into jobs (task, payload, state, priority, run_at, attempts, max_attempts, created_at)
-  values (?, ?, 'queued', ?, ?, 0, ?, ?)`;
+/**
+ * A new job's id: one above both the highest id in the table and the highest ever purged
+ * (job_id_floor), so that no id is given twice. (SQLite alone gives max(id) + 1, which would give
+ * a purged newest job's id again; AUTOINCREMENT did the same through a row written by every
+ * INSERT, a fifth of its cost.)
+ */
+export const NEW_JOB_ID = '(select max(coalesce((select max(id) from jobs), 0), id) + 1 from job_id_floor)';
+
+const INSERT_JOB = `insert into jobs (id, task, payload, state, priority, run_at, attempts, max_attempts, created_at)
+  values (${NEW_JOB_ID}, ?, ?, 'queued', ?, ?, 0, ?, ?)`;
 
 /** Rows per INSERT in enqueueJobsInOne: 6 bound values a row, far below SQLite's 32,766 a statement. */
 const INSERT_CHUNK = 1_000;
@@ -70,7 +78,8 @@ export async function enqueueJobsInOne(db: Kysely<Database>, specs: readonly New
         const values = newJobValues(spec, now);
         parameters.push(values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at);
       }
-      const rows = `, (?, ?, 'queued', ?, ?, 0, ?, ?)`.repeat(chunk.length - 1);
+      // The rows after the first take the next ids: null asks SQLite for max(id) + 1.
+      const rows = `, (null, ?, ?, 'queued', ?, ?, 0, ?, ?)`.repeat(chunk.length - 1);
       const { insertId } = await trx.executeQuery(CompiledQuery.raw(`${INSERT_JOB}${rows}`, parameters));
       const last = Number(insertId);
       for (let i = chunk.length - 1; i >= 0; i--) ids.push(last - i);
@@ -103,7 +112,7 @@ export async function enqueueUniqueJob(
 ): Promise<JobRow | undefined> {
   return db
     .insertInto('jobs')
-    .values({ ...newJobValues(spec, now), unique_key: spec.uniqueKey })
+    .values({ ...newJobValues(spec, now), id: sql<number>`${sql.raw(NEW_JOB_ID)}`, unique_key: spec.uniqueKey })
     .onConflict((conflict) => conflict.column('unique_key').where('unique_key', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();

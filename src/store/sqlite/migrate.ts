@@ -60,16 +60,25 @@ export async function migrateToLatest(
   ) {
     return;
   }
+  // Foreign keys off while tables are rebuilt (SQLite's own procedure for a table change): dropping
+  // a table they point at would otherwise act on every row that points at it. They are checked
+  // before the commit instead. The pragma cannot change inside a transaction, hence out here.
+  const foreignKeys = sqlite.pragma('foreign_keys', { simple: true }) as number;
+  sqlite.pragma('foreign_keys = OFF');
   await sql`begin immediate`.execute(db);
   try {
     checkIdentity(sqlite, file);
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) throw error;
+    const broken = sqlite.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`migrating ${file} would break ${broken.length} reference(s) between its tables; nothing was changed`);
     await sql.raw(`pragma application_id = ${APPLICATION_ID}`).execute(db);
     await sql.raw(`pragma user_version = ${SCHEMA_VERSION}`).execute(db);
     await sql`commit`.execute(db);
   } catch (error) {
     if (sqlite.inTransaction) await sql`rollback`.execute(db);
     throw error;
+  } finally {
+    sqlite.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
   }
 }

@@ -5,6 +5,7 @@ import * as createBackups from './0003_create_backups.js';
 import * as workerIdentity from './0004_worker_identity.js';
 import * as workerTasks from './0005_worker_tasks.js';
 import * as readyJobsByTask from './0006_ready_jobs_by_task.js';
+import * as jobsWithoutAutoincrement from './0007_jobs_without_autoincrement.js';
 
 /** Every migration, in order. Listed here rather than read from a folder at run time. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_worker_identity': workerIdentity,
   '0005_worker_tasks': workerTasks,
   '0006_ready_jobs_by_task': readyJobsByTask,
+  '0007_jobs_without_autoincrement': jobsWithoutAutoincrement,
 };
 
 /** The schema version a file is at once every migration has run (stored in `PRAGMA user_version`). */
