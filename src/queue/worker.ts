@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import PQueue from 'p-queue';
 import { toError } from '../errors.js';
 import { LeaseLostError, ShutdownError } from './errors.js';
 import type { ClaimedJob, JobStore } from '../store/store.js';
@@ -39,6 +38,37 @@ const CLAIM_RETRY_MS = 1_000;
 export const AHEAD_MAX = 64;
 const SHORT_JOB_MS = 2;
 
+/**
+ * Runs the functions it is given in order, at most `size` at once: each holds a slot until the
+ * promise it returns settles (it must not reject). What p-queue did here, without its events and
+ * options, which cost promises and objects per job.
+ */
+class Slots {
+  #free: number;
+  readonly #waiting: Array<() => Promise<void>> = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  add(work: () => Promise<void>): void {
+    if (this.#free === 0) {
+      this.#waiting.push(work);
+      return;
+    }
+    this.#free -= 1;
+    this.#run(work);
+  }
+
+  #run(work: () => Promise<void>): void {
+    void work().then(() => {
+      const next = this.#waiting.shift();
+      if (next) this.#run(next);
+      else this.#free += 1;
+    });
+  }
+}
+
 function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
@@ -52,7 +82,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #graceMs: number;
   readonly #options: WorkerOptions;
   readonly #log: Logger;
-  readonly #queue: PQueue;
+  readonly #slots: Slots;
   readonly #running = new Map<number, JobRun>();
   readonly #summary: WorkerSummary = { succeeded: 0, failed: 0, retried: 0, released: 0 };
   #stopping = false;
@@ -77,7 +107,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.#log = options.logger ?? silentLogger;
-    this.#queue = new PQueue({ concurrency: this.#concurrency });
+    this.#slots = new Slots(this.#concurrency);
     this.#faults = new StorageFaults(store, this.#log, options.drain ?? false);
     this.#leases = new Leases({
       store,
@@ -231,7 +261,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // A slot is held while the handler runs, not while its completion commits: the next job
     // starts meanwhile, and completions that wait for the same fsync share it. The run stays in
     // `#running` (its lease renewed) until its outcome is written.
-    void this.#queue.add(
+    this.#slots.add(
       () =>
         new Promise<void>((handlerDone) => {
           run.started = true;
