@@ -6,7 +6,8 @@ import { openDatabase } from '../../src/store/sqlite/open.js';
 import type { Database, HistoryEntry } from '../../src/store/schema.js';
 import { retryJob } from '../../src/store/sqlite/admin.js';
 import { claimJobs } from '../../src/store/sqlite/claim.js';
-import { enqueueJob, failAttempt, getJob, releaseJob, saveProgress } from '../../src/store/sqlite/jobs.js';
+import { enqueueJob, failAttempt } from '../../src/store/sqlite/jobs.js';
+import { getJob, releaseJob, saveProgress } from '../../src/store/queries.js';
 import type { Claim } from '../../src/store/store.js';
 import { tempDb } from '../helpers.js';
 

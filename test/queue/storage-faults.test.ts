@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { describeStorageError } from '../../src/store/sqlite/faults.js';
-import { sql } from '../../src/store/sqlite/kysely.js';
+import { sql } from '../../src/store/kysely.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Database, NewUser } from '../../src/store/schema.js';
 import { insertUsers } from '../../src/tasks/users.js';

@@ -1,19 +1,10 @@
 import type { Kysely } from 'kysely';
-import { sql } from './kysely.js';
-import { JOB_STATES, type Database, type JobRow, type JobState } from '../schema.js';
-import type { DurationHistogram, JobFilter, JobTotal, QueueStatus, UnfinishedJob } from '../store.js';
-import { liveWorkers } from './workers.js';
+import { sql } from '../kysely.js';
+import type { Database, JobRow, JobState } from '../schema.js';
+import type { DurationHistogram } from '../store.js';
 
-// The statements behind seeing and steering the queue (jobs, job, retry, cancel, status, purge).
-// The worker's own hot path is in jobs.ts.
-
-/** Newest first. */
-export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise<JobRow[]> {
-  let query = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(filter.limit);
-  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
-  if (filter.task !== undefined) query = query.where('task', '=', filter.task);
-  return query.execute();
-}
+// The statements behind seeing and steering the queue that need SQLite's own SQL (retry, purge,
+// durations); the others every engine shares (../queries.ts). The worker's own hot path is in jobs.ts.
 
 /**
  * A failed or cancelled job goes back to the queue with its attempts reset; the retry is appended
@@ -43,21 +34,6 @@ export async function retryJob(db: Kysely<Database>, id: number, now = Date.now(
 }
 
 /**
- * Cancels a queued or running job. A running one loses its lease with this: its worker's next
- * progress report or heartbeat finds the job no longer its own and stops, and its completion,
- * fenced on `state = 'running'`, can no longer commit, so none of its writes land.
- */
-export async function cancelJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
-  return db
-    .updateTable('jobs')
-    .set({ state: 'cancelled', finished_at: now, locked_by: null, locked_until: null })
-    .where('id', '=', id)
-    .where('state', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/**
  * Deletes jobs in a final `state` that finished before `before`; returns how many. The highest id
  * given so far is kept in job_id_floor first, in the same transaction: the newest job may be among
  * those deleted, and its id must not be given again (see NEW_JOB_ID).
@@ -68,83 +44,6 @@ export async function purgeJobs(db: Kysely<Database>, state: JobState, before: n
     const result = await trx.deleteFrom('jobs').where('state', '=', state).where('finished_at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   });
-}
-
-export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {
-  const counts: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-  for (const state of JOB_STATES) counts[state] = await countInState(db, state);
-  const workers = await liveWorkers(db, now);
-  // One walk of the ready jobs' index gives both: each task's count and oldest.
-  const ready = await readyByTask(db, now);
-  const oldest = ready.length === 0 ? null : Math.min(...ready.map((row) => row.since));
-  const finished = await db
-    .selectFrom('jobs')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('state', 'in', ['succeeded', 'failed'])
-    .where('finished_at', '>', now - 60_000)
-    .executeTakeFirstOrThrow();
-  return {
-    counts,
-    workers,
-    oldest_ready_since: oldest,
-    finished_last_minute: Number(finished.count),
-    ready_by_task: ready.map(({ task, ready }) => ({ task, ready })),
-  };
-}
-
-/**
- * One state's jobs, counted through its partial index (jobs_ready_by_task, jobs_leases; every job
- * that ended has a finished_at, so jobs_finished), not the table: one GROUP BY state over 200,000
- * jobs took 30 ms, the five counts 10 ms (measured here), and /jobs and its live updates ask often.
- */
-async function countInState(db: Kysely<Database>, state: JobState): Promise<number> {
-  let query = db
-    .selectFrom('jobs')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('state', '=', state);
-  if (state !== 'queued' && state !== 'running') query = query.where('finished_at', 'is not', null);
-  return Number((await query.executeTakeFirstOrThrow()).count);
-}
-
-async function readyByTask(db: Kysely<Database>, now: number): Promise<Array<{ task: string; ready: number; since: number }>> {
-  const rows = await db
-    .selectFrom('jobs')
-    .select(['task', (eb) => eb.fn.countAll<number>().as('ready'), (eb) => eb.fn.min('run_at').as('since')])
-    .where('state', '=', 'queued')
-    .where('run_at', '<=', now)
-    .groupBy('task')
-    .execute();
-  return rows.map((row) => ({ task: row.task, ready: Number(row.ready), since: Number(row.since) }));
-}
-
-/** Whether any job is queued or running (through the partial indexes: cheap however big the table). */
-export async function hasUnfinishedJobs(db: Kysely<Database>): Promise<boolean> {
-  const queued = await db.selectFrom('jobs').select('id').where('state', '=', 'queued').limit(1).executeTakeFirst();
-  if (queued) return true;
-  const running = await db.selectFrom('jobs').select('id').where('state', '=', 'running').limit(1).executeTakeFirst();
-  return running !== undefined;
-}
-
-/**
- * The jobs of `task` (the backup task) that are queued or running, newest first: backups that
- * will be on record but are not yet. One statement per state and no ORDER BY, so each walks the
- * partial index of its state (jobs_ready_by_task, jobs_leases) rather than the whole job table.
- */
-export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
-  const ofState = (state: 'queued' | 'running') =>
-    db.selectFrom('jobs').select(['id', 'state', 'unique_key', 'payload']).where('state', '=', state).where('task', '=', task).execute();
-  const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
-  return jobs.sort((a, b) => b.id - a.id);
-}
-
-/** Per task and state: jobs and attempts. One pass over the table. */
-export async function jobTotals(db: Kysely<Database>): Promise<JobTotal[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .select(['task', 'state', (eb) => eb.fn.countAll<number>().as('jobs'), (eb) => eb.fn.sum<number>('attempts').as('attempts')])
-    .groupBy(['task', 'state'])
-    .execute();
-  return rows.map((row) => ({ task: row.task, state: row.state, jobs: Number(row.jobs), attempts: Number(row.attempts) }));
 }
 
 /** One pass over the ended jobs, each bound a sum: nothing but the counts comes back. */

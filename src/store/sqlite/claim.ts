@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import type { ClaimedJob, ClaimOptions } from '../store.js';
 import type { ImmediateSqliteDriver, SyncConnection } from './driver.js';
-import { CompiledQuery } from './kysely.js';
+import { CompiledQuery } from '../kysely.js';
 import { recoverDeadWorkers, recoverExpiredLeases } from './workers.js';
 
 // The claim: a worker taking ready jobs, with the lease that makes them its own.

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DatabaseConnection, Dialect, Driver, Kysely, QueryResult } from 'kysely';
 import { tagDatabaseError } from './faults.js';
-import { CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from './kysely.js';
+import { CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from '../kysely.js';
 
 /**
  * kysely's own SqliteDialect begins transactions with a plain (DEFERRED) `BEGIN`: a transaction

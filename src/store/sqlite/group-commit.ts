@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { heldConnectionError, type ImmediateSqliteDriver } from './driver.js';
-import { sql } from './kysely.js';
+import { sql } from '../kysely.js';
 import type { Database } from '../schema.js';
 import type { BatchedCompletion } from '../store.js';
 import { completeJobs } from './jobs.js';

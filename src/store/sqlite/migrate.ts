@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { Migrator, sql } from './kysely.js';
+import { Migrator, sql } from '../kysely.js';
 import { UserError } from '../../errors.js';
 import { migrationProvider, SCHEMA_VERSION } from './migrations/index.js';
 import type { Database } from '../schema.js';

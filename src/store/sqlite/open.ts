@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely } from './kysely.js';
+import { Kysely } from '../kysely.js';
 import { UserError } from '../../errors.js';
 import { ImmediateSqliteDialect, type ImmediateSqliteDriver } from './driver.js';
 import { describeStorageError, whyReadOnly } from './faults.js';

@@ -22,28 +22,31 @@ import {
   type UnfinishedJob,
   type WriteOptions,
 } from '../store.js';
-import { cancelJob, durations, hasUnfinishedJobs, jobTotals, listJobs, purgeJobs, queueStatus, retryJob, unfinishedJobsOf } from './admin.js';
+import { durations, purgeJobs, retryJob } from './admin.js';
+import {
+  cancelJob,
+  getJob,
+  hasUnfinishedJobs,
+  jobTotals,
+  listJobs,
+  liveWorkers,
+  queueStatus,
+  releaseJob,
+  saveProgress,
+  touchWorker,
+  unfinishedJobsOf,
+  unregisterWorker,
+} from '../queries.js';
 import { checkDatabase } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
 import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
 import { GroupCommitter } from './group-commit.js';
-import {
-  completeJob,
-  enqueueJob,
-  enqueueJobNow,
-  enqueueJobsInOne,
-  enqueueUniqueJob,
-  failAttempt,
-  getJob,
-  releaseJob,
-  renewLeases,
-  saveProgress,
-} from './jobs.js';
+import { completeJob, enqueueJob, enqueueJobNow, enqueueJobsInOne, enqueueUniqueJob, failAttempt, renewLeases } from './jobs.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { removeAbandonedTemporaryFiles, writeSnapshot } from './snapshot.js';
 import { WakeFile } from './wake-file.js';
-import { heartbeatWorker, liveWorkers, registerWorker, touchWorker, unregisterWorker } from './workers.js';
+import { heartbeatWorker, registerWorker } from './workers.js';
 
 /** Opens (creating it, mode 0600, unless `create` is false) a usergen database file as a store. */
 export async function openSqliteStore(file: string, options: OpenOptions = {}): Promise<SqliteStore> {
@@ -155,7 +158,7 @@ export class SqliteStore implements JobStore {
   /** Wakes idle workers if one of the jobs just committed is ready now. */
   #signalIfReady(runAts: readonly number[]): void {
     const now = Date.now();
-    if (runAts.some((runAt) => runAt <= now)) this.#wakeFile.signal();
+    if (runAts.some((runAt) => runAt <= now)) this.#wakeFile.signal(this.durability === 'full');
   }
 
   claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {

@@ -77,14 +77,26 @@ export class WakeFile {
     this.file = wakeFileOf(database);
   }
 
-  /** Tells idle workers on the database that a job is ready. Never throws: a lost wake-up costs a poll. */
-  signal(): void {
+  /**
+   * Tells idle workers on the database that a job is ready. Never throws: a lost wake-up costs a
+   * poll. `inBackground`: on libuv's thread pool, while this thread goes on (to the next commit's
+   * fsync, at full durability: 8,288-8,655 enqueues/s one at a time against 7,741-8,369); at
+   * normal durability the hand-over costs more than the call (29,224-31,275 against 35,230-37,372).
+   */
+  signal(inBackground = false): void {
     const now = new Date();
+    const failed = () => {
+      sweepStaleWakeFiles();
+      ensureWakeFile(this.file, this.#database);
+    };
+    if (inBackground) {
+      fs.utimes(this.file, now, now, (error) => error && failed());
+      return;
+    }
     try {
       fs.utimesSync(this.file, now, now);
     } catch {
-      sweepStaleWakeFiles();
-      ensureWakeFile(this.file, this.#database);
+      failed();
     }
   }
 

@@ -1,21 +1,18 @@
 import type { Kysely } from 'kysely';
-import { CompiledQuery } from './kysely.js';
-import type { Database, WorkerRow } from '../schema.js';
+import { CompiledQuery } from '../kysely.js';
+import type { Database } from '../schema.js';
 import type { SyncConnection } from './driver.js';
-import { identityOf, isGoneHere, thisHost } from '../liveness.js';
+import { thisHost } from '../liveness.js';
+import { deadWorkersHere, insertWorker, touchWorker } from '../queries.js';
 import type { NewWorker } from '../store.js';
 
-// The statements about workers: their rows, whether they live, and getting back the jobs of those
-// that died (killed, or hung past their lease).
-
+// Getting back the jobs of workers that died (killed, or hung past their lease), in SQLite's SQL.
+// Their rows are written by ../queries.ts.
 
 /** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
 export async function registerWorker(db: Kysely<Database>, worker: NewWorker, now = Date.now()): Promise<void> {
   await recoverDeadWorkers(db, now);
-  await db
-    .insertInto('workers')
-    .values({ ...worker, ...identityOf(worker.pid) })
-    .execute();
+  await insertWorker(db, worker);
 }
 
 /**
@@ -33,25 +30,6 @@ export async function heartbeatWorker(
   await recoverDeadWorkers(db, now);
 }
 
-/** Pushes out the worker's `alive_until` only: runs inside a transaction of the caller's too. */
-export async function touchWorker(db: Kysely<Database>, workerId: string, aliveUntil: number, jobsDone: number, now: number): Promise<void> {
-  await db
-    .updateTable('workers')
-    .set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone })
-    .where('id', '=', workerId)
-    .execute();
-}
-
-export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {
-  await db.deleteFrom('workers').where('id', '=', workerId).execute();
-}
-
-/** Workers alive now, oldest first: within their lease, and not known dead on this host. */
-export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promise<WorkerRow[]> {
-  const rows = await db.selectFrom('workers').selectAll().where('alive_until', '>', now).orderBy('started_at').execute();
-  return rows.filter((row) => !isGoneHere(row));
-}
-
 /**
  * Workers of this host whose process is gone lose their jobs at once, as if their leases had
  * expired (the attempt counts), and their rows. Returns how many jobs that put back or failed.
@@ -60,13 +38,7 @@ export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promi
 export async function recoverDeadWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
   const here = thisHost();
   if (here.boot_id === null || here.pid_namespace === null) return 0;
-  const rows = await db
-    .selectFrom('workers')
-    .select(['id', 'pid', 'boot_id', 'pid_namespace', 'start_ticks'])
-    .where('boot_id', '=', here.boot_id)
-    .where('pid_namespace', '=', here.pid_namespace)
-    .execute();
-  const dead = rows.filter((row) => isGoneHere(row)).map((row) => row.id);
+  const dead = await deadWorkersHere(db, { boot_id: here.boot_id, pid_namespace: here.pid_namespace });
   if (dead.length === 0) return 0;
   return db.transaction().execute(async (trx) => {
     const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(RECOVER_DEAD, [now, now, JSON.stringify(dead)]));

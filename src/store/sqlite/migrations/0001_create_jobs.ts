@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { sql } from '../kysely.js';
+import { sql } from '../../kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema

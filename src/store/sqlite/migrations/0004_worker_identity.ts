@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { sql } from '../kysely.js';
+import { sql } from '../../kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Where a worker runs, so that one on this host whose process is gone is known dead at once

@@ -8,6 +8,6 @@ import type * as KyselyModule from 'kysely';
  */
 const kysely = createRequire(import.meta.url)('kysely') as typeof KyselyModule;
 
-export const { CompiledQuery, Kysely, Migrator, sql, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } = kysely;
+export const { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } = kysely;
 export type Kysely<DB> = KyselyModule.Kysely<DB>;
 export type CompiledQuery<O = unknown> = KyselyModule.CompiledQuery<O>;
