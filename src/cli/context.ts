@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withStore } from '../operations/with-store.js';
-import { openStore } from '../store/open.js';
+import { openStore, type OpenStoreOptions } from '../store/open.js';
+import { checkSchemaName } from '../store/location.js';
 import { DURABILITIES, type Durability, type JobStore } from '../store/store.js';
 import { parseChoice } from './parse.js';
 
@@ -13,6 +14,7 @@ export interface CliContext {
 interface GlobalOptions {
   db?: string;
   durability?: string;
+  pgSchema?: string;
 }
 
 export interface CommandDatabaseOptions {
@@ -35,12 +37,24 @@ export function durabilityOption(command: Command): Durability | undefined {
 
 /** Opens the database the global options name; call it only once every argument has been checked. */
 export async function openCommandDatabase(command: Command, options: CommandDatabaseOptions = {}): Promise<JobStore> {
-  return openStore(databaseFile(command), { durability: durabilityOption(command), create: options.create ?? false });
+  return openStore(databaseFile(command), storeOptions(command, options.create ?? false));
+}
+
+/** `--pg-schema` (or $USERGEN_PG_SCHEMA), checked; undefined leaves the default. */
+export function pgSchemaOption(command: Command): string | undefined {
+  const schema = command.optsWithGlobals<GlobalOptions>().pgSchema ?? process.env.USERGEN_PG_SCHEMA;
+  return schema === undefined ? undefined : checkSchemaName(schema);
+}
+
+/** How the global options say to open the database. */
+export function storeOptions(command: Command, create: boolean): OpenStoreOptions {
+  return { durability: durabilityOption(command), pgSchema: pgSchemaOption(command), create };
 }
 
 /** Checks the global options without opening anything. */
 export function checkGlobalOptions(command: Command): void {
   durabilityOption(command);
+  pgSchemaOption(command);
 }
 
 /**
@@ -52,5 +66,5 @@ export async function withCommandDatabase<T>(
   work: (store: JobStore) => Promise<T>,
   options: CommandDatabaseOptions = {},
 ): Promise<T> {
-  return withStore(databaseFile(command), { durability: durabilityOption(command), create: options.create ?? false }, work);
+  return withStore(databaseFile(command), storeOptions(command, options.create ?? false), work);
 }

@@ -22,8 +22,9 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 function buildProgram(context: CliContext): Command {
   const program = new Command('usergen')
     .version(version, '-V, --version', 'print the version')
-    .description('Random user accounts, made by a durable job queue in one SQLite file.')
-    .option('--db <file>', 'the database file (default: $USERGEN_DB, else ./usergen.db)')
+    .description('Random user accounts, made by a durable job queue in one SQLite file or a PostgreSQL database.')
+    .option('--db <file|url>', 'the database: an SQLite file, or postgres://user:password@host:port/database (default: $USERGEN_DB, else ./usergen.db)')
+    .option('--pg-schema <name>', "PostgreSQL: the schema of usergen's tables (default: $USERGEN_PG_SCHEMA, else usergen)")
     .option('--durability <level>', 'full: a commit survives power loss (default); normal: it survives a killed process only')
     .helpOption('-h, --help', 'print help')
     .helpCommand('help [command]', 'print help for a command')

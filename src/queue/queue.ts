@@ -6,10 +6,17 @@ import { jobSpec, type EnqueueOptions, type TaskDefinition } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
 export interface OpenQueueOptions {
-  /** The database file; created (mode 0600) if missing. */
+  /**
+   * The database: an SQLite file (created, mode 0600, if missing), or a PostgreSQL URL
+   * (`postgres://user:password@host:port/database`; usergen's tables are created in their schema).
+   */
   db: string;
   /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
   durability?: Durability;
+  /** PostgreSQL: the schema that holds usergen's tables (default `usergen`). */
+  pgSchema?: string;
+  /** PostgreSQL: connections in the pool (default 10): a worker needs about its concurrency plus 2 when its jobs write. */
+  connections?: number;
 }
 
 /** A job as the table holds it (times in ms since the epoch, payload and result as JSON). */
@@ -32,7 +39,7 @@ export interface QueueTransaction {
  * (`await queue.close()`): a worker still running on it must be stopped first.
  */
 export class Queue {
-  /** Where the jobs are: the database file's absolute path. */
+  /** Where the jobs are: the database file's absolute path, or the PostgreSQL URL without its password. */
   readonly file: string;
   readonly #store: JobStore;
 
@@ -43,7 +50,8 @@ export class Queue {
 
   /** Opens (creating it if missing) the database and brings its schema up to date. */
   static async open(options: OpenQueueOptions): Promise<Queue> {
-    return new Queue(await openStore(options.db, { durability: options.durability }));
+    const { db, durability, pgSchema, connections } = options;
+    return new Queue(await openStore(db, { durability, pgSchema, connections }));
   }
 
   /**

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import { checkDatabase } from './sqlite/check.js';
 import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot } from './sqlite/snapshot.js';
+import { UserError } from '../errors.js';
+import { isPostgresUrl, printableLocation } from './location.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { BackupCopy, CheckReport, Durability, JobStore } from './store.js';
 
 // What works on a database by where it is, rather than through an open store: opening one, and
 // what must not open it (a check through a read-only connection, a restore over it). Each picks
-// the engine that `location` names; an SQLite file is the only one so far.
+// the engine that `location` names: a postgres:// URL, else an SQLite file's path.
 
 export interface OpenStoreOptions {
   /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
@@ -17,11 +19,25 @@ export interface OpenStoreOptions {
    * behind a mistyped `--db`.
    */
   create?: boolean | undefined;
+  /** PostgreSQL: the schema that holds usergen's tables (default `usergen`). */
+  pgSchema?: string | undefined;
+  /** PostgreSQL: connections in the pool (default 10). */
+  connections?: number | undefined;
 }
 
-/** Opens the job store at `location` (an SQLite file's path) and brings its schema up to date. */
-export function openStore(location: string, options: OpenStoreOptions = {}): Promise<JobStore> {
+/** Opens the job store at `location` (an SQLite file's path, or a postgres:// URL) and brings its schema up to date. */
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<JobStore> {
+  if (isPostgresUrl(location)) {
+    // Loaded only for a PostgreSQL database: SQLite users never load pg.
+    const { openPgStore } = await import('./postgres/pg-store.js');
+    return openPgStore(location, { ...options, schema: options.pgSchema });
+  }
   return openSqliteStore(location, options);
+}
+
+/** What only an SQLite file can do yet, refused for a PostgreSQL URL with one line. */
+function sqliteOnly(location: string, what: string): void {
+  if (isPostgresUrl(location)) throw new UserError(`${what} of a PostgreSQL database is not supported yet (${printableLocation(location)})`);
 }
 
 /**
@@ -30,6 +46,14 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Pro
  * itself with `store.check`.
  */
 export async function checkStore(location: string, kind: CheckReport['kind']): Promise<CheckReport> {
+  if (isPostgresUrl(location)) {
+    const store = await openStore(location, { create: false });
+    try {
+      return await store.check(kind);
+    } finally {
+      await store.close();
+    }
+  }
   return checkDatabase(location, kind);
 }
 
@@ -46,7 +70,8 @@ export async function inspectBackup(file: string): Promise<BackupCopy> {
 }
 
 /** Replaces the content of the database at `location` with the backup `file`, in one transaction. */
-export function restoreBackup(file: string, location: string): Promise<void> {
+export async function restoreBackup(file: string, location: string): Promise<void> {
+  sqliteOnly(location, 'restoring a backup');
   return restoreSnapshot(file, location);
 }
 

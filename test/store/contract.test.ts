@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openPgStore } from '../../src/store/postgres/pg-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { BatchedCompletion, Completion, JobStore } from '../../src/store/store.js';
 import { tempDb } from '../helpers.js';
+import { tempPgDatabase } from '../postgres.js';
 
 // The store contract: the same cases against every engine, through the JobStore interface only.
 // (kysely's builder on `store.db` stands in for another process's writes: it is engine-neutral.)
@@ -13,6 +15,8 @@ const ENGINES: Array<{ name: string; open: () => Promise<JobStore> }> = [
   { name: 'sqlite', open: () => openSqliteStore(tempDb().db) },
   // At normal durability an enqueue that finds the connection free skips the group committer.
   { name: 'sqlite (durability normal)', open: () => openSqliteStore(tempDb().db, { durability: 'normal' }) },
+  { name: 'postgres', open: async () => openPgStore(await tempPgDatabase()) },
+  { name: 'postgres (durability normal)', open: async () => openPgStore(await tempPgDatabase(), { durability: 'normal' }) },
 ];
 
 describe.each(ENGINES)('the $name store', ({ open }) => {
@@ -189,6 +193,134 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
 
     it('health: answers while the database does', async () => {
       expect(await store.health()).toBeUndefined();
+    });
+  });
+
+  describe('leases', () => {
+    it('an expired lease puts the job back, its attempt counted and the loss in its history; with no attempts left it fails', async () => {
+      const [again, last] = await claimThree('dead');
+      await db.updateTable('jobs').set({ max_attempts: 1 }).where('id', '=', last!).execute();
+      await db.updateTable('jobs').set({ locked_until: 1 }).where('id', 'in', [again!, last!]).execute();
+
+      const claimed = await store.claim('alive', 5, 30_000, NOOP);
+      expect(claimed.map((job) => [job.id, job.attempts])).toEqual([[again, 2]]);
+      const [retried, failed] = await Promise.all([store.getJob(again!), store.getJob(last!)]);
+      expect(retried).toMatchObject({ state: 'running', locked_by: 'alive', attempts: 2 });
+      expect(failed).toMatchObject({ state: 'failed', locked_by: null, attempts: 1 });
+      expect(JSON.parse(failed!.error!)).toMatchObject({ name: 'LeaseExpiredError' });
+      expect(JSON.parse(retried!.history!)).toEqual([
+        expect.objectContaining({ attempt: 1, state: 'queued', error: expect.objectContaining({ name: 'LeaseExpiredError' }) }),
+      ]);
+    });
+
+    it('renewing pushes out the leases the worker still holds, and only those', async () => {
+      const [a, b] = await claimThree('w');
+      await store.cancelJob(b!);
+      const held = await store.renewLeases('w', [{ jobId: a!, workerId: 'w', attempt: 1 }, { jobId: b!, workerId: 'w', attempt: 1 }], 120_000);
+      expect(held).toEqual([a]);
+      expect((await store.getJob(a!))!.locked_until).toBeGreaterThan(Date.now() + 60_000);
+    });
+  });
+
+  describe('failures and retries', () => {
+    it('a failed attempt with attempts left waits for its retry time; without, it fails; both in the history', async () => {
+      const [a, b] = await claimThree('w');
+      const retryAt = Date.now() + 60_000;
+      expect(await store.failAttempt({ jobId: a!, workerId: 'w', attempt: 1 }, '{"name":"Error","message":"once"}', retryAt)).toBe(true);
+      expect(await store.failAttempt({ jobId: b!, workerId: 'w', attempt: 1 }, 'plain words', null)).toBe(true);
+      const [waiting, failed] = await Promise.all([store.getJob(a!), store.getJob(b!)]);
+      expect(waiting).toMatchObject({ state: 'queued', run_at: retryAt, locked_by: null, finished_at: null });
+      expect(failed).toMatchObject({ state: 'failed', error: 'plain words', locked_by: null });
+      expect(failed!.finished_at).not.toBeNull();
+      expect(JSON.parse(waiting!.history!)).toEqual([{ at: expect.any(Number), attempt: 1, state: 'queued', error: { name: 'Error', message: 'once' }, retry_at: retryAt }]);
+      expect(JSON.parse(failed!.history!)).toEqual([{ at: expect.any(Number), attempt: 1, state: 'failed', error: { name: 'Error', message: 'plain words' }, retry_at: null }]);
+      // Not ready before its time.
+      expect(await store.claim('w', 5, 30_000, NOOP)).toEqual([]);
+    });
+
+    it('retry by hand: a failed or cancelled job back to the queue, attempts reset, the retry in its history', async () => {
+      const [a, b] = await claimThree('w');
+      await store.failAttempt({ jobId: a!, workerId: 'w', attempt: 1 }, '{"name":"Error","message":"no"}', null);
+      expect(await store.retryJob(b!)).toBeUndefined();
+      const retried = await store.retryJob(a!);
+      expect(retried).toMatchObject({ id: a, state: 'queued', attempts: 0, error: null, finished_at: null });
+      expect(JSON.parse(retried!.history!).at(-1)).toEqual({ at: expect.any(Number), attempt: 1, state: 'queued', retried_from: 'failed' });
+      expect((await store.claim('w', 5, 30_000, NOOP)).map((job) => job.id)).toEqual([a]);
+    });
+
+    it('release gives a job back without counting its attempt', async () => {
+      const [a] = await claimThree('w');
+      expect(await store.release({ jobId: a!, workerId: 'w', attempt: 1 })).toBe(true);
+      expect(await store.getJob(a!)).toMatchObject({ state: 'queued', attempts: 0, locked_by: null });
+    });
+  });
+
+  describe('cancel', () => {
+    it('cancels a queued or a running job, whose worker can then write nothing about it', async () => {
+      const [running] = await claimThree('w');
+      const queued = await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
+      expect(await store.cancelJob(queued.id)).toMatchObject({ state: 'cancelled' });
+      expect(await store.cancelJob(running!)).toMatchObject({ state: 'cancelled', locked_by: null });
+      expect(await store.cancelJob(running!)).toBeUndefined();
+      const claim = { jobId: running!, workerId: 'w', attempt: 1 };
+      expect(await store.saveProgress(claim, 1, 2)).toBe(false);
+      expect(await store.complete(batched({ ...claim, result: 'null' }))).toBe(false);
+      expect(await store.getJob(running!)).toMatchObject({ state: 'cancelled', result: null });
+    });
+  });
+
+  describe('unique keys', () => {
+    it('one job per key, ever: a second enqueue with the key enqueues nothing, even once the first ended', async () => {
+      const first = await store.enqueueUnique({ task: 'noop', payload: { n: 1 }, maxAttempts: 1, uniqueKey: 'slot-1' });
+      expect(first).toMatchObject({ unique_key: 'slot-1', state: 'queued' });
+      expect(await store.enqueueUnique({ task: 'noop', payload: { n: 2 }, maxAttempts: 1, uniqueKey: 'slot-1' })).toBeUndefined();
+      await store.cancelJob(first!.id);
+      expect(await store.enqueueUnique({ task: 'noop', payload: { n: 3 }, maxAttempts: 1, uniqueKey: 'slot-1' })).toBeUndefined();
+      expect(await store.enqueueUnique({ task: 'noop', payload: { n: 4 }, maxAttempts: 1, uniqueKey: 'slot-2' })).toMatchObject({ unique_key: 'slot-2' });
+    });
+  });
+
+  describe('status and workers', () => {
+    it('counts, ready jobs per task, the oldest, and the workers alive', async () => {
+      const old = Date.now() - 5_000;
+      await store.enqueue({ task: 'a', payload: {}, maxAttempts: 1, runAt: old });
+      await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1 });
+      await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1, delayMs: 60_000 });
+      const now = Date.now();
+      await store.registerWorker({ id: 'w1', host: 'h', pid: 999_999, concurrency: 2, started_at: now, last_heartbeat_at: now, alive_until: now + 30_000, jobs_done: 0, tasks: '["a"]' });
+      const status = await store.queueStatus();
+      expect(status.counts).toEqual({ queued: 3, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+      expect(status.ready_by_task.sort((x, y) => x.task.localeCompare(y.task))).toEqual([{ task: 'a', ready: 1 }, { task: 'b', ready: 1 }]);
+      expect(status.oldest_ready_since).toBe(old);
+      expect(status.workers.map((worker) => worker.id)).toEqual(['w1']);
+      expect(await store.hasUnfinishedJobs()).toBe(true);
+      expect((await store.unfinishedJobsOf('b')).length).toBe(2);
+      expect((await store.listJobs({ task: 'b', limit: 10 })).length).toBe(2);
+
+      await store.heartbeatWorker('w1', 60_000, 7);
+      expect((await store.liveWorkers())[0]).toMatchObject({ id: 'w1', jobs_done: 7 });
+      await store.unregisterWorker('w1');
+      expect(await store.liveWorkers()).toEqual([]);
+    });
+  });
+
+  describe('transactions', () => {
+    it('a write that throws leaves nothing; one that completes commits its job and its completion together', async () => {
+      const [a] = await claimThree('w');
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.enqueue({ task: 'noop', payload: { inside: true }, maxAttempts: 1 });
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      expect((await store.listJobs({ limit: 10 })).length).toBe(3);
+      const result = await store.write(async (tx) => {
+        const next = await tx.enqueue({ task: 'noop', payload: { next: true }, maxAttempts: 1 });
+        expect(await tx.complete({ jobId: a!, workerId: 'w', attempt: 1, result: '"done"' })).toBe(true);
+        return next.id;
+      });
+      expect(await store.getJob(a!)).toMatchObject({ state: 'succeeded', result: '"done"' });
+      expect(await store.getJob(result)).toMatchObject({ state: 'queued', payload: '{"next":true}' });
     });
   });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkDatabase } from '../../operations/check.js';
+import { printableLocation } from '../../store/location.js';
 import { damagedMessage, StorageError } from '../../store/store.js';
 import { checkGlobalOptions, databaseFile } from '../context.js';
 import { formatInteger, printJson, printLine } from '../output.js';
@@ -15,8 +16,9 @@ export function register(program: Command): void {
     )
     .action(async (flags: { json?: boolean }, command: Command) => {
       checkGlobalOptions(command);
-      const file = databaseFile(command);
-      const report = await checkDatabase({ location: file, kind: 'full' });
+      const location = databaseFile(command);
+      const file = printableLocation(location);
+      const report = await checkDatabase({ location, kind: 'full' });
       if (flags.json) printJson(report);
       else if (report.ok) printLine(`${file} is sound: integrity_check ok in ${formatInteger(report.duration_ms)} ms.`);
       else for (const problem of report.problems) printLine(problem);

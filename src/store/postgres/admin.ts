@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import { sql } from '../kysely.js';
+import type { Database, JobRow, JobState } from '../schema.js';
+import type { DurationHistogram } from '../store.js';
+
+// Seeing and steering the queue where PostgreSQL's SQL differs from SQLite's (JSON, arrays); the
+// rest is shared (../queries.ts).
+
+/** As on SQLite: back to the queue with its attempts reset, the retry appended to its history. */
+export async function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  const entry = sql`jsonb_build_object('at', ${now}::bigint, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
+  return db
+    .updateTable('jobs')
+    .set({
+      history: sql`(coalesce(history, '[]')::jsonb || jsonb_build_array(${entry}))::text`,
+      state: 'queued',
+      attempts: 0,
+      run_at: now,
+      error: null,
+      result: null,
+      started_at: null,
+      finished_at: null,
+      progress_current: null,
+      progress_total: null,
+    })
+    .where('id', '=', id)
+    .where('state', 'in', ['failed', 'cancelled'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Ids come from an identity column, which never gives one twice: purging is deleting. */
+export async function purgeJobs(db: Kysely<Database>, state: JobState, before: number): Promise<number> {
+  const result = await db.deleteFrom('jobs').where('state', '=', state).where('finished_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** One pass over the ended jobs, each bound a sum: nothing but the counts comes back. */
+export async function durations(db: Kysely<Database>, boundsMs: readonly number[]): Promise<DurationHistogram[]> {
+  const ran = sql`finished_at - started_at`;
+  const counts = sql.join(boundsMs.map((bound) => sql`count(*) filter (where ${ran} <= ${bound}::bigint)`));
+  const { rows } = await sql<{ task: string; count: number; sum_ms: number; at_most: number[] }>`
+    select task, count(*) as count, coalesce(sum(${ran}), 0)::bigint as sum_ms, array[${counts}]::bigint[] as at_most
+    from jobs where state in ('succeeded', 'failed') and finished_at is not null and started_at is not null
+    group by task order by task`.execute(db);
+  return rows.map((row) => ({ task: row.task, count: Number(row.count), sum_ms: Number(row.sum_ms), at_most: row.at_most.map(Number) }));
+}

@@ -1,0 +1,181 @@
+import type { JobRow } from '../schema.js';
+import type { Claim, ClaimedJob, Completion, NewJobSpec } from '../store.js';
+
+// The statements of a worker's hot path and of enqueueing, in PostgreSQL's SQL. Each is one
+// statement (one round trip); `s` is the schema's name.
+
+/** The values of a new job's row, as bound parameters $1.. in INSERT_COLUMNS' order. */
+export function newJobParameters(spec: NewJobSpec, now: number): unknown[] {
+  return [spec.task, JSON.stringify(spec.payload), spec.priority ?? 0, spec.runAt ?? now + (spec.delayMs ?? 0), spec.maxAttempts, now];
+}
+
+const INSERT_COLUMNS = '(task, payload, state, priority, run_at, attempts, max_attempts, created_at)';
+
+/**
+ * One job. Idle workers are woken by a notification on the channel (delivered at commit) when the
+ * job is ready now: $7 is the time it is compared with, $8 the channel.
+ */
+export function insertJob(s: string, unique: boolean): string {
+  const conflict = unique ? 'on conflict (unique_key) where unique_key is not null do nothing' : '';
+  const key = unique ? ', unique_key' : '';
+  const keyValue = unique ? ', $9' : '';
+  return `with job as (
+    insert into ${s}.jobs ${INSERT_COLUMNS.slice(0, -1)}${key})
+    values ($1, $2, 'queued', $3, $4, 0, $5, $6${keyValue}) ${conflict}
+    returning *
+  ), woken as (select pg_notify($8, '') from job where job.run_at <= $7)
+  select job.*, (select count(*) from woken) as woken from job`;
+}
+
+/** Many jobs in one statement, from arrays (one per column); ids in order. */
+export function insertJobs(s: string): string {
+  return `with job as (
+    insert into ${s}.jobs ${INSERT_COLUMNS}
+    select task, payload, 'queued', priority, run_at, 0, max_attempts, $6
+    from unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::integer[]) with ordinality
+      as spec(task, payload, priority, run_at, max_attempts, position)
+    order by position
+    returning id, run_at
+  ), woken as (select pg_notify($8, '') where exists (select 1 from job where run_at <= $7))
+  select id from job, (select count(*) from woken) as w order by id`;
+}
+
+export function jobRowOf(row: JobRow & { woken?: unknown }): JobRow {
+  const { woken: _woken, ...job } = row;
+  return job;
+}
+
+/**
+ * The claim, one statement: the first `limit` ready jobs of the tasks asked for, in claim order,
+ * locked with SKIP LOCKED (two workers never wait for each other, nor take the same job), then
+ * leased. It also says whether some running job's lease has expired: the caller then puts those
+ * back (recoverExpired) and claims again. (Done in this statement, the jobs put back could not be
+ * claimed by it: a statement sees the table as it was when it began.) $1 worker, $2 lease end,
+ * $3 now, $4 tasks, $5 limit, $6 the job asked for (or null). One row: `jobs` (JSON), `expired`.
+ */
+export function claimJobs(s: string): string {
+  return `with ready as (
+    select id from ${s}.jobs
+    where state = 'queued' and run_at <= $3 and task = any($4::text[]) and ($6::bigint is null or id = $6)
+    order by priority desc, run_at, id
+    limit $5
+    for update skip locked
+  ), taken as (
+    update ${s}.jobs set state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1,
+      started_at = $3, progress_current = null, progress_total = null
+    from ready where jobs.id = ready.id
+    returning jobs.id, jobs.task, jobs.payload, jobs.priority, jobs.run_at, jobs.attempts, jobs.max_attempts
+  )
+  select coalesce((select json_agg(taken) from taken), '[]') as jobs,
+    exists (select 1 from ${s}.jobs where state = 'running' and locked_until < $3) as expired`;
+}
+
+/** Puts back (or fails) the running jobs whose lease expired before $1; those another claim is recovering are skipped. */
+export function recoverExpired(s: string): string {
+  return `with expired as (
+    select id from ${s}.jobs where state = 'running' and locked_until < $1 for update skip locked
+  ) ${recoverJobs(s, 'id in (select id from expired)', `'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)'`, 'LeaseExpiredError', '$1::bigint')}`;
+}
+
+export type ClaimRow = ClaimedJob;
+
+/**
+ * Puts back (or fails, with no attempts left) the running jobs `where` selects; the failure is
+ * appended to the job's history, and a job put back drops its stale progress. `at` is the time.
+ */
+export function recoverJobs(s: string, where: string, message: string, name: string, at: string): string {
+  const ended = 'attempts >= max_attempts';
+  const state = `case when ${ended} then 'failed' else 'queued' end`;
+  const error = `jsonb_build_object('name', '${name}', 'message', ${message})`;
+  return `update ${s}.jobs set
+    state = ${state},
+    finished_at = case when ${ended} then ${at} end,
+    error = ${error}::text,
+    history = (coalesce(history, '[]')::jsonb || jsonb_build_array(jsonb_build_object('at', ${at}, 'attempt', attempts,
+      'state', ${state}, 'error', ${error})))::text,
+    progress_current = case when ${ended} then progress_current end,
+    progress_total = case when ${ended} then progress_total end,
+    locked_by = null, locked_until = null
+    where state = 'running' and ${where}
+    returning id`;
+}
+
+/** The jobs of workers (ids in $2) whose process is gone; $1 is the time. */
+export function recoverDeadWorkersJobs(s: string): string {
+  return recoverJobs(
+    s,
+    'locked_by = any($2::text[])',
+    `'worker ' || locked_by || ' died during attempt ' || attempts || ' (its process on this host is gone)'`,
+    'WorkerDiedError',
+    '$1::bigint',
+  );
+}
+
+const COMPLETE_SET = `state = 'succeeded', finished_at = $1, locked_by = null, locked_until = null,
+  progress_current = coalesce(progress_total, progress_current)`;
+
+/** One job that wrote through its transaction: $2 result, $3 id, $4 worker, $5 attempt. */
+export function completeJob(s: string): string {
+  return `update ${s}.jobs set ${COMPLETE_SET}, result = $2
+    where id = $3 and locked_by = $4 and attempts = $5 and state = 'running'`;
+}
+
+/** A batch of jobs that wrote nothing of their own, from arrays; returns the ids it marked. */
+export function completeJobs(s: string): string {
+  return `update ${s}.jobs set ${COMPLETE_SET}, result = done.result
+    from unnest($2::bigint[], $3::text[], $4::text[], $5::integer[]) as done(id, result, worker, attempt)
+    where jobs.id = done.id and jobs.locked_by = done.worker and jobs.attempts = done.attempt and jobs.state = 'running'
+    returning jobs.id`;
+}
+
+export function completionArrays(completions: readonly Completion[]): unknown[] {
+  return [
+    completions.map((c) => c.jobId),
+    completions.map((c) => c.result),
+    completions.map((c) => c.workerId),
+    completions.map((c) => c.attempt),
+  ];
+}
+
+/** Pushes out the leases of the runs (ids $2, attempts $3) worker $4 holds, to $1. */
+export function renewLeases(s: string): string {
+  return `update ${s}.jobs set locked_until = $1
+    from unnest($2::bigint[], $3::integer[]) as run(id, attempt)
+    where jobs.id = run.id and jobs.attempts = run.attempt and jobs.locked_by = $4 and jobs.state = 'running'
+    returning jobs.id`;
+}
+
+export function runArrays(runs: ReadonlyArray<Omit<Claim, 'workerId'>>): unknown[] {
+  return [runs.map((run) => run.jobId), runs.map((run) => run.attempt)];
+}
+
+/**
+ * A failed attempt: back to the queue at $2 (its progress dropped), or failed for good when $2 is
+ * null; the error ($1, and $7 as JSON for the history) appended to the history. $3 now, $4 id,
+ * $5 worker, $6 attempt.
+ */
+export function failAttempt(s: string): string {
+  const retry = '$2::bigint is not null';
+  const state = `case when ${retry} then 'queued' else 'failed' end`;
+  return `update ${s}.jobs set
+    state = ${state},
+    error = $1,
+    history = (coalesce(history, '[]')::jsonb || jsonb_build_array(jsonb_build_object('at', $3::bigint, 'attempt', attempts,
+      'state', ${state}, 'error', $7::jsonb, 'retry_at', $2::bigint)))::text,
+    finished_at = case when ${retry} then finished_at else $3 end,
+    run_at = case when ${retry} then $2 else run_at end,
+    progress_current = case when ${retry} then null else progress_current end,
+    progress_total = case when ${retry} then null else progress_total end,
+    locked_by = null, locked_until = null
+    where id = $4 and locked_by = $5 and attempts = $6 and state = 'running'`;
+}
+
+/** An error as the history keeps it: its JSON, or a plain message made into `{name, message}`. */
+export function errorJson(error: string): string {
+  try {
+    JSON.parse(error);
+    return error;
+  } catch {
+    return JSON.stringify({ name: 'Error', message: error });
+  }
+}

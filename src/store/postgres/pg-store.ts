@@ -1,0 +1,362 @@
+import type { Pool } from 'pg';
+import type { Kysely, Transaction } from 'kysely';
+import { UserError } from '../../errors.js';
+import { CompiledQuery } from '../kysely.js';
+import { thisHost } from '../liveness.js';
+import { printableLocation } from '../location.js';
+import {
+  cancelJob,
+  deadWorkersHere,
+  getJob,
+  hasUnfinishedJobs,
+  insertWorker,
+  jobTotals,
+  listJobs,
+  liveWorkers,
+  queueStatus,
+  releaseJob,
+  saveProgress,
+  touchWorker,
+  unfinishedJobsOf,
+  unregisterWorker,
+} from '../queries.js';
+import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
+import type {
+  BackupCopy,
+  BatchedCompletion,
+  CheckReport,
+  Claim,
+  ClaimedJob,
+  ClaimOptions,
+  Durability,
+  DurationHistogram,
+  JobFilter,
+  JobStore,
+  JobTotal,
+  NewJobSpec,
+  NewWorker,
+  QueueStatus,
+  StorageFault,
+  StoreTransaction,
+  UnfinishedJob,
+} from '../store.js';
+import { durations, purgeJobs, retryJob } from './admin.js';
+import { describePgError, pgFaultOf } from './faults.js';
+import * as statements from './jobs.js';
+import { channelOf, listenForWork } from './listen.js';
+import { openPostgres, type OpenedPg, type PgOpenOptions } from './open.js';
+
+export async function openPgStore(url: string, options: PgOpenOptions = {}): Promise<PgStore> {
+  return new PgStore(await openPostgres(url, options));
+}
+
+/** The SQL of the hot path, with the schema's name in it: made once per store. */
+function statementsOf(s: string) {
+  return {
+    insert: statements.insertJob(s, false),
+    insertUnique: statements.insertJob(s, true),
+    insertMany: statements.insertJobs(s),
+    claim: statements.claimJobs(s),
+    recoverExpired: statements.recoverExpired(s),
+    recoverDead: statements.recoverDeadWorkersJobs(s),
+    complete: statements.completeJob(s),
+    completeMany: statements.completeJobs(s),
+    renew: statements.renewLeases(s),
+    fail: statements.failAttempt(s),
+  };
+}
+
+interface PendingCompletion extends BatchedCompletion {
+  resolve: (held: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The job store in a PostgreSQL schema, for workers on many machines: claims with FOR UPDATE SKIP
+ * LOCKED, wake-ups by LISTEN/NOTIFY, connections from a pool. Each write is one statement where it
+ * can be (one round trip); completions of jobs that wrote nothing are gathered until the event
+ * loop turns and written by one statement.
+ */
+export class PgStore implements JobStore {
+  readonly location: string;
+  readonly durability: Durability;
+  readonly db: Kysely<Database>;
+  readonly #opened: OpenedPg;
+  readonly #pool: Pool;
+  readonly #sql: ReturnType<typeof statementsOf>;
+  readonly #channel: string;
+  #completions: PendingCompletion[] = [];
+
+  constructor(opened: OpenedPg) {
+    this.#opened = opened;
+    this.#pool = opened.pool;
+    this.db = opened.db;
+    this.durability = opened.durability;
+    this.location = printableLocation(opened.url);
+    this.#sql = statementsOf(opened.schema);
+    this.#channel = channelOf(opened.schema);
+  }
+
+  async #query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    return (await this.#pool.query<R>(text, values)).rows;
+  }
+
+  async enqueue(spec: NewJobSpec): Promise<JobRow> {
+    const now = Date.now();
+    const [row] = await this.#query<JobRow>(this.#sql.insert, [...statements.newJobParameters(spec, now), now, this.#channel]);
+    return statements.jobRowOf(row!);
+  }
+
+  async enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined> {
+    const now = Date.now();
+    const [row] = await this.#query<JobRow>(this.#sql.insertUnique, [...statements.newJobParameters(spec, now), now, this.#channel, spec.uniqueKey]);
+    return row && statements.jobRowOf(row);
+  }
+
+  async enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]> {
+    if (specs.length === 0) return [];
+    const now = Date.now();
+    const columns: unknown[][] = [[], [], [], [], []];
+    for (const spec of specs) statements.newJobParameters(spec, now).slice(0, 5).forEach((value, i) => columns[i]!.push(value));
+    const rows = await this.#query<{ id: number }>(this.#sql.insertMany, [...columns, now, now, this.#channel]);
+    return rows.map((row) => row.id);
+  }
+
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(this.#storeTransaction(trx)));
+  }
+
+  // Every write runs in a transaction of its own: the server commits concurrent ones together
+  // (its WAL writer flushes many commits at once), so sharing one would save nothing here.
+  write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.transaction(work);
+  }
+
+  #storeTransaction(trx: Transaction<Database>): StoreTransaction {
+    const run = async <R extends object>(text: string, values: unknown[]) => (await trx.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
+    return {
+      db: trx,
+      enqueue: async (spec) => {
+        const now = Date.now();
+        const [row] = await run<JobRow>(this.#sql.insert, [...statements.newJobParameters(spec, now), now, this.#channel]);
+        return statements.jobRowOf(row!);
+      },
+      complete: async ({ jobId, workerId, attempt, result }) => {
+        const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(this.#sql.complete, [Date.now(), result, jobId, workerId, attempt]));
+        return numAffectedRows === 1n;
+      },
+      renewLeases: async (workerId, runs, leaseMs, jobsDone) => {
+        const now = Date.now();
+        await run(this.#sql.renew, [now + leaseMs, ...statements.runArrays(runs), workerId]);
+        if (jobsDone !== undefined) await touchWorker(trx, workerId, now + leaseMs, jobsDone, now);
+      },
+    };
+  }
+
+  async claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
+    const claimNow = async (wanted: number) => {
+      const now = Date.now();
+      const [row] = await this.#query<{ jobs: ClaimedJob[]; expired: boolean }>(this.#sql.claim, [
+        workerId,
+        now + leaseMs,
+        now,
+        options.tasks,
+        wanted,
+        options.jobId ?? null,
+      ]);
+      return row!;
+    };
+    const first = await claimNow(limit);
+    let claimed = first.jobs;
+    // Jobs whose worker died (a lease run out, or a process of this host gone) are put back, and
+    // this claim takes them too, as on SQLite.
+    const recovered = first.expired ? (await this.#query(this.#sql.recoverExpired, [Date.now()])).length : 0;
+    if (recovered > 0 || (claimed.length === 0 && (await this.#recoverDeadWorkers()) > 0)) {
+      if (claimed.length < limit) claimed = claimed.concat((await claimNow(limit - claimed.length)).jobs);
+    }
+    return claimed.sort(claimOrder);
+  }
+
+  async #recoverDeadWorkers(now = Date.now()): Promise<number> {
+    const here = thisHost();
+    if (here.boot_id === null || here.pid_namespace === null) return 0;
+    const dead = await deadWorkersHere(this.db, { boot_id: here.boot_id, pid_namespace: here.pid_namespace });
+    if (dead.length === 0) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      const { rows } = await trx.executeQuery<{ id: number }>(CompiledQuery.raw(this.#sql.recoverDead, [now, dead]));
+      await trx.deleteFrom('workers').where('id', 'in', dead).execute();
+      return rows.length;
+    });
+  }
+
+  async renewLeases(workerId: string, runs: readonly Claim[], leaseMs: number): Promise<number[]> {
+    if (runs.length === 0) return [];
+    const rows = await this.#query<{ id: number }>(this.#sql.renew, [Date.now() + leaseMs, ...statements.runArrays(runs), workerId]);
+    return rows.map((row) => row.id);
+  }
+
+  saveProgress(claim: Claim, current: number, total: number): Promise<boolean> {
+    return saveProgress(this.db, claim, current, total);
+  }
+
+  complete(completion: BatchedCompletion): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#completions.push({ ...completion, resolve, reject });
+      if (this.#completions.length === 1) setImmediate(() => void this.#writeCompletions());
+    });
+  }
+
+  async #writeCompletions(): Promise<void> {
+    const batch = this.#completions;
+    this.#completions = [];
+    const live = batch.filter((item) => {
+      const reason = item.abortedReason();
+      if (reason) item.reject(reason);
+      return !reason;
+    });
+    if (live.length === 0) return;
+    try {
+      const rows = await this.#query<{ id: number }>(this.#sql.completeMany, [Date.now(), ...statements.completionArrays(live)]);
+      const held = new Set(rows.map((row) => row.id));
+      for (const item of live) item.resolve(held.has(item.jobId));
+    } catch (error) {
+      for (const item of live) item.reject(error);
+    }
+  }
+
+  async failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(this.#sql.fail, [
+      error,
+      retryAt,
+      Date.now(),
+      claim.jobId,
+      claim.workerId,
+      claim.attempt,
+      statements.errorJson(error),
+    ]);
+    return rowCount === 1;
+  }
+
+  release(claim: Claim): Promise<boolean> {
+    return releaseJob(this.db, claim);
+  }
+
+  async registerWorker(worker: NewWorker): Promise<void> {
+    await this.#recoverDeadWorkers();
+    await insertWorker(this.db, worker);
+  }
+
+  async heartbeatWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
+    const now = Date.now();
+    await touchWorker(this.db, workerId, now + leaseMs, jobsDone, now);
+    await this.#recoverDeadWorkers(now);
+  }
+
+  unregisterWorker(workerId: string): Promise<void> {
+    return unregisterWorker(this.db, workerId);
+  }
+
+  liveWorkers(now = Date.now()): Promise<WorkerRow[]> {
+    return liveWorkers(this.db, now);
+  }
+
+  watchForWork(onWork: () => void): () => void {
+    const { Client, config } = this.#opened;
+    return listenForWork(Client, config, this.#channel, onWork);
+  }
+
+  async workerStopped(): Promise<void> {
+    // Nothing to tidy: a channel outlives nobody.
+  }
+
+  getJob(id: number): Promise<JobRow | undefined> {
+    return getJob(this.db, id);
+  }
+
+  listJobs(filter: JobFilter): Promise<JobRow[]> {
+    return listJobs(this.db, filter);
+  }
+
+  async retryJob(id: number): Promise<JobRow | undefined> {
+    const job = await retryJob(this.db, id);
+    if (job) await this.#pool.query('select pg_notify($1, $2)', [this.#channel, '']);
+    return job;
+  }
+
+  cancelJob(id: number): Promise<JobRow | undefined> {
+    return cancelJob(this.db, id);
+  }
+
+  purgeJobs(state: JobState, before: number): Promise<number> {
+    return purgeJobs(this.db, state, before);
+  }
+
+  queueStatus(now = Date.now()): Promise<QueueStatus> {
+    return queueStatus(this.db, now);
+  }
+
+  hasUnfinishedJobs(): Promise<boolean> {
+    return hasUnfinishedJobs(this.db);
+  }
+
+  unfinishedJobsOf(task: string): Promise<UnfinishedJob[]> {
+    return unfinishedJobsOf(this.db, task);
+  }
+
+  jobTotals(): Promise<JobTotal[]> {
+    return jobTotals(this.db);
+  }
+
+  durations(boundsMs: readonly number[]): Promise<DurationHistogram[]> {
+    return durations(this.db, boundsMs);
+  }
+
+  async health(): Promise<string | undefined> {
+    try {
+      await this.#pool.query('select 1');
+      return undefined;
+    } catch (error) {
+      return this.describeError(error).message;
+    }
+  }
+
+  // PostgreSQL checks its pages as it reads them (and with data checksums, their contents): what
+  // can be checked from here is that every table of the schema reads through to its end.
+  async check(kind: CheckReport['kind']): Promise<CheckReport> {
+    const started = performance.now();
+    const problems: string[] = [];
+    for (const table of ['jobs', 'workers', 'users', 'backups'] as const) {
+      try {
+        await this.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).execute();
+      } catch (error) {
+        problems.push(`${table}: ${this.describeError(error).message}`);
+      }
+    }
+    return { file: this.location, kind, ok: problems.length === 0, problems, duration_ms: Math.round(performance.now() - started) };
+  }
+
+  writeBackup(_file: string, _jobId: number): Promise<BackupCopy> {
+    return Promise.reject(new UserError(`backups of a PostgreSQL database are not written by usergen yet; use pg_dump on ${this.location}`));
+  }
+
+  removeAbandonedBackups(_dir: string): string[] {
+    return [];
+  }
+
+  faultOf(error: unknown): StorageFault | undefined {
+    return pgFaultOf(error);
+  }
+
+  describeError(error: unknown): Error {
+    return describePgError(error, this.#opened.url, this.#opened.schema);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
+  return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
+}
+
