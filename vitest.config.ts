@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
-    // Once a run, before any file: installs chromium for the browser tests when it is missing.
-    globalSetup: ['test/install-chromium.ts'],
+    // Once a run, before any file: installs chromium for the browser tests when it is missing, and
+    // starts a throwaway PostgreSQL server for the PostgreSQL tests (installing it when missing).
+    globalSetup: ['test/install-chromium.ts', 'test/postgres-server.ts'],
     pool: 'forks',
     // Tests start real worker processes that hash on every core: two files at a time is the machine.
     maxWorkers: 2,
