@@ -104,13 +104,19 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Server {
+export interface Server {
   url: string;
   /** Stops the server at once and removes its folder; synchronous, so an 'exit' handler can call it. */
   stop(): void;
 }
 
-async function startServer(): Promise<Server> {
+export interface ServerOptions {
+  /** Also listen on this address (an address of this machine), and let clients of `clients` (CIDR) in with the password. */
+  alsoOn?: { address: string; clients: string };
+}
+
+/** A throwaway server in a folder of its own; its URL names 127.0.0.1 (or `alsoOn.address`). */
+export async function startServer(options: ServerOptions = {}): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-postgres-'));
   const data = path.join(dir, 'data');
   const log = path.join(dir, 'postgres.log');
@@ -145,15 +151,18 @@ async function startServer(): Promise<Server> {
     ]);
     fs.rmSync(pwfile);
     if (initdb.code !== 0) throw new Error(`initdb failed (exit ${initdb.code}):\n${initdb.tail}`);
-    const settings = { ...SETTINGS, unix_socket_directories: dir };
+    const { alsoOn } = options;
+    const listen = alsoOn ? `${SETTINGS.listen_addresses},${alsoOn.address}` : SETTINGS.listen_addresses;
+    const settings = { ...SETTINGS, listen_addresses: listen, unix_socket_directories: dir };
     fs.appendFileSync(path.join(data, 'postgresql.conf'), Object.entries(settings).map(([name, value]) => `${name} = '${value}'\n`).join(''));
+    if (alsoOn) fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${alsoOn.clients} scram-sha-256\n`);
     // The free port may be taken before the server binds it (another run asked the OS at the same
     // moment): then the server exits at once, and a new port is tried.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       started = true;
       const start = await asServer(PG_CTL, ['-D', data, '-l', log, '-o', `-p ${port}`, '-w', '-t', '60', 'start']);
-      if (start.code === 0) return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop };
+      if (start.code === 0) return { url: `postgres://postgres:${password}@${alsoOn?.address ?? '127.0.0.1'}:${port}/postgres`, stop };
       const serverLog = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-4000) : '';
       if (attempt < 3 && /could not bind/.test(serverLog)) continue;
       throw new Error(`pg_ctl start failed (exit ${start.code}):\n${start.tail}\n${serverLog}`);
