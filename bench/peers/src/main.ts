@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     const needsPeers = chosen.some((system) => !system.startsWith('usergen-') && !system.startsWith('bare-'));
     const peers = needsPeers ? installPeers(log) : '';
     const redis = chosen.includes('bullmq') ? await start(startRedis) : null;
-    const postgres = chosen.some((system) => system.startsWith('graphile-worker')) ? await start(startPostgres) : null;
+    const postgres = chosen.some((system) => system.startsWith('graphile-worker') || system.startsWith('usergen-pg')) ? await start(startPostgres) : null;
     const env: Environment = { peers, redisPort: redis?.port ?? null, postgresPort: postgres?.port ?? null, jobs: options.jobs, pickups: options.pickups };
     const labels: Partial<Record<SystemName, string>> = {};
     for (const system of chosen) labels[system] = await (await loadSystem(system)).label({ system, dir: '', peers, redisPort: null, postgresPort: null, name: '' });

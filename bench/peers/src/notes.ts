@@ -13,6 +13,11 @@ export function notesFor(options: PeersOptions, machine: Record<string, string>)
     'usergen-normal':
       'The same at --durability normal (synchronous=NORMAL in WAL mode): a commit survives a killed process, not a power cut, ' +
       'as for plainjob and the bare loop.',
+    'usergen-pg-full':
+      `usergen through its library on the same PostgreSQL server as graphile-worker (${machine['postgres'] ?? 'PostgreSQL 15'}), ` +
+      'a database per measurement, at its default durability: its connections set synchronous_commit=on, so a commit waits for ' +
+      'its WAL flush (the server\'s default here is off, for graphile-worker).',
+    'usergen-pg-normal': 'The same at --durability normal: its connections set synchronous_commit=off, as graphile-worker runs.',
     plainjob:
       "On better-sqlite3 (the same build as usergen's); it sets WAL and synchronous=NORMAL itself. It has no concurrency option: " +
       'concurrency n is n of its workers on one queue in one process, each running one job at a time (its README scales with ' +

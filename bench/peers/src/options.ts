@@ -13,7 +13,8 @@ export interface PeersOptions {
 
 export const USAGE = `usage: npm run bench:peers -- [options]
   --only <systems>   a comma-separated subset of: ${SYSTEMS.join(', ')}
-                     (also: usergen = both usergen columns, graphile = both graphile-worker
+                     (also: usergen = both usergen columns on SQLite, usergen-pg = both on
+                     PostgreSQL, postgres = those and graphile-worker, graphile = both graphile-worker
                      columns, bare = both bare loops); default: all
   --jobs <n>         no-op jobs per enqueue and drain measurement (default 20000)
   --runs <n>         runs of every measurement; the table shows medians (default 3)
@@ -25,6 +26,8 @@ export class OptionsError extends Error {}
 
 const GROUPS: Record<string, SystemName[]> = {
   usergen: ['usergen-full', 'usergen-normal'],
+  'usergen-pg': ['usergen-pg-full', 'usergen-pg-normal'],
+  postgres: ['usergen-pg-full', 'usergen-pg-normal', 'graphile-worker', 'graphile-worker-defaults'],
   graphile: ['graphile-worker', 'graphile-worker-defaults'],
   bare: ['bare-claim1', 'bare-claim50'],
 };
@@ -40,7 +43,7 @@ function systems(list: string | undefined): SystemName[] {
   const chosen = new Set<SystemName>();
   for (const word of list.split(',').map((part) => part.trim()).filter(Boolean)) {
     const group = GROUPS[word] ?? (SYSTEMS.includes(word as SystemName) ? [word as SystemName] : undefined);
-    if (!group) throw new OptionsError(`--only: unknown system '${word}' (known: ${SYSTEMS.join(', ')}, usergen, graphile, bare)`);
+    if (!group) throw new OptionsError(`--only: unknown system '${word}' (known: ${SYSTEMS.join(', ')}, usergen, usergen-pg, postgres, graphile, bare)`);
     for (const system of group) chosen.add(system);
   }
   if (chosen.size === 0) throw new OptionsError('--only names no system');

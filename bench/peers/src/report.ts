@@ -64,6 +64,8 @@ export const ROWS: Row[] = [
 const COLUMNS: Column[] = [
   { systems: ['usergen-full'] },
   { systems: ['usergen-normal'] },
+  { systems: ['usergen-pg-full'] },
+  { systems: ['usergen-pg-normal'] },
   { systems: ['plainjob'] },
   { systems: ['bullmq'] },
   { systems: ['graphile-worker'] },

@@ -48,7 +48,7 @@ export interface Step {
 export function planRun(chosen: SystemName[], run: number): Step[] {
   const steps: Step[] = [];
   for (const measure of MEASURES) {
-    const systems = measure.key === 'command-rss' ? chosen.filter((system) => system.startsWith('usergen-')) : chosen;
+    const systems = measure.key === 'command-rss' ? chosen.filter((system) => system === 'usergen-full' || system === 'usergen-normal') : chosen;
     const shift = run % Math.max(1, systems.length);
     for (const system of [...systems.slice(shift), ...systems.slice(0, shift)]) {
       const step = { system, measure };

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 // of its own (system-<name>.js) so that a worker process loads that system's packages and no other:
 // its resident memory is its own.
 
-export const SYSTEMS = ['usergen-full', 'usergen-normal', 'plainjob', 'bullmq', 'graphile-worker', 'graphile-worker-defaults', 'bare-claim1', 'bare-claim50'] as const;
+export const SYSTEMS = ['usergen-full', 'usergen-normal', 'usergen-pg-full', 'usergen-pg-normal', 'plainjob', 'bullmq', 'graphile-worker', 'graphile-worker-defaults', 'bare-claim1', 'bare-claim50'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** Where one measurement's queue lives, as every process of that measurement reaches it. */
@@ -74,6 +74,8 @@ export interface System {
 const MODULES: Record<SystemName, string> = {
   'usergen-full': 'system-usergen.js',
   'usergen-normal': 'system-usergen.js',
+  'usergen-pg-full': 'system-usergen-pg.js',
+  'usergen-pg-normal': 'system-usergen-pg.js',
   plainjob: 'system-plainjob.js',
   bullmq: 'system-bullmq.js',
   'graphile-worker': 'system-graphile-worker.js',

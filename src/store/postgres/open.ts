@@ -41,9 +41,10 @@ export async function openPostgres(url: string, options: PgOpenOptions = {}): Pr
   // Loaded here, not at the top: an SQLite user never pays for it.
   const pg = (await import('pg')).default;
   const settings = [`-c search_path=${schema}`];
-  // `normal`: a commit returns before its WAL is flushed; a crash of the server may lose the last
-  // ones (never corrupt anything), as synchronous=NORMAL does for the SQLite file.
-  if (durability === 'normal') settings.push('-c synchronous_commit=off');
+  // `full`: a commit returns once its WAL is flushed, whatever the server's default. `normal`: before;
+  // a crash of the server may lose the last ones (never corrupt anything), as synchronous=NORMAL
+  // does for the SQLite file.
+  settings.push(`-c synchronous_commit=${durability === 'normal' ? 'off' : 'on'}`);
   const config: PoolConfig = {
     connectionString: url,
     max: options.connections ?? 10,
