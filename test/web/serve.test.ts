@@ -1,26 +1,35 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { printableLocation } from '../../src/store/location.js';
+import { openStore } from '../../src/store/open.js';
 import { GENERATING } from '../../src/web/pages/generate.js';
-import { count, generate, inspectDb, runCli, tempDb, waitFor } from '../helpers.js';
-import { csrfOf, parsePrometheus, post, startServe } from './serve-helpers.js';
+import { engineCli } from '../cli/engine-cli.js';
+import { ENGINES } from '../engines.js';
+import { tempDb, waitFor } from '../helpers.js';
+import { tempPgDatabase } from '../postgres.js';
+import { databaseMade, dropPgDatabase, jobCount, parsePrometheus, serveOn, storeOf } from './serve-helpers.js';
 
-// `usergen serve` as a real server on a free port, driven over HTTP.
+// `usergen serve` as a real server on a free port, driven over HTTP, on each engine. On PostgreSQL
+// every page read and everything the process printed is also checked for the database's password.
 
+/** `usergen generate <total> [flags]` on `db`, which must exit 0. */
+async function generate(db: string, total: number, ...flags: string[]): Promise<void> {
+  const run = await engineCli(db).run(['generate', String(total), ...flags]);
+  expect(run.code, run.stderr).toBe(0);
+}
 
-describe('usergen serve', () => {
+describe.each(ENGINES)('usergen serve on $name', (engine) => {
   it('answers every page with its status, and refuses what does not exist', async () => {
-    const { db: file } = tempDb();
-    const served = await startServe(['--db', file]);
+    const served = await serveOn(await engine.database(), []);
     try {
-      const status = async (path: string) => (await fetch(served.url + path, { redirect: 'manual' })).status;
+      const status = async (path: string) => (await served.page(path)).status;
       expect(await status('/')).toBe(302);
       for (const path of ['/generate', '/users', '/jobs', '/backups', '/metrics', '/healthz', '/static/app.css', '/static/app.js']) {
         expect(await status(path), path).toBe(200);
       }
       for (const path of ['/jobs/999', '/jobs/abc', '/nothing', '/users/1']) expect(await status(path), path).toBe(404);
-      const users = await (await fetch(`${served.url}/users`)).text();
+      const users = (await served.page('/users')).text;
       expect(users).toContain('No users yet.');
       expect(users).toContain('<a href="/generate">Generate some</a>');
     } finally {
@@ -29,78 +38,77 @@ describe('usergen serve', () => {
   });
 
   it('the form: refuses 49, 501, abc and nothing, keeping the value; 200 is queued, and /users says so once', async () => {
-    const { db: file } = tempDb();
-    const served = await startServe(['--db', file]);
+    const served = await serveOn(await engine.database(), []);
     try {
-      const csrf = await csrfOf(`${served.url}/generate`);
+      const store = await storeOf(served.db);
+      const csrf = await served.csrf('/generate');
       for (const value of ['49', '501', 'abc', '']) {
-        const response = await post(`${served.url}/generate`, { total: value, _csrf: csrf });
+        const response = await served.post('/generate', { total: value, _csrf: csrf });
         expect(response.status, value).toBe(400);
-        const text = await response.text();
-        expect(text).toMatch(/class="field-error">Enter (a whole number|how many users to generate), from 50 to 500|class="field-error">Enter a whole number from 50 to 500/);
-        expect(text).toContain(`value="${value}"`);
+        expect(response.text).toMatch(/class="field-error">Enter (a whole number|how many users to generate), from 50 to 500|class="field-error">Enter a whole number from 50 to 500/);
+        expect(response.text).toContain(`value="${value}"`);
       }
-      expect(count(inspectDb(file), 'select count(*) from jobs')).toBe(0);
+      expect(await jobCount(store)).toBe(0);
 
-      const response = await post(`${served.url}/generate`, { total: '200', _csrf: csrf });
+      const response = await served.post('/generate', { total: '200', _csrf: csrf });
       expect(response.status).toBe(303);
       expect(response.headers.get('location')).toBe('/users');
       const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
-      const first = await (await fetch(`${served.url}/users`, { headers: { cookie } })).text();
-      expect(first).toContain(GENERATING);
-      const job = inspectDb(file).prepare('select task, payload, state from jobs').get();
-      expect(job).toEqual({ task: 'generate_users', payload: JSON.stringify({ total: 200, iterations: 1000 }), state: 'queued' });
+      expect((await served.page('/users', { headers: { cookie } })).text).toContain(GENERATING);
+      const jobs = await store.db.selectFrom('jobs').select(['task', 'payload', 'state']).execute();
+      expect(jobs).toEqual([{ task: 'generate_users', payload: JSON.stringify({ total: 200, iterations: 1000 }), state: 'queued' }]);
       // Shown once: the page that showed it cleared it.
-      const again = await (await fetch(`${served.url}/users`)).text();
-      expect(again).not.toContain(GENERATING);
+      expect((await served.page('/users')).text).not.toContain(GENERATING);
     } finally {
       await served.stop();
     }
   });
 
   it('retry and cancel from the pages; a cancel of a job that ended is refused, on its page', async () => {
-    const { db: file } = tempDb();
-    await generate(file, 50);
-    const served = await startServe(['--db', file]);
+    const db = await engine.database();
+    await generate(db, 50);
+    const served = await serveOn(db, []);
     try {
-      const csrf = await csrfOf(`${served.url}/jobs`);
-      const cancelled = await post(`${served.url}/jobs/1/cancel`, { _csrf: csrf });
+      const store = await storeOf(db);
+      const job = () => store.db.selectFrom('jobs').select(['state', 'attempts']).where('id', '=', 1).executeTakeFirstOrThrow();
+      const csrf = await served.csrf('/jobs');
+      const cancelled = await served.post('/jobs/1/cancel', { _csrf: csrf });
       expect(cancelled.status).toBe(303);
       expect(cancelled.headers.get('location')).toBe('/jobs/1');
-      expect(inspectDb(file).prepare('select state from jobs where id = 1').pluck().get()).toBe('cancelled');
-      const refused = await post(`${served.url}/jobs/1/cancel`, { _csrf: csrf });
+      expect((await job()).state).toBe('cancelled');
+      const refused = await served.post('/jobs/1/cancel', { _csrf: csrf });
       expect(refused.status).toBe(303);
       const cookie = refused.headers.get('set-cookie')!.split(';')[0]!;
-      expect(await (await fetch(`${served.url}/jobs/1`, { headers: { cookie } })).text()).toMatch(/class="flash" role="status">job 1 is cancelled[^<]*/i);
-      const retried = await post(`${served.url}/jobs/1/retry`, { _csrf: csrf });
+      expect((await served.page('/jobs/1', { headers: { cookie } })).text).toMatch(/class="flash" role="status">job 1 is cancelled[^<]*/i);
+      const retried = await served.post('/jobs/1/retry', { _csrf: csrf });
       expect(retried.status).toBe(303);
-      expect(inspectDb(file).prepare('select state, attempts from jobs where id = 1').get()).toEqual({ state: 'queued', attempts: 0 });
-      expect((await post(`${served.url}/jobs/9/retry`, { _csrf: csrf })).status).toBe(404);
+      expect(await job()).toEqual({ state: 'queued', attempts: 0 });
+      expect((await served.post('/jobs/9/retry', { _csrf: csrf })).status).toBe(404);
     } finally {
       await served.stop();
     }
   });
 
   it('refuses a POST without the CSRF token, with a wrong one, or from another origin; nothing changes', async () => {
-    const { db: file } = tempDb();
-    const served = await startServe(['--db', file]);
+    const served = await serveOn(await engine.database(), []);
     try {
-      const csrf = await csrfOf(`${served.url}/generate`);
-      expect((await post(`${served.url}/generate`, { total: '100' })).status).toBe(403);
-      expect((await post(`${served.url}/generate`, { total: '100', _csrf: `${csrf}x` })).status).toBe(403);
-      expect((await post(`${served.url}/generate`, { total: '100', _csrf: csrf }, { origin: 'http://evil.example' })).status).toBe(403);
-      expect((await post(`${served.url}/backups`, { _csrf: 'nope' })).status).toBe(403);
-      expect(count(inspectDb(file), 'select count(*) from jobs')).toBe(0);
-      expect((await post(`${served.url}/generate`, { total: '100', _csrf: csrf }, { origin: served.url })).status).toBe(303);
+      const store = await storeOf(served.db);
+      const csrf = await served.csrf('/generate');
+      expect((await served.post('/generate', { total: '100' })).status).toBe(403);
+      expect((await served.post('/generate', { total: '100', _csrf: `${csrf}x` })).status).toBe(403);
+      expect((await served.post('/generate', { total: '100', _csrf: csrf }, { origin: 'http://evil.example' })).status).toBe(403);
+      expect((await served.post('/backups', { _csrf: 'nope' })).status).toBe(403);
+      expect(await jobCount(store)).toBe(0);
+      expect((await served.post('/generate', { total: '100', _csrf: csrf }, { origin: served.url })).status).toBe(303);
     } finally {
       await served.stop();
     }
   });
 
   it('shows a hostile payload and error as text, and never a password hash', async () => {
-    const { db: file } = tempDb();
-    const store = await openSqliteStore(file);
+    const db = await engine.database();
     const hostile = '<script>alert(1)</script>';
+    const store = await openStore(db);
     try {
       await store.enqueue({ task: `x${hostile}`, payload: { name: hostile }, maxAttempts: 1 });
       const [claimed] = await store.claim('w', 1, 60_000, { tasks: [`x${hostile}`] });
@@ -108,45 +116,43 @@ describe('usergen serve', () => {
     } finally {
       await store.close();
     }
-    await generate(file, 50, '--wait');
-    const served = await startServe(['--db', file]);
+    await generate(db, 50, '--wait');
+    const served = await serveOn(db, []);
     try {
       for (const path of ['/jobs', '/jobs/1', '/jobs/2', '/users', '/users?page=1&order=newest']) {
-        const text = await (await fetch(served.url + path)).text();
+        const { text } = await served.page(path);
         expect(text, path).not.toContain(hostile);
         expect(text, path).not.toMatch(/pbkdf2_sha256/);
       }
-      const detail = await (await fetch(`${served.url}/jobs/1`)).text();
-      expect(detail).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-      const made = await (await fetch(`${served.url}/jobs/2`)).text();
-      expect(made).toContain('Users it made (50)');
+      expect((await served.page('/jobs/1')).text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect((await served.page('/jobs/2')).text).toContain('Users it made (50)');
     } finally {
       await served.stop();
     }
   });
 
   it('any address but loopback needs --auth; then every request asks for it, and the password is never printed', async () => {
-    const { db: file } = tempDb();
-    const refused = await runCli(['serve', '--port', '0', '--host', '0.0.0.0', '--db', file]);
+    const cli = engineCli(await engine.database());
+    const refused = await cli.run(['serve', '--port', '0', '--host', '0.0.0.0']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe('usergen: error: serving on 0.0.0.0 (not loopback) needs --auth user:password or $USERGEN_AUTH\n');
-    expect(fs.existsSync(file)).toBe(false);
-    const malformed = await runCli(['serve', '--port', '0', '--auth', 'nopassword', '--db', file]);
+    expect(await databaseMade(cli.db)).toBe(false);
+    const malformed = await cli.run(['serve', '--port', '0', '--auth', 'nopassword']);
     expect(malformed.code).toBe(2);
 
-    const served = await startServe(['--host', '0.0.0.0', '--db', file], { env: { USERGEN_AUTH: 'ada:s3cret:pass' } });
+    const served = await serveOn(cli.db, ['--host', '0.0.0.0'], { env: { USERGEN_AUTH: 'ada:s3cret:pass' } });
     try {
       const url = served.url.replace('0.0.0.0', '127.0.0.1');
-      const denied = await fetch(`${url}/users`);
+      const denied = await served.page(`${url}/users`);
       expect(denied.status).toBe(401);
       expect(denied.headers.get('www-authenticate')).toMatch(/^Basic realm="usergen"/);
-      const wrong = await fetch(`${url}/users`, { headers: { authorization: `Basic ${Buffer.from('ada:wrong').toString('base64')}` } });
+      const wrong = await served.page(`${url}/users`, { headers: { authorization: `Basic ${Buffer.from('ada:wrong').toString('base64')}` } });
       expect(wrong.status).toBe(401);
-      const allowed = await fetch(`${url}/users`, { headers: { authorization: `Basic ${Buffer.from('ada:s3cret:pass').toString('base64')}` } });
+      const allowed = await served.page(`${url}/users`, { headers: { authorization: `Basic ${Buffer.from('ada:s3cret:pass').toString('base64')}` } });
       expect(allowed.status).toBe(200);
-      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      expect((await served.page(`${url}/metrics`)).status).toBe(401);
       // A load balancer's health check sends no credentials: it is told ok, and no more.
-      expect(await (await fetch(`${url}/healthz`)).text()).toBe('ok\n');
+      expect((await served.page(`${url}/healthz`)).text).toBe('ok\n');
     } finally {
       const exit = await served.stop();
       expect(exit.stdout + exit.stderr).not.toContain('s3cret');
@@ -154,9 +160,9 @@ describe('usergen serve', () => {
   });
 
   it('without --auth answers only to a loopback name (no DNS rebinding), and refuses a body too large', async () => {
-    const { db: file } = tempDb();
-    const served = await startServe(['--db', file]);
+    const served = await serveOn(await engine.database(), []);
     try {
+      const store = await storeOf(served.db);
       const { port } = new URL(served.url);
       const statusWithHost = (host: string) =>
         new Promise<number>((resolve, reject) => {
@@ -169,59 +175,60 @@ describe('usergen serve', () => {
       expect(await statusWithHost(`localhost:${port}`)).toBe(200);
       expect(await statusWithHost(`127.0.0.1:${port}`)).toBe(200);
 
-      const csrf = await csrfOf(`${served.url}/generate`);
-      const huge = await post(`${served.url}/generate`, { total: '100', _csrf: csrf, padding: 'x'.repeat(100_000) });
+      const csrf = await served.csrf('/generate');
+      const huge = await served.post('/generate', { total: '100', _csrf: csrf, padding: 'x'.repeat(100_000) });
       expect(huge.status).toBe(413);
-      expect(count(inspectDb(file), 'select count(*) from jobs')).toBe(0);
+      expect(await jobCount(store)).toBe(0);
     } finally {
       await served.stop();
     }
   });
 
   it('SIGTERM with --worker stops serving at once, then lets the running job finish, and exits 0', async () => {
-    const { db: file } = tempDb();
-    const served = await startServe(['--worker', '--concurrency', '1', '--hash-iterations', '60000', '--db', file]);
-    const csrf = await csrfOf(`${served.url}/generate`);
-    expect((await post(`${served.url}/generate`, { total: '300', _csrf: csrf })).status).toBe(303);
-    const db = inspectDb(file);
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'running' and progress_current > 0") === 1, 'the job to be running');
+    const served = await serveOn(await engine.database(), ['--worker', '--concurrency', '1', '--hash-iterations', '60000']);
+    const store = await storeOf(served.db);
+    const csrf = await served.csrf('/generate');
+    expect((await served.post('/generate', { total: '300', _csrf: csrf })).status).toBe(303);
+    await waitFor(async () => {
+      const running = await store.db.selectFrom('jobs').select('id').where('state', '=', 'running').where('progress_current', '>', 0).execute();
+      return running.length === 1;
+    }, 'the job to be running');
     served.cli.child.kill('SIGTERM');
     await waitFor(() => fetch(`${served.url}/healthz`).then(() => false, () => true), 'the server to stop answering');
     expect(served.cli.child.exitCode).toBeNull();
     const exit = await served.cli.exited;
     expect(exit.code).toBe(0);
-    expect(db.prepare('select state from jobs where id = 1').pluck().get()).toBe('succeeded');
+    expect(await jobCount(store, 'succeeded')).toBe(1);
   });
 
   it('--read-only shows no button and refuses every POST', async () => {
-    const { db: file } = tempDb();
-    await generate(file, 50);
-    const served = await startServe(['--read-only', '--db', file]);
+    const db = await engine.database();
+    await generate(db, 50);
+    const served = await serveOn(db, ['--read-only']);
     try {
       for (const path of ['/generate', '/jobs', '/jobs/1', '/backups']) {
-        const text = await (await fetch(served.url + path)).text();
+        const { text } = await served.page(path);
         expect(text, path).not.toContain('method="post"');
         expect(text, path).toContain('read-only');
       }
-      const token = 'any';
       for (const path of ['/generate', '/jobs/1/cancel', '/backups']) {
-        expect((await post(served.url + path, { total: '100', _csrf: token })).status, path).toBe(403);
+        expect((await served.post(path, { total: '100', _csrf: 'any' })).status, path).toBe(403);
       }
-      expect(inspectDb(file).prepare('select state from jobs where id = 1').pluck().get()).toBe('queued');
+      expect(await jobCount(await storeOf(db), 'queued')).toBe(1);
     } finally {
       await served.stop();
     }
   });
 
-  it('/metrics is Prometheus text of the whole table; /healthz is 200, then 503 with the reason once the file is gone', async () => {
-    const { db: file } = tempDb();
-    await generate(file, 50, '--wait');
-    await generate(file, 60);
-    const served = await startServe(['--db', file]);
+  it('/metrics is Prometheus text of the whole table; /healthz is 200, then 503 with the reason once the database is gone', async () => {
+    const db = await engine.database();
+    await generate(db, 50, '--wait');
+    await generate(db, 60);
+    const served = await serveOn(db, []);
     try {
-      const response = await fetch(`${served.url}/metrics`);
+      const response = await served.page('/metrics');
       expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-      const samples = parsePrometheus(await response.text());
+      const samples = parsePrometheus(response.text);
       expect(samples.get('usergen_jobs{state="succeeded"}')).toBe(1);
       expect(samples.get('usergen_jobs{state="queued"}')).toBe(1);
       expect(samples.get('usergen_task_attempts{task="generate_users",outcome="succeeded"}')).toBe(1);
@@ -231,31 +238,48 @@ describe('usergen serve', () => {
       expect(samples.get('usergen_job_duration_seconds_bucket{task="generate_users",le="+Inf"}')).toBe(1);
       expect(samples.has('usergen_last_backup_timestamp_seconds')).toBe(true);
 
-      expect(await (await fetch(`${served.url}/healthz`)).text()).toBe('ok\n');
-      fs.rmSync(file);
-      const down = await fetch(`${served.url}/healthz`);
-      expect(down.status).toBe(503);
-      expect(await down.text()).toBe(`unavailable: ${file} was deleted or replaced since it was opened\n`);
+      expect((await served.page('/healthz')).text).toBe('ok\n');
+      // How a database goes, and what /healthz says then, is each engine's own: an SQLite file is
+      // deleted (the server's open connection would read on from the unlinked file, so the check
+      // compares the file's identity and names the file); a PostgreSQL database is dropped, which
+      // ends the server's connections.
+      if (engine.name === 'sqlite') {
+        fs.rmSync(db);
+        const down = await served.page('/healthz');
+        expect(down.status).toBe(503);
+        expect(down.text).toBe(`unavailable: ${db} was deleted or replaced since it was opened\n`);
+      } else {
+        await dropPgDatabase(db);
+        const down = await served.page('/healthz');
+        expect(down.status).toBe(503);
+        // The first reason may be a connection the drop ended (it can be read before its end is);
+        // once the pool has let those go, it is the database that is missing.
+        expect(down.text).toMatch(/^unavailable: [^\n]+\n$/);
+        const missing = `unavailable: database "${new URL(db).pathname.slice(1)}" does not exist\n`;
+        await waitFor(async () => (await served.page('/healthz')).text === missing, 'the reason to be the missing database');
+      }
     } finally {
       await served.stop();
     }
   });
 
   it('"Back up now" queues a backup job that the in-process worker makes; /backups then lists it', async () => {
-    const { db: file } = tempDb();
-    await generate(file, 50, '--wait');
-    const served = await startServe(['--worker', '--db', file]);
+    const db = await engine.database();
+    await generate(db, 50, '--wait');
+    // A PostgreSQL database's backups go to ./backups: the server runs in a folder of the test's own.
+    const served = await serveOn(db, ['--worker'], { cwd: tempDb().dir });
     try {
-      const csrf = await csrfOf(`${served.url}/backups`);
-      const response = await post(`${served.url}/backups`, { _csrf: csrf });
+      const csrf = await served.csrf('/backups');
+      const response = await served.post('/backups', { _csrf: csrf });
       expect(response.status).toBe(303);
       expect(response.headers.get('location')).toBe('/backups');
       const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
-      expect(await (await fetch(`${served.url}/backups`, { headers: { cookie } })).text()).toMatch(/Backup job 2 queued: a worker makes it now\./);
+      expect((await served.page('/backups', { headers: { cookie } })).text).toMatch(/Backup job 2 queued: a worker makes it now\./);
       // Listed once on record, with the users it holds (the file alone is listed without them).
+      const name = engine.name === 'sqlite' ? /usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db/ : /usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.dump/;
       await waitFor(async () => {
-        const text = await (await fetch(`${served.url}/backups`)).text();
-        return /usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db/.test(text) && text.includes('<td>50</td>');
+        const { text } = await served.page('/backups');
+        return name.test(text) && text.includes('<td>50</td>');
       }, 'the backup to be listed with its 50 users');
     } finally {
       await served.stop();
@@ -263,21 +287,68 @@ describe('usergen serve', () => {
   });
 
   it('--worker runs the queue in the same process: the form, then the 200 users on /users', async () => {
-    const { db: file } = tempDb();
-    const served = await startServe(['--worker', '--db', file]);
+    const served = await serveOn(await engine.database(), ['--worker']);
     try {
-      const csrf = await csrfOf(`${served.url}/generate`);
-      expect((await post(`${served.url}/generate`, { total: '200', _csrf: csrf })).status).toBe(303);
+      const csrf = await served.csrf('/generate');
+      expect((await served.post('/generate', { total: '200', _csrf: csrf })).status).toBe(303);
       const page = await waitFor(async () => {
-        const text = await (await fetch(`${served.url}/users`)).text();
+        const { text } = await served.page('/users');
         return text.includes('showing 1-50 of 200') ? text : undefined;
       }, 'the 200 users');
       expect(page).toContain('Users <span class="muted">(200)</span>');
-      const last = await (await fetch(`${served.url}/users?page=4`)).text();
-      expect(last).toContain('showing 151-200 of 200');
-      const beyond = await (await fetch(`${served.url}/users?page=99`)).text();
-      expect(beyond).toContain('Page 4 of 4 · showing 151-200 of 200');
+      expect((await served.page('/users?page=4')).text).toContain('showing 151-200 of 200');
+      expect((await served.page('/users?page=99')).text).toContain('Page 4 of 4 · showing 151-200 of 200');
     } finally {
+      await served.stop();
+    }
+  });
+
+  it('/events streams the counts and the jobs a page shows: the list, or one job', async () => {
+    const db = await engine.database();
+    await generate(db, 50, '--wait');
+    await generate(db, 60);
+    const served = await serveOn(db, []);
+    try {
+      const all = await (await served.events('/events')).next();
+      expect(all?.event).toBe('jobs');
+      const listed = JSON.parse(all!.data) as { counts: Record<string, number>; jobs: Array<{ id: number; state: string }> };
+      expect(listed.counts).toMatchObject({ queued: 1, running: 0, succeeded: 1, failed: 0, cancelled: 0 });
+      expect(listed.jobs.map((job) => [job.id, job.state])).toEqual([[2, 'queued'], [1, 'succeeded']]);
+      const queued = await (await served.events('/events?state=queued')).next();
+      expect((JSON.parse(queued!.data) as typeof listed).jobs.map((job) => job.id)).toEqual([2]);
+      const one = await (await served.events('/events?job=1')).next();
+      expect(JSON.parse(one!.data).jobs).toEqual([{ id: 1, state: 'succeeded', progress_current: 50, progress_total: 50, attempts: 1 }]);
+    } finally {
+      await served.stop();
+    }
+  });
+});
+
+describe('usergen serve on PostgreSQL', () => {
+  it('names its database without the password, in what it prints and on every page, even once the database is gone', async () => {
+    const db = await tempPgDatabase();
+    await generate(db, 50, '--wait');
+    const served = await serveOn(db, ['--worker', '--concurrency', '1']);
+    try {
+      expect(printableLocation(db)).toContain(':***@');
+      expect(served.cli.stdout()).toContain(` on ${printableLocation(db)}, with a worker`);
+      for (const path of ['/users', '/generate', '/jobs', '/jobs/1', '/backups', '/metrics', '/healthz', '/nothing']) await served.page(path);
+      const stream = await served.events('/events');
+      expect((await stream.next())?.event).toBe('jobs');
+
+      await dropPgDatabase(db);
+      // Every way the failure reaches a reader: the health check, a page, the live stream.
+      expect((await served.page('/healthz')).status).toBe(503);
+      const failed = await served.page('/users');
+      expect(failed.status).toBe(500);
+      expect(failed.text).toMatch(/^Something went wrong: /);
+      const last = await waitFor(async () => {
+        const event = await stream.next();
+        return event === undefined || event.event === 'failed' ? { event } : undefined;
+      }, 'the live stream to fail');
+      expect(last.event?.event).toBe('failed');
+    } finally {
+      // The worker keeps trying a database that is gone; SIGTERM still stops it, exit 0.
       await served.stop();
     }
   });
