@@ -6,7 +6,7 @@ import { parseInteger } from './parse.js';
 
 /** `--dir` and `--keep`, shared by the backup commands. */
 export function addBackupOptions(command: Command, withKeep = true): Command {
-  command.option('--dir <path>', 'the backup folder (default: backups/ beside the database file)');
+  command.option('--dir <path>', 'the backup folder (default: backups/ beside the database file; for a PostgreSQL database, ./backups)');
   if (withKeep) command.option('--keep <n>', 'keep the newest n backups in the folder, delete older ones');
   return command;
 }

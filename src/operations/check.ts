@@ -4,8 +4,10 @@ import type { CheckReport } from '../store/store.js';
 export type { CheckReport };
 
 export interface CheckOptions {
-  /** The database to check (an SQLite file's path). */
+  /** The database to check (an SQLite file's path, or a postgres:// URL). */
   location: string;
+  /** PostgreSQL: the schema of usergen's tables (default `usergen`). */
+  pgSchema?: string | undefined;
   /** `full` (default): every page and index (`usergen check`); `quick`: skips the index cross-checks (a worker's start). */
   kind?: CheckReport['kind'];
 }
@@ -17,5 +19,5 @@ export interface CheckOptions {
  * is refused, with a UserError saying which.
  */
 export async function checkDatabase(options: CheckOptions): Promise<CheckReport> {
-  return checkStore(options.location, options.kind ?? 'full');
+  return checkStore(options.location, options.kind ?? 'full', { pgSchema: options.pgSchema });
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { countLiveWorkers } from '../queue/live-workers.js';
+import { printableLocation } from '../store/location.js';
 import { currentDatabase, inspectBackup, restoreBackup, setAsideDamaged } from '../store/open.js';
 import type { Durability, JobStore } from '../store/store.js';
 import { listBackups, replaceBackupRecords } from '../tasks/backup-records.js';
@@ -21,6 +22,7 @@ export type CurrentDatabase = Awaited<ReturnType<typeof currentDatabase>>;
 
 /** What a restore is about to do, for whoever confirms it. */
 export interface RestoreQuestion {
+  /** The database, fit to print (a URL without its password). */
   location: string;
   current: CurrentDatabase;
   /** Null when there is no database, or it is too damaged to count them. */
@@ -30,7 +32,10 @@ export interface RestoreQuestion {
   backup_users: number;
 }
 
-/** What a restore has done so far, told as it happens: a restore that fails later has still done it. */
+/**
+ * What a restore has done so far, told as it happens: a restore that fails later has still done it.
+ * `set-aside`: for a PostgreSQL database, `file` is the damaged schema's new name.
+ */
 export type RestoreEvent =
   | { type: 'set-aside'; file: string; wal: string | null }
   | { type: 'safety-backup'; backup: BackupResult };
@@ -38,8 +43,10 @@ export type RestoreEvent =
 export interface RestoreOptions {
   /** The backup to restore: a path, or a bare name (as `backups` prints it) looked for in `dir` when not in the working folder. */
   backup: string;
-  /** The database to replace (an SQLite file's path); made if missing. */
+  /** The database to replace (an SQLite file's path, or a postgres:// URL); made if missing. */
   location: string;
+  /** PostgreSQL: the schema of usergen's tables (default `usergen`). */
+  pgSchema?: string | undefined;
   /** The backup folder: where a bare name is looked for, the safety backup goes, and a damaged database is set aside. */
   dir: string;
   /** Restore even while workers run on the database (their jobs in flight may then be lost or rerun). */
@@ -55,12 +62,13 @@ export interface RestoreOptions {
 export interface RestoreResult {
   /** The backup restored, an absolute path. */
   backup: string;
+  /** The database, fit to print (a URL without its password). */
   location: string;
   /** What the database was before. */
   was: CurrentDatabase;
   /** The backup of the sound database it replaced. */
   safety_backup: BackupResult | null;
-  /** Where the damaged database it replaced was copied, as it was. */
+  /** Where the damaged database it replaced was copied, as it was (PostgreSQL: the schema it was renamed to). */
   set_aside: { file: string; wal: string | null } | null;
   /** Users in the database now. */
   users: number;
@@ -72,41 +80,44 @@ export interface RestoreResult {
  * backup, then puts back the backup records the database had.
  */
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
-  const { location, dir, durability } = options;
+  const { location, dir, durability, pgSchema } = options;
+  const printable = printableLocation(location);
   const backup = backupToRestore(options.backup, dir);
-  const copy = await inspectBackup(backup);
-  const current = await currentDatabase(location);
-  const done = await withStore(location, { durability, create: true }, async (store) => {
+  const copy = await inspectBackup(backup, { location, pgSchema });
+  const current = await currentDatabase(location, { pgSchema });
+  const done = await withStore(location, { durability, create: true, pgSchema }, async (store) => {
     const workers = await readUnlessDamaged(store, current, () => countLiveWorkers(store));
-    if ((workers === undefined || workers > 0) && !options.force) throw new WorkersRunning(location, workers ?? null);
+    if ((workers === undefined || workers > 0) && !options.force) throw new WorkersRunning(printable, workers ?? null);
     if (options.confirm) {
       const users = current === 'missing' ? undefined : await readUnlessDamaged(store, current, () => countUsers(store.db));
-      const question = { location, current, current_users: users ?? null, backup, backup_users: copy.users };
+      const question = { location: printable, current, current_users: users ?? null, backup, backup_users: copy.users };
       if (!(await options.confirm(question))) throw new NotConfirmed('restore');
     }
     let safety: BackupResult | null = null;
-    let aside: RestoreResult['set_aside'] = null;
-    if (current === 'damaged') {
-      // Nothing goes into the damaged file: its bytes are set aside as they are.
-      const [file, wal] = await setAsideDamaged(location, path.join(dir, damagedFileName(new Date())));
-      aside = { file: file!, wal: wal ?? null };
-      options.report?.({ type: 'set-aside', ...aside });
-    } else if (current === 'sound') {
+    if (current === 'sound') {
       safety = await backUp(store, { dir, keep: null, signal: options.signal });
       options.report?.({ type: 'safety-backup', backup: safety });
     }
-    // Read after the safety copy is on record, so it is kept too. A new file knows none.
+    // Read after the safety copy is on record, so it is kept too; and before a damaged schema is
+    // renamed away. A new file knows none.
     const records = current === 'missing' ? undefined : await readUnlessDamaged(store, current, () => listBackups(store.db));
-    await restoreBackup(backup, location);
+    let aside: RestoreResult['set_aside'] = null;
+    if (current === 'damaged') {
+      // Nothing goes into the damaged database: it is set aside as it is.
+      const [file, wal] = await setAsideDamaged(location, path.join(dir, damagedFileName(new Date())), { pgSchema });
+      aside = { file: file!, wal: wal ?? null };
+      options.report?.({ type: 'set-aside', ...aside });
+    }
+    await restoreBackup(backup, location, { pgSchema });
     return { safety, aside, records };
   });
   // Opening applies any migration the backup's older schema needs.
-  const users = await withStore(location, { durability }, async (restored) => {
+  const users = await withStore(location, { durability, pgSchema }, async (restored) => {
     // The backups that exist are the ones the database knew before, not the copy's older list.
     if (done.records !== undefined) await replaceBackupRecords(restored.db, done.records);
     return countUsers(restored.db);
   });
-  return { backup, location, was: current, safety_backup: done.safety, set_aside: done.aside, users };
+  return { backup, location: printable, was: current, safety_backup: done.safety, set_aside: done.aside, users };
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { checkDatabase } from './sqlite/check.js';
 import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot } from './sqlite/snapshot.js';
 import { UserError } from '../errors.js';
-import { isPostgresUrl, printableLocation } from './location.js';
+import { checkSchemaName, DEFAULT_PG_SCHEMA, isPostgresUrl } from './location.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { BackupCopy, CheckReport, Durability, JobStore } from './store.js';
 
@@ -35,9 +35,13 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   return openSqliteStore(location, options);
 }
 
-/** What only an SQLite file can do yet, refused for a PostgreSQL URL with one line. */
-function sqliteOnly(location: string, what: string): void {
-  if (isPostgresUrl(location)) throw new UserError(`${what} of a PostgreSQL database is not supported yet (${printableLocation(location)})`);
+/** Where usergen's tables are in a PostgreSQL database: the schema (`usergen` unless told). */
+export interface PgSchemaOption {
+  pgSchema?: string | undefined;
+}
+
+function schemaOf(options: PgSchemaOption): string {
+  return checkSchemaName(options.pgSchema ?? DEFAULT_PG_SCHEMA);
 }
 
 /**
@@ -45,9 +49,9 @@ function sqliteOnly(location: string, what: string): void {
  * restore: workers may keep running); a damaged one is reported, not thrown. An open store checks
  * itself with `store.check`.
  */
-export async function checkStore(location: string, kind: CheckReport['kind']): Promise<CheckReport> {
+export async function checkStore(location: string, kind: CheckReport['kind'], options: PgSchemaOption = {}): Promise<CheckReport> {
   if (isPostgresUrl(location)) {
-    const store = await openStore(location, { create: false });
+    const store = await openStore(location, { create: false, pgSchema: options.pgSchema });
     try {
       return await store.check(kind);
     } finally {
@@ -58,27 +62,64 @@ export async function checkStore(location: string, kind: CheckReport['kind']): P
 }
 
 /** What is at `location` before a restore: no database (nothing to lose), a sound one, or a damaged one. */
-export async function currentDatabase(location: string): Promise<'missing' | 'sound' | 'damaged'> {
-  // An empty file is what a database being created looks like: nothing in it to keep.
-  if (!fs.existsSync(location) || (fs.statSync(location).isFile() && fs.statSync(location).size === 0)) return 'missing';
-  return (await checkStore(location, 'quick')).ok ? 'sound' : 'damaged';
+export async function currentDatabase(location: string, options: PgSchemaOption = {}): Promise<'missing' | 'sound' | 'damaged'> {
+  if (isPostgresUrl(location)) {
+    const { usergenSchemaExists } = await import('./postgres/backup.js');
+    if (!(await usergenSchemaExists(location, schemaOf(options)))) return 'missing';
+  } else if (!fs.existsSync(location) || (fs.statSync(location).isFile() && fs.statSync(location).size === 0)) {
+    // An empty file is what a database being created looks like: nothing in it to keep.
+    return 'missing';
+  }
+  return (await checkStore(location, 'quick', options)).ok ? 'sound' : 'damaged';
 }
 
-/** Checks that the backup `file` is sound and one this version can restore; what it holds. */
-export async function inspectBackup(file: string): Promise<BackupCopy> {
-  return inspectSnapshot(file);
+/** The database a backup is to be restored into. */
+export interface RestoreTarget extends PgSchemaOption {
+  location: string;
+}
+
+/**
+ * Checks that the backup `file` is sound and one this version can restore (into `target`, when
+ * given: a pg_dump archive onto a PostgreSQL schema of its name, an SQLite copy onto a file); what
+ * it holds. Which kind of backup it is, its content says, not its name.
+ */
+export async function inspectBackup(file: string, target?: RestoreTarget): Promise<BackupCopy> {
+  const { inspectDump, isDumpFile } = await import('./postgres/backup.js');
+  const ontoPostgres = target !== undefined && isPostgresUrl(target.location);
+  if (!isDumpFile(file)) {
+    if (ontoPostgres && fs.existsSync(file)) {
+      throw new UserError(`${file} is not a pg_dump archive (usergen-<time>.dump): a PostgreSQL database is restored from those only`);
+    }
+    return inspectSnapshot(file);
+  }
+  if (target !== undefined && !ontoPostgres) {
+    throw new UserError(`${file} is a pg_dump archive of a PostgreSQL database: restore it onto one (--db postgres://...), not onto an SQLite file`);
+  }
+  const { schema, ...copy } = await inspectDump(file);
+  if (target !== undefined && schema !== schemaOf(target)) {
+    throw new UserError(`${file} is a dump of schema ${schema}, not ${schemaOf(target)}: restore it with --pg-schema ${schema}`);
+  }
+  return copy;
 }
 
 /** Replaces the content of the database at `location` with the backup `file`, in one transaction. */
-export async function restoreBackup(file: string, location: string): Promise<void> {
-  sqliteOnly(location, 'restoring a backup');
+export async function restoreBackup(file: string, location: string, options: PgSchemaOption = {}): Promise<void> {
+  if (isPostgresUrl(location)) {
+    const { restoreDump } = await import('./postgres/backup.js');
+    return restoreDump(file, location, schemaOf(options));
+  }
   return restoreSnapshot(file, location);
 }
 
 /**
- * Copies a damaged database's bytes as they are to `target` (never over an existing file): what
- * is set aside before a restore replaces it. Returns the paths written.
+ * Keeps a damaged database as it is before a restore replaces it, and returns where: an SQLite
+ * file's bytes are copied to `target` (never over an existing file; the paths written), a
+ * PostgreSQL schema is renamed (its new name), as neither can be backed up.
  */
-export async function setAsideDamaged(location: string, target: string): Promise<string[]> {
+export async function setAsideDamaged(location: string, target: string, options: PgSchemaOption = {}): Promise<string[]> {
+  if (isPostgresUrl(location)) {
+    const { setAsideSchema } = await import('./postgres/backup.js');
+    return [await setAsideSchema(location, schemaOf(options))];
+  }
   return copyDatabaseFiles(location, target);
 }

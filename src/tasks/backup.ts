@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PermanentJobError } from '../queue/errors.js';
 import { defineTask, type TaskDefinition } from '../queue/task.js';
+import { isPostgresUrl } from '../store/location.js';
+import { MissingProgram } from '../store/programs.js';
 import type { JobStore } from '../store/store.js';
 import { forgetBackups, recordBackup } from './backup-records.js';
 
@@ -23,11 +26,15 @@ export interface BackupResult {
   abandoned?: string[];
 }
 
-const BACKUP_NAME = /^usergen-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z\.db$/;
+/** `.db` for an SQLite copy, `.dump` for a pg_dump archive. */
+const BACKUP_NAME = /^usergen-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z\.(?:db|dump)$/;
 
-/** `usergen-2026-11-24T13-00-00-000Z.db`: UTC, sorts by time, no characters filesystems dislike. */
-function backupFileName(time: Date): string {
-  return `usergen-${time.toISOString().replace(/[:.]/g, '-')}.db`;
+/**
+ * `usergen-2026-11-24T13-00-00-000Z.db` (`.dump` for a PostgreSQL database's): UTC, sorts by
+ * time, no characters filesystems dislike.
+ */
+function backupFileName(time: Date, location = ''): string {
+  return `usergen-${time.toISOString().replace(/[:.]/g, '-')}${isPostgresUrl(location) ? '.dump' : '.db'}`;
 }
 
 /**
@@ -49,9 +56,10 @@ export function timeOfBackupFileName(name: string): string {
   return `${date}T${hours}:${minutes}:${seconds}.${ms}Z`;
 }
 
-/** The default backup folder: `backups/` beside the database file. */
-export function defaultBackupDir(databaseFile: string): string {
-  return path.join(path.dirname(path.resolve(databaseFile)), 'backups');
+/** The default backup folder: `backups/` beside the database file; for a PostgreSQL database, which has no file, `backups/` in the working folder. */
+export function defaultBackupDir(location: string): string {
+  if (isPostgresUrl(location)) return path.resolve('backups');
+  return path.join(path.dirname(path.resolve(location)), 'backups');
 }
 
 export function parseBackupPayload(value: unknown): BackupPayload {
@@ -78,8 +86,11 @@ export function backupTask(store: JobStore): TaskDefinition<BackupPayload, Backu
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const abandoned = store.removeAbandonedBackups(dir);
     const createdAt = new Date();
-    const file = path.join(dir, backupFileName(createdAt));
-    const snapshot = await store.writeBackup(file, context.jobId);
+    const file = path.join(dir, backupFileName(createdAt, store.location));
+    const snapshot = await store.writeBackup(file, context.jobId).catch((error: unknown) => {
+      // No attempt finds a program that is not installed: fail at once, saying which.
+      throw error instanceof MissingProgram ? new PermanentJobError(error.message) : error;
+    });
     const doomed = keep === null ? [] : backupFiles(dir).slice(0, -keep);
     const duration = Math.round(performance.now() - started);
     let result: BackupResult;

@@ -18,7 +18,7 @@ export function register(program: Command, context: CliContext): void {
   addBackupOptions(
     program
       .command('backup')
-      .description('back the database up now: a consistent copy, checked, named usergen-<UTC time>.db'),
+      .description('back the database up now: a consistent copy, checked, named usergen-<UTC time>.db (.dump, by pg_dump, for PostgreSQL)'),
   )
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackupFlags & { json?: boolean }, command: Command) => {

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { restore, type RestoreEvent, type RestoreQuestion } from '../../operations/restore.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
-import { databaseFile, durabilityOption, type CliContext } from '../context.js';
+import { isPostgresUrl } from '../../store/location.js';
+import { databaseFile, durabilityOption, pgSchemaOption, type CliContext } from '../context.js';
 import { formatInteger, printLine } from '../output.js';
 import { describeBackup } from './backup.js';
 
@@ -24,26 +25,34 @@ export function register(program: Command, context: CliContext): void {
     .option('--force', 'restore even while a worker is running (its jobs in flight may then be lost or rerun)')
     .action(async (file: string, flags: Flags, command: Command) => {
       const durability = durabilityOption(command);
+      const pgSchema = pgSchemaOption(command);
       if (!flags.yes && !process.stdin.isTTY) {
         throw new UsageError('restore replaces the whole database: pass --yes to confirm');
       }
+      const location = databaseFile(command);
       const result = await restore({
         backup: file,
-        location: databaseFile(command),
+        location,
+        pgSchema,
         dir: backupDir(flags, command),
         force: flags.force === true,
         durability,
         confirm: flags.yes ? undefined : ask,
-        report: printEvent,
+        report: (event) => printEvent(event, isPostgresUrl(location)),
         signal: context.shutdownSignal(),
       });
       printLine(`Restored ${result.backup} into ${result.location}: ${formatInteger(result.users)} users.`);
     });
 }
 
-function printEvent(event: RestoreEvent): void {
+function printEvent(event: RestoreEvent, postgres: boolean): void {
   switch (event.type) {
     case 'set-aside':
+      if (postgres) {
+        return printLine(
+          `Current schema is damaged: renamed it to ${event.file}, as it was (not a backup: drop it once done with it, with drop schema ${event.file} cascade)`,
+        );
+      }
       return printLine(
         `Current database is damaged: copied it${event.wal === null ? '' : ' and its WAL'} to ${event.file} (not a backup: the backup list and --keep leave it alone)`,
       );

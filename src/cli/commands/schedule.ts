@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { cronCadence, everyCadence, type Cadence } from '../../queue/schedule.js';
 import { runBackupSchedule, type BackupScheduleOptions, type ScheduleEvent } from '../../operations/schedule.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
+import { isPostgresUrl, printableLocation } from '../../store/location.js';
 import { databaseFile, withCommandDatabase, type CliContext } from '../context.js';
 import { formatTime, printLine, printNotice } from '../output.js';
 import { parseDuration } from '../parse.js';
@@ -38,7 +39,9 @@ export function register(program: Command, context: CliContext): void {
       '\nEach slot gets one backup job, however many schedulers run on the file. On start, if the newest\nbackup in the folder is older than one period, one catch-up backup is made at once, unless a\nbackup job for the folder is already queued or running: that one is worked instead (with\n--enqueue-only, left to a worker). SIGINT/SIGTERM: a backup in progress finishes, then the\nscheduler exits 0.',
     )
     .action(async (flags: Flags, command: Command) => {
-      const file = path.resolve(databaseFile(command));
+      // A URL as it prints (without its password); a file by its absolute path.
+      const location = databaseFile(command);
+      const file = isPostgresUrl(location) ? printableLocation(location) : path.resolve(location);
       const options: BackupScheduleOptions = {
         cadence: await parseCadence(flags),
         payload: { dir: backupDir(flags, command), keep: parseKeep(flags) },

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import type { Kysely, Transaction } from 'kysely';
-import { UserError } from '../../errors.js';
 import { CompiledQuery } from '../kysely.js';
 import { thisHost } from '../liveness.js';
 import { printableLocation } from '../location.js';
+import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
 import {
   cancelJob,
   deadWorkersHere,
@@ -41,6 +41,7 @@ import type {
   UnfinishedJob,
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
+import { writeDump } from './backup.js';
 import { describePgError, pgFaultOf } from './faults.js';
 import * as statements from './jobs.js';
 import { channelOf, listenForWork } from './listen.js';
@@ -335,12 +336,12 @@ export class PgStore implements JobStore {
     return { file: this.location, kind, ok: problems.length === 0, problems, duration_ms: Math.round(performance.now() - started) };
   }
 
-  writeBackup(_file: string, _jobId: number): Promise<BackupCopy> {
-    return Promise.reject(new UserError(`backups of a PostgreSQL database are not written by usergen yet; use pg_dump on ${this.location}`));
+  writeBackup(file: string, jobId: number): Promise<BackupCopy> {
+    return writeDump(this.#opened, file, jobId);
   }
 
-  removeAbandonedBackups(_dir: string): string[] {
-    return [];
+  removeAbandonedBackups(dir: string): string[] {
+    return removeAbandonedTemporaryFiles(dir);
   }
 
   faultOf(error: unknown): StorageFault | undefined {

@@ -1,17 +1,18 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { UserError } from '../../errors.js';
 import type { BackupCopy } from '../store.js';
-import { processExists, thisHost } from '../liveness.js';
+import { fsyncPath, temporaryNameOf } from '../temporary-files.js';
 import { APPLICATION_ID } from './migrate.js';
 import { SCHEMA_VERSION } from './migrations/index.js';
 
 // Whole-file copies of a database: consistent online snapshots, their checks, and restores.
+
+// Backups of both engines have temporary files: their names and clean-up live beside the store.
+export { hostTag, removeAbandonedTemporaryFiles } from '../temporary-files.js';
 
 export type SnapshotInfo = BackupCopy;
 
@@ -47,7 +48,7 @@ export type SnapshotReply = { info: SnapshotInfo } | { message: string; userErro
  * marked succeeded: restored, the copy must not run that backup again.
  */
 export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotRequest): SnapshotInfo {
-  const temporary = path.join(path.dirname(targetFile), `.${path.basename(targetFile)}.${hostTag()}-${process.pid}.tmp`);
+  const temporary = temporaryNameOf(targetFile);
   fs.closeSync(fs.openSync(temporary, 'wx', 0o600));
   try {
     const source = new BetterSqlite3(sourceFile, { fileMustExist: true });
@@ -75,63 +76,6 @@ export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotReq
   } catch (error) {
     fs.rmSync(temporary, { force: true });
     throw error;
-  }
-}
-
-/**
- * `.usergen-<time>.db.<host>-<pid>.tmp`, and the journal SQLite keeps beside it while `VACUUM INTO`
- * writes it. Names from before the host tag (`.usergen-<time>.db.<pid>.tmp`) match with no tag.
- */
-const TEMPORARY_NAME = /^\.usergen-[^/]+\.db\.(?:([0-9a-f]{8})-)?(\d+)\.tmp(?:-journal|-wal|-shm)?$/;
-
-/**
- * A temporary file untouched this long is no copy in progress, whoever made it: `VACUUM INTO`
- * keeps writing it until the rename, and the longest copy measured (1,000,000 users) takes 2 s.
- */
-const ABANDONED_AFTER_MS = 24 * 3600 * 1000;
-
-/**
- * Which host a temporary file's pid belongs to: 8 hex digits of this boot and pid namespace. A pid
- * names a process only there: two containers sharing a backup folder see different processes
- * under one pid, and a restarted container (a new namespace) gets the same small pids again.
- * Without /proc (macOS) the host name stands in.
- */
-export function hostTag(): string {
-  const { boot_id, pid_namespace } = thisHost();
-  const identity = boot_id === null || pid_namespace === null ? `host:${os.hostname()}` : `${boot_id}\n${pid_namespace}`;
-  return createHash('sha256').update(identity).digest('hex').slice(0, 8);
-}
-
-/**
- * Deletes the temporary files in `dir` of snapshots whose process is gone (killed mid-copy: nothing
- * ran its clean-up), and returns their paths. Whether the process is gone can be asked only of a
- * file tagged with this host; one of another host (or untagged, from an older version) may be a
- * copy in progress there, so it goes only once it is a day old. That day also clears this host's
- * files whose pid has since been reused.
- */
-export function removeAbandonedTemporaryFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const here = hostTag();
-  const removed: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const match = TEMPORARY_NAME.exec(entry.name);
-    if (!entry.isFile() || match === null) continue;
-    const [, tag, pid] = match;
-    const file = path.join(dir, entry.name);
-    const gone = tag === here && !processExists(Number(pid));
-    if (!gone && !isStale(file)) continue;
-    fs.rmSync(file, { force: true });
-    removed.push(file);
-  }
-  return removed;
-}
-
-function isStale(file: string): boolean {
-  try {
-    return Date.now() - fs.statSync(file).mtimeMs > ABANDONED_AFTER_MS;
-  } catch {
-    // Renamed or deleted by its own process meanwhile: nothing to clean.
-    return false;
   }
 }
 
@@ -228,14 +172,5 @@ function copyPrivately(from: string, to: string): void {
     fs.fsyncSync(output);
   } finally {
     fs.closeSync(output);
-  }
-}
-
-function fsyncPath(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
