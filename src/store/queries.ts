@@ -1,4 +1,4 @@
-import type { Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
+import type { Expression, Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { identityOf, isGoneHere } from './liveness.js';
 import { JOB_STATES, type Database, type JobRow, type JobState, type WorkerRow } from './schema.js';
 import type { Claim, JobFilter, JobTotal, NewWorker, QueueStatus, UnfinishedJob } from './store.js';
@@ -52,6 +52,33 @@ export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise
   if (filter.state !== undefined) query = query.where('state', '=', filter.state);
   if (filter.task !== undefined) query = query.where('task', '=', filter.task);
   return query.execute();
+}
+
+/**
+ * A failed or cancelled job goes back to the queue with its attempts reset; `history` is its
+ * history with the retry appended (each engine writes JSON in its own SQL). Returns the job as it
+ * is now, or undefined if it was not failed or cancelled (a changed state between read and write
+ * included).
+ */
+export async function retryJob(db: Kysely<Database>, id: number, history: Expression<string>, now: number): Promise<JobRow | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({
+      history,
+      state: 'queued',
+      attempts: 0,
+      run_at: now,
+      error: null,
+      result: null,
+      started_at: null,
+      finished_at: null,
+      progress_current: null,
+      progress_total: null,
+    })
+    .where('id', '=', id)
+    .where('state', 'in', ['failed', 'cancelled'])
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /**
@@ -183,4 +210,56 @@ export async function deadWorkersHere(db: Kysely<Database>, here: { boot_id: str
     .where('pid_namespace', '=', here.pid_namespace)
     .execute();
   return rows.filter((row) => isGoneHere(row)).map((row) => row.id);
+}
+
+/**
+ * The part of a JobStore that every engine answers alike, through kysely's builder on its `db`:
+ * an engine's store extends it and adds what needs its own SQL.
+ */
+export abstract class BuilderQueries {
+  abstract readonly db: Kysely<Database>;
+
+  getJob(id: number): Promise<JobRow | undefined> {
+    return getJob(this.db, id);
+  }
+
+  listJobs(filter: JobFilter): Promise<JobRow[]> {
+    return listJobs(this.db, filter);
+  }
+
+  cancelJob(id: number): Promise<JobRow | undefined> {
+    return cancelJob(this.db, id);
+  }
+
+  saveProgress(claim: Claim, current: number, total: number): Promise<boolean> {
+    return saveProgress(this.db, claim, current, total);
+  }
+
+  release(claim: Claim): Promise<boolean> {
+    return releaseJob(this.db, claim);
+  }
+
+  unregisterWorker(workerId: string): Promise<void> {
+    return unregisterWorker(this.db, workerId);
+  }
+
+  liveWorkers(now = Date.now()): Promise<WorkerRow[]> {
+    return liveWorkers(this.db, now);
+  }
+
+  queueStatus(now = Date.now()): Promise<QueueStatus> {
+    return queueStatus(this.db, now);
+  }
+
+  hasUnfinishedJobs(): Promise<boolean> {
+    return hasUnfinishedJobs(this.db);
+  }
+
+  unfinishedJobsOf(task: string): Promise<UnfinishedJob[]> {
+    return unfinishedJobsOf(this.db, task);
+  }
+
+  jobTotals(): Promise<JobTotal[]> {
+    return jobTotals(this.db);
+  }
 }

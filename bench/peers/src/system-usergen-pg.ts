@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { defineTask, openQueue, type Durability } from '../../../dist/index.js';
-import type { Payload, Place, System } from './system.js';
+import { openQueue, type Durability } from '../../../dist/index.js';
+import type { Place, System } from './system.js';
+import { producerOf, workerOf } from './system-usergen.js';
 
 // usergen through its library on the harness's PostgreSQL server, a database per measurement, as
 // graphile-worker is measured: `usergen-pg-full` at its default durability (synchronous_commit=on
@@ -24,17 +25,6 @@ async function asAdmin(place: Place, statement: string): Promise<void> {
   }
 }
 
-function noopTask(started?: (payload: Payload) => void) {
-  return defineTask<Payload, null>({
-    name: 'noop',
-    validate: (payload) => payload as Payload,
-    async handler(payload) {
-      started?.(payload);
-      return null;
-    },
-  });
-}
-
 // A worker's pool: its concurrency and two more (claims, batched completions), as README advises.
 const open = (place: Place, connections = 4) => openQueue({ db: database(place), durability: durabilityOf(place), connections });
 
@@ -53,31 +43,11 @@ export const system: System = {
   },
 
   async openProducer(place) {
-    const queue = await open(place);
-    const noop = noopTask();
-    return {
-      enqueue: (payload) => queue.enqueue(noop, payload),
-      enqueueBulk: (payloads) => queue.enqueueMany(noop, payloads),
-      close: () => queue.close(),
-    };
+    return producerOf(await open(place));
   },
 
   async openWorker(place, concurrency, hooks) {
-    const queue = await open(place, concurrency + 2);
-    const worker = queue.worker({ tasks: [noopTask(hooks.started)], concurrency });
-    worker.on('succeeded', () => hooks.completed());
-    const controller = new AbortController();
-    let running: Promise<unknown> | undefined;
-    return {
-      async start() {
-        running = worker.run(controller.signal);
-      },
-      async stop() {
-        controller.abort();
-        await running;
-        await queue.close();
-      },
-    };
+    return workerOf(await open(place, concurrency + 2), concurrency, hooks);
   },
 
   pickup: { pauseMs: 10 },

@@ -2,31 +2,15 @@ import type { Kysely } from 'kysely';
 import { sql } from '../kysely.js';
 import type { Database, JobRow, JobState } from '../schema.js';
 import type { DurationHistogram } from '../store.js';
+import { retryJob as retryAs } from '../queries.js';
 
 // Seeing and steering the queue where PostgreSQL's SQL differs from SQLite's (JSON, arrays); the
 // rest is shared (../queries.ts).
 
-/** As on SQLite: back to the queue with its attempts reset, the retry appended to its history. */
-export async function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+/** The retry by hand (../queries.ts), its history entry appended in PostgreSQL's JSON. */
+export function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
   const entry = sql`jsonb_build_object('at', ${now}::bigint, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
-  return db
-    .updateTable('jobs')
-    .set({
-      history: sql`(coalesce(history, '[]')::jsonb || jsonb_build_array(${entry}))::text`,
-      state: 'queued',
-      attempts: 0,
-      run_at: now,
-      error: null,
-      result: null,
-      started_at: null,
-      finished_at: null,
-      progress_current: null,
-      progress_total: null,
-    })
-    .where('id', '=', id)
-    .where('state', 'in', ['failed', 'cancelled'])
-    .returningAll()
-    .executeTakeFirst();
+  return retryAs(db, id, sql<string>`(coalesce(history, '[]')::jsonb || jsonb_build_array(${entry}))::text`, now);
 }
 
 /** Ids come from an identity column, which never gives one twice: purging is deleting. */

@@ -4,23 +4,8 @@ import { CompiledQuery } from '../kysely.js';
 import { thisHost } from '../liveness.js';
 import { printableLocation } from '../location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
-import {
-  cancelJob,
-  deadWorkersHere,
-  getJob,
-  hasUnfinishedJobs,
-  insertWorker,
-  jobTotals,
-  listJobs,
-  liveWorkers,
-  queueStatus,
-  releaseJob,
-  saveProgress,
-  touchWorker,
-  unfinishedJobsOf,
-  unregisterWorker,
-} from '../queries.js';
-import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
+import { BuilderQueries, deadWorkersHere, insertWorker, touchWorker } from '../queries.js';
+import type { Database, JobRow, JobState } from '../schema.js';
 import type {
   BackupCopy,
   BatchedCompletion,
@@ -30,15 +15,11 @@ import type {
   ClaimOptions,
   Durability,
   DurationHistogram,
-  JobFilter,
   JobStore,
-  JobTotal,
   NewJobSpec,
   NewWorker,
-  QueueStatus,
   StorageFault,
   StoreTransaction,
-  UnfinishedJob,
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
 import { writeDump } from './backup.js';
@@ -78,7 +59,7 @@ interface PendingCompletion extends BatchedCompletion {
  * can be (one round trip); completions of jobs that wrote nothing are gathered until the event
  * loop turns and written by one statement.
  */
-export class PgStore implements JobStore {
+export class PgStore extends BuilderQueries implements JobStore {
   readonly location: string;
   readonly durability: Durability;
   readonly db: Kysely<Database>;
@@ -89,6 +70,7 @@ export class PgStore implements JobStore {
   #completions: PendingCompletion[] = [];
 
   constructor(opened: OpenedPg) {
+    super();
     this.#opened = opened;
     this.#pool = opened.pool;
     this.db = opened.db;
@@ -196,10 +178,6 @@ export class PgStore implements JobStore {
     return rows.map((row) => row.id);
   }
 
-  saveProgress(claim: Claim, current: number, total: number): Promise<boolean> {
-    return saveProgress(this.db, claim, current, total);
-  }
-
   complete(completion: BatchedCompletion): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#completions.push({ ...completion, resolve, reject });
@@ -238,10 +216,6 @@ export class PgStore implements JobStore {
     return rowCount === 1;
   }
 
-  release(claim: Claim): Promise<boolean> {
-    return releaseJob(this.db, claim);
-  }
-
   async registerWorker(worker: NewWorker): Promise<void> {
     await this.#recoverDeadWorkers();
     await insertWorker(this.db, worker);
@@ -253,14 +227,6 @@ export class PgStore implements JobStore {
     await this.#recoverDeadWorkers(now);
   }
 
-  unregisterWorker(workerId: string): Promise<void> {
-    return unregisterWorker(this.db, workerId);
-  }
-
-  liveWorkers(now = Date.now()): Promise<WorkerRow[]> {
-    return liveWorkers(this.db, now);
-  }
-
   watchForWork(onWork: () => void): () => void {
     const { Client, config } = this.#opened;
     return listenForWork(Client, config, this.#channel, onWork);
@@ -270,42 +236,14 @@ export class PgStore implements JobStore {
     // Nothing to tidy: a channel outlives nobody.
   }
 
-  getJob(id: number): Promise<JobRow | undefined> {
-    return getJob(this.db, id);
-  }
-
-  listJobs(filter: JobFilter): Promise<JobRow[]> {
-    return listJobs(this.db, filter);
-  }
-
   async retryJob(id: number): Promise<JobRow | undefined> {
     const job = await retryJob(this.db, id);
     if (job) await this.#pool.query('select pg_notify($1, $2)', [this.#channel, '']);
     return job;
   }
 
-  cancelJob(id: number): Promise<JobRow | undefined> {
-    return cancelJob(this.db, id);
-  }
-
   purgeJobs(state: JobState, before: number): Promise<number> {
     return purgeJobs(this.db, state, before);
-  }
-
-  queueStatus(now = Date.now()): Promise<QueueStatus> {
-    return queueStatus(this.db, now);
-  }
-
-  hasUnfinishedJobs(): Promise<boolean> {
-    return hasUnfinishedJobs(this.db);
-  }
-
-  unfinishedJobsOf(task: string): Promise<UnfinishedJob[]> {
-    return unfinishedJobsOf(this.db, task);
-  }
-
-  jobTotals(): Promise<JobTotal[]> {
-    return jobTotals(this.db);
   }
 
   durations(boundsMs: readonly number[]): Promise<DurationHistogram[]> {

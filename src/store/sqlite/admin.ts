@@ -2,35 +2,15 @@ import type { Kysely } from 'kysely';
 import { sql } from '../kysely.js';
 import type { Database, JobRow, JobState } from '../schema.js';
 import type { DurationHistogram } from '../store.js';
+import { retryJob as retryAs } from '../queries.js';
 
 // The statements behind seeing and steering the queue that need SQLite's own SQL (retry, purge,
 // durations); the others every engine shares (../queries.ts). The worker's own hot path is in jobs.ts.
 
-/**
- * A failed or cancelled job goes back to the queue with its attempts reset; the retry is appended
- * to `history` (which holds every failed attempt's error already). Returns the job as it is now,
- * or undefined if it was not failed or cancelled (a changed state between read and write included).
- */
-export async function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
-  const earlier = sql<string>`json_object('at', ${now}, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
-  return db
-    .updateTable('jobs')
-    .set({
-      history: sql`json_insert(coalesce(history, '[]'), '$[#]', ${earlier})`,
-      state: 'queued',
-      attempts: 0,
-      run_at: now,
-      error: null,
-      result: null,
-      started_at: null,
-      finished_at: null,
-      progress_current: null,
-      progress_total: null,
-    })
-    .where('id', '=', id)
-    .where('state', 'in', ['failed', 'cancelled'])
-    .returningAll()
-    .executeTakeFirst();
+/** The retry by hand (../queries.ts), its history entry appended in SQLite's JSON. */
+export function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  const entry = sql<string>`json_object('at', ${now}, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
+  return retryAs(db, id, sql<string>`json_insert(coalesce(history, '[]'), '$[#]', ${entry})`, now);
 }
 
 /**

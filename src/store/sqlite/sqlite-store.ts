@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, JobRow, JobState, WorkerRow } from '../schema.js';
+import type { Database, JobRow, JobState } from '../schema.js';
 import {
   StorageError,
   type BackupCopy,
@@ -11,32 +11,15 @@ import {
   type ClaimOptions,
   type Durability,
   type DurationHistogram,
-  type JobFilter,
   type JobStore,
-  type JobTotal,
   type NewJobSpec,
   type NewWorker,
-  type QueueStatus,
   type StorageFault,
   type StoreTransaction,
-  type UnfinishedJob,
   type WriteOptions,
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
-import {
-  cancelJob,
-  getJob,
-  hasUnfinishedJobs,
-  jobTotals,
-  listJobs,
-  liveWorkers,
-  queueStatus,
-  releaseJob,
-  saveProgress,
-  touchWorker,
-  unfinishedJobsOf,
-  unregisterWorker,
-} from '../queries.js';
+import { BuilderQueries, getJob, liveWorkers, touchWorker } from '../queries.js';
 import { checkDatabase } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
@@ -58,7 +41,7 @@ export async function openSqliteStore(file: string, options: OpenOptions = {}): 
  * a wake file standing in for LISTEN/NOTIFY. Everything that belongs to the open file is held
  * here and nowhere else.
  */
-export class SqliteStore implements JobStore {
+export class SqliteStore extends BuilderQueries implements JobStore {
   readonly location: string;
   readonly durability: Durability;
   readonly db: Kysely<Database>;
@@ -70,6 +53,7 @@ export class SqliteStore implements JobStore {
   readonly #inode: number | undefined;
 
   constructor(opened: { db: Kysely<Database>; driver: ImmediateSqliteDriver; file: string; durability: Durability }) {
+    super();
     this.#inode = inodeOf(opened.file);
     this.db = opened.db;
     this.#driver = opened.driver;
@@ -172,20 +156,12 @@ export class SqliteStore implements JobStore {
     return this.db.connection().execute((connection) => renewLeases(connection, workerId, runs, leaseMs, Date.now()));
   }
 
-  saveProgress(claim: Claim, current: number, total: number): Promise<boolean> {
-    return saveProgress(this.db, claim, current, total);
-  }
-
   complete(completion: BatchedCompletion): Promise<boolean> {
     return this.#committer.complete(completion);
   }
 
   failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
     return failAttempt(this.db, claim, error, retryAt);
-  }
-
-  release(claim: Claim): Promise<boolean> {
-    return releaseJob(this.db, claim);
   }
 
   registerWorker(worker: NewWorker): Promise<void> {
@@ -199,14 +175,6 @@ export class SqliteStore implements JobStore {
     });
   }
 
-  unregisterWorker(workerId: string): Promise<void> {
-    return unregisterWorker(this.db, workerId);
-  }
-
-  liveWorkers(now = Date.now()): Promise<WorkerRow[]> {
-    return liveWorkers(this.db, now);
-  }
-
   watchForWork(onWork: () => void): () => void {
     return this.#wakeFile.watch(onWork);
   }
@@ -218,42 +186,14 @@ export class SqliteStore implements JobStore {
     if (live?.length === 0) this.#wakeFile.remove();
   }
 
-  getJob(id: number): Promise<JobRow | undefined> {
-    return getJob(this.db, id);
-  }
-
-  listJobs(filter: JobFilter): Promise<JobRow[]> {
-    return listJobs(this.db, filter);
-  }
-
   async retryJob(id: number): Promise<JobRow | undefined> {
     const job = await retryJob(this.db, id);
     if (job) this.#wakeFile.signal();
     return job;
   }
 
-  cancelJob(id: number): Promise<JobRow | undefined> {
-    return cancelJob(this.db, id);
-  }
-
   purgeJobs(state: JobState, before: number): Promise<number> {
     return purgeJobs(this.db, state, before);
-  }
-
-  queueStatus(now = Date.now()): Promise<QueueStatus> {
-    return queueStatus(this.db, now);
-  }
-
-  hasUnfinishedJobs(): Promise<boolean> {
-    return hasUnfinishedJobs(this.db);
-  }
-
-  unfinishedJobsOf(task: string): Promise<UnfinishedJob[]> {
-    return unfinishedJobsOf(this.db, task);
-  }
-
-  jobTotals(): Promise<JobTotal[]> {
-    return jobTotals(this.db);
   }
 
   durations(boundsMs: readonly number[]): Promise<DurationHistogram[]> {
