@@ -1,5 +1,5 @@
 // npm run bench [-- --jobs <n> --concurrency <n> --workers <n> --runs <n> --pickups <n>
-//                   --generate-iterations <n> --json]
+//                   --generate-iterations <n> --db <postgres url> --json]
 // Measures the queue on this machine, on temporary databases: enqueue, drain, pickup latency and
 // generation, each figure the median of --runs runs. Progress goes to stderr, the table to stdout.
 import os from 'node:os';
@@ -7,8 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatInteger, renderTable } from '../../dist/cli/output.js';
+import { isPostgresUrl, printableLocation } from '../../dist/store/location.js';
 import { bareCommitRate } from './bare-commit-rate.js';
-import { claimsPastOthers, drainRate, enqueueManyRate, enqueueRate, generation, median, pickupLatency } from './measure.js';
+import { claimsPastOthers, drainRate, enqueueManyRate, enqueueRate, generation, measureOn, median, pickupLatency } from './measure.js';
 
 interface BenchOptions {
   jobs: number;
@@ -18,6 +19,8 @@ interface BenchOptions {
   pickups: number;
   generateTotal: number;
   generateIterations: number;
+  /** A PostgreSQL URL to measure on instead of SQLite files. */
+  db: string | undefined;
 }
 
 interface BenchFigure {
@@ -37,6 +40,8 @@ const USAGE = `usage: npm run bench -- [options]
   --runs <n>                  runs per figure, the median is reported (default 3)
   --pickups <n>               jobs timed for pickup latency (default 200)
   --generate-iterations <n>   PBKDF2 iterations of the generation figure (default 260000)
+  --db <postgres url>         measure on this PostgreSQL database (each measurement in a schema
+                              of its own, dropped after) instead of SQLite files
   --json                      print the figures as JSON`;
 
 class BenchUsageError extends Error {}
@@ -59,7 +64,11 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
   // The bare rate and the library's are measured in pairs, in alternating order, so that the
   // machine's drift over the run weighs on both alike; the ratio is the median of the pairs'.
   const commits = Math.min(count, 5_000);
-  const pairs = await repeat(async (run) => {
+  if (options.db !== undefined) {
+    // No bare loop to hold PostgreSQL to: its commit rate is the server's.
+    figure('enqueue, one at a time (full)', 'jobs/s', await repeat(() => enqueueRate(commits, 'full')));
+  }
+  const pairs = options.db !== undefined ? [] : await repeat(async (run) => {
     if (run % 2 === 0) {
       const bare = bareCommitRate(commits);
       return { bare, library: await enqueueRate(commits, 'full') };
@@ -67,9 +76,11 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
     const library = await enqueueRate(commits, 'full');
     return { bare: bareCommitRate(commits), library };
   });
-  figure('bare SQLite commits (FULL)', 'commits/s', pairs.map((pair) => pair.bare));
-  figure('enqueue, one at a time (full)', 'jobs/s', pairs.map((pair) => pair.library));
-  figure('enqueue (full) / bare commits', '%', pairs.map(({ bare, library }) => Math.round((1000 * library) / bare) / 10));
+  if (options.db === undefined) {
+    figure('bare SQLite commits (FULL)', 'commits/s', pairs.map((pair) => pair.bare));
+    figure('enqueue, one at a time (full)', 'jobs/s', pairs.map((pair) => pair.library));
+    figure('enqueue (full) / bare commits', '%', pairs.map(({ bare, library }) => Math.round((1000 * library) / bare) / 10));
+  }
   figure('enqueue, one at a time (normal)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'normal')));
   figure('enqueue, 100 in flight (full)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'full', 100)));
   figure('enqueueMany, chunks of 1,000 (full)', 'jobs/s', await repeat(() => enqueueManyRate(Math.max(count, 100_000), 'full')));
@@ -99,6 +110,7 @@ function parseFlags(args: string[]): { options: BenchOptions; json: boolean } | 
         runs: { type: 'string', default: '3' },
         pickups: { type: 'string', default: '200' },
         'generate-iterations': { type: 'string', default: '260000' },
+        db: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -125,8 +137,14 @@ function parseFlags(args: string[]): { options: BenchOptions; json: boolean } | 
       pickups: integer('pickups', 1, 10_000),
       generateTotal: 200,
       generateIterations: integer('generate-iterations', 1000, 10_000_000),
+      db: postgresOption(values.db),
     },
   };
+}
+
+function postgresOption(db: string | undefined): string | undefined {
+  if (db !== undefined && !isPostgresUrl(db)) throw new BenchUsageError(`--db takes a postgres:// URL (SQLite is measured on temporary files), not '${printableLocation(db)}'`);
+  return db;
 }
 
 async function main(): Promise<void> {
@@ -144,10 +162,12 @@ async function main(): Promise<void> {
     return;
   }
   const { options, json } = parsed;
+  measureOn(options.db);
   const figures = await runBench(options, json ? () => {} : (line) => process.stderr.write(`${line}\n`));
-  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}`;
+  const database = options.db === undefined ? 'SQLite files' : printableLocation(options.db);
+  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, on ${database}`;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ machine, options, figures }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ machine, options: { ...options, db: options.db && printableLocation(options.db) }, figures }, null, 2)}\n`);
     return;
   }
   const rows = figures.map((figure) => [figure.name, figure.value === null ? 'n/a' : formatInteger(figure.value), figure.unit]);

@@ -5,32 +5,62 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openQueue } from '../../dist/index.js';
+import { openQueue, type Queue } from '../../dist/index.js';
 import { jobSpec } from '../../dist/queue/task.js';
 import { awaitJob } from '../../dist/queue/wait.js';
-import { openSqliteStore, type SqliteStore } from '../../dist/store/sqlite/sqlite-store.js';
+import { sql } from '../../dist/store/kysely.js';
+import { openStore } from '../../dist/store/open.js';
 import { wakeFileOf } from '../../dist/store/sqlite/wake-file.js';
-import type { Durability } from '../../dist/store/store.js';
+import type { Durability, JobStore } from '../../dist/store/store.js';
 import { generateUsers } from '../../dist/tasks/generate-users.js';
 import { noop } from './noop-task.js';
 
-// Each measurement runs the real queue path on a database of its own in a temporary folder.
+// Each measurement runs the real queue path on a database of its own: an SQLite file in a temporary
+// folder, or with --db a schema of its own in that PostgreSQL database.
 
 const pbkdf2Async = promisify(pbkdf2);
 
 interface Scratch {
-  file: string;
-  store: SqliteStore;
+  /** What `--db` takes. */
+  location: string;
+  /** What else a worker needs to find it (`--pg-schema` on PostgreSQL). */
+  args: string[];
+  store: JobStore;
+  queue(): Promise<Queue>;
   close(): Promise<void>;
 }
 
+/** `--db`: measure on this PostgreSQL database (a schema of its own per measurement) instead of SQLite files. */
+let postgresUrl: string | undefined;
+
+export function measureOn(url: string | undefined): void {
+  postgresUrl = url;
+}
+
 async function scratchDatabase(durability: Durability = 'full'): Promise<Scratch> {
+  if (postgresUrl !== undefined) {
+    const url = postgresUrl;
+    const schema = `bench_${randomBytes(6).toString('hex')}`;
+    const store = await openStore(url, { durability, pgSchema: schema });
+    return {
+      location: url,
+      args: ['--pg-schema', schema],
+      store,
+      queue: () => openQueue({ db: url, durability, pgSchema: schema }),
+      async close() {
+        await sql`drop schema ${sql.id(schema)} cascade`.execute(store.db);
+        await store.close();
+      },
+    };
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-'));
   const file = path.join(dir, 'bench.db');
-  const store = await openSqliteStore(file, { durability });
+  const store = await openStore(file, { durability });
   return {
-    file,
+    location: file,
+    args: [],
     store,
+    queue: () => openQueue({ db: file, durability }),
     async close() {
       await store.close();
       fs.rmSync(wakeFileOf(file), { force: true });
@@ -46,7 +76,7 @@ function perSecond(count: number, ms: number): number {
 /** `queue.enqueueMany()` (the public API), `chunk` jobs a call, each call one transaction. */
 export async function enqueueManyRate(count: number, durability: Durability, chunk = 1_000): Promise<number> {
   const scratch = await scratchDatabase(durability);
-  const queue = await openQueue({ db: scratch.file, durability });
+  const queue = await scratch.queue();
   try {
     const payloads = Array.from({ length: chunk }, () => ({}));
     const started = performance.now();
@@ -108,8 +138,8 @@ function nodeFlags(bin: string): string[] {
 // The workers load the very module this process enqueues with.
 const NOOP_TASK_MODULE = fileURLToPath(new URL('./noop-task.js', import.meta.url));
 
-function startWorker(bin: string, file: string, args: string[]): WorkerProcess {
-  const worker = [bin, 'worker', '--db', file, '--loglevel', 'warning', '--tasks', NOOP_TASK_MODULE, ...args];
+function startWorker(bin: string, scratch: Scratch, args: string[]): WorkerProcess {
+  const worker = [bin, 'worker', '--db', scratch.location, ...scratch.args, '--loglevel', 'warning', '--tasks', NOOP_TASK_MODULE, ...args];
   const child = spawn(process.execPath, [...nodeFlags(bin), ...worker], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -135,10 +165,10 @@ function peakRssMiB(pid: number | undefined): number | null {
   }
 }
 
-async function withWorkers<T>(bin: string, file: string, store: SqliteStore, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
-  const processes = Array.from({ length: workers }, () => startWorker(bin, file, args));
+async function withWorkers<T>(bin: string, scratch: Scratch, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
+  const processes = Array.from({ length: workers }, () => startWorker(bin, scratch, args));
   try {
-    await until(async () => ((await store.liveWorkers()).length) === workers, 30_000, 'the workers to start');
+    await until(async () => ((await scratch.store.liveWorkers()).length) === workers, 30_000, 'the workers to start');
     return await work(processes);
   } finally {
     for (const worker of processes) worker.child.kill('SIGTERM');
@@ -155,7 +185,7 @@ export interface DrainResult {
 export async function drainRate(bin: string, count: number, workers: number, concurrency: number): Promise<DrainResult> {
   const scratch = await scratchDatabase();
   try {
-    return await withWorkers(bin, scratch.file, scratch.store, workers, ['--concurrency', String(concurrency)], async (processes) => {
+    return await withWorkers(bin, scratch, workers, ['--concurrency', String(concurrency)], async (processes) => {
       // The workers are woken as the whole batch commits: the clock runs from then to the last job done.
       await scratch.store.transaction(async (tx) => {
         for (let i = 0; i < count; i++) await tx.enqueue(jobSpec(noop, {}));
@@ -180,7 +210,7 @@ export interface Latency {
 export async function pickupLatency(bin: string, count: number): Promise<Latency> {
   const scratch = await scratchDatabase();
   try {
-    return await withWorkers(bin, scratch.file, scratch.store, 1, [], async () => {
+    return await withWorkers(bin, scratch, 1, [], async () => {
       const samples: number[] = [];
       for (let i = 0; i < count; i++) {
         const job = await scratch.store.enqueue(jobSpec(noop, {}));

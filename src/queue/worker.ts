@@ -26,16 +26,14 @@ export * from './worker-types.js';
 const CLAIM_RETRY_MS = 1_000;
 
 /**
- * Claim-ahead: while the jobs run shorter than SHORT_JOB_MS on average, a claim takes up to
- * AHEAD_MAX jobs beyond the free slots, and the next claim waits until no more than the slots'
- * worth are left here: at concurrency 1 one claim (one transaction) serves 65 jobs instead of one,
- * and their completions share a commit (a slot is held while a handler runs, not while its
- * completion commits). A job waiting here is leased to this worker, hidden from the others, for
- * at most about AHEAD_MAX x SHORT_JOB_MS; a worker whose jobs run longer claims only for free slots.
- * 64 rather than 16: draining no-op jobs at concurrency 1, 10 and 64 at full durability,
- * 54,404 / 56,338 / 66,007 jobs/s against 33,448 / 39,498 / 59,084 (60,000 jobs, one run each).
+ * Claim-ahead: while the jobs run shorter than SHORT_JOB_MS on average, a claim takes up to the
+ * store's `claimAhead` jobs beyond the free slots, and the next claim waits until no more than the
+ * slots' worth are left here: at concurrency 1 on SQLite one claim (one transaction) serves 65 jobs
+ * instead of one, and their completions share a commit (a slot is held while a handler runs, not
+ * while its completion commits). A job waiting here is leased to this worker, hidden from the
+ * others, for at most about claimAhead x SHORT_JOB_MS; a worker whose jobs run longer claims only
+ * for free slots.
  */
-export const AHEAD_MAX = 64;
 const SHORT_JOB_MS = 2;
 
 /**
@@ -209,7 +207,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #claimUntilStopped(): Promise<void> {
     while (!this.#stopping) {
-      const ahead = this.#options.jobId === undefined && this.#averageRunMs < SHORT_JOB_MS ? AHEAD_MAX : 0;
+      const ahead = this.#options.jobId === undefined && this.#averageRunMs < SHORT_JOB_MS ? this.#store.claimAhead : 0;
       const free = this.#concurrency + ahead - this.#running.size;
       // With jobs claimed ahead here already, the next claim waits until they have run.
       if (free > 0 && (ahead === 0 || this.#running.size <= this.#concurrency)) {

@@ -162,6 +162,8 @@ export interface JobStore {
   readonly durability: Durability;
   /** kysely's builder on the store's database, for reads of the tasks' and application's own tables. */
   readonly db: Kysely<Database>;
+  /** How many jobs beyond its free slots a worker whose jobs are short claims at once (src/queue/worker.ts). */
+  readonly claimAhead: number;
 
   // Enqueueing. Each wakes idle workers once a job that is ready now has committed.
   enqueue(spec: NewJobSpec): Promise<JobRow>;

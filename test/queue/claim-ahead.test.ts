@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defineTask } from '../../src/queue/task.js';
-import { AHEAD_MAX, Worker } from '../../src/queue/worker.js';
+import { Worker } from '../../src/queue/worker.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { count, inspectDb, tempDb, waitFor } from '../helpers.js';
 
@@ -44,7 +44,7 @@ describe('claim-ahead', () => {
 
     await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 39, 'the first 39 jobs');
     const waiting = await waitFor(() => (runningJobs() > 1 ? runningJobs() : undefined), 'jobs claimed ahead of the running one');
-    expect(waiting).toBeLessThanOrEqual(1 + AHEAD_MAX);
+    expect(waiting).toBeLessThanOrEqual(1 + store.claimAhead);
 
     stopping.abort();
     release();

@@ -63,6 +63,12 @@ export class PgStore extends BuilderQueries implements JobStore {
   readonly location: string;
   readonly durability: Durability;
   readonly db: Kysely<Database>;
+  /**
+   * A claim is a round trip to the server, not a call: 256 rather than SQLite's 64 drained 28,652
+   * no-op jobs/s at concurrency 10 against 13,542, and 30,877 at 64 against 20,343 (22,000 jobs,
+   * one run each, a local PostgreSQL 15).
+   */
+  readonly claimAhead = 256;
   readonly #opened: OpenedPg;
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statementsOf>;

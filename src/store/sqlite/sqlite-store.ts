@@ -45,6 +45,12 @@ export class SqliteStore extends BuilderQueries implements JobStore {
   readonly location: string;
   readonly durability: Durability;
   readonly db: Kysely<Database>;
+  /**
+   * 64 rather than 16: draining no-op jobs at concurrency 1, 10 and 64 at full durability, 54,404 /
+   * 56,338 / 66,007 jobs/s against 33,448 / 39,498 / 59,084 (60,000 jobs, one run each). 256 drains
+   * faster still (76,900 jobs/s at concurrency 1) but took the command's peak RSS from 70.3 to 73.1 MiB.
+   */
+  readonly claimAhead = 64;
   readonly #driver: ImmediateSqliteDriver;
   readonly #committer: GroupCommitter;
   #wakeFileOfStore: WakeFile | undefined;
