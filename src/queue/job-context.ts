@@ -4,7 +4,7 @@ import type { JobRun } from './run-job.js';
 import { jobSpec, type TaskContext } from './task.js';
 
 const HELD_CONNECTION =
-  'inside complete(), query through its trx: the database has one connection and this transaction holds it';
+  'inside complete(), query through its trx: a query through context.db would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
 
 /** Progress is written at most this often (and always at the end). */
 const PROGRESS_INTERVAL_MS = 100;

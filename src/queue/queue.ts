@@ -106,7 +106,7 @@ export class Queue {
   }
 }
 
-const IN_TRANSACTION = 'inside queue.transaction(), use its tx: the database has one connection and this transaction holds it';
+const IN_TRANSACTION = 'inside queue.transaction(), use its tx: a query through the queue would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
 
 /** `const queue = await openQueue({ db: 'usergen.db' })`. */
 export function openQueue(options: OpenQueueOptions): Promise<Queue> {

@@ -92,7 +92,7 @@ describe('a timeout while the completion commits', () => {
 });
 
 describe('context.db inside complete()', () => {
-  const HELD = 'inside complete(), query through its trx: the database has one connection and this transaction holds it';
+  const HELD = 'inside complete(), query through its trx: a query through context.db would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
 
   it("fails the attempt at once with a clear error; the callback's trx works, and the worker goes on", async () => {
     const seenThroughTrx: number[] = [];

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from '../../src/store/kysely.js';
 import { openPgStore } from '../../src/store/postgres/pg-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { BatchedCompletion, Completion, JobStore } from '../../src/store/store.js';
@@ -324,6 +325,25 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     });
   });
 
+  describe('a write that holds the database for a task', () => {
+    it('refuses a query through the store\'s own handle from inside it: nothing of it lands outside the transaction', async () => {
+      const [a] = await claimThree('w');
+      const held = store.write(
+        async (tx) => {
+          await db
+            .insertInto('users')
+            .values({ username: 'outside', email: 'o@example.com', first_name: 'O', last_name: 'U', password: 'x', is_superuser: 0, is_staff: 0, is_active: 1, last_login: null, date_joined: '2026-01-01T00:00:00Z', job_id: null })
+            .execute();
+          return tx.complete({ jobId: a!, workerId: 'w', attempt: 1, result: 'null' });
+        },
+        { heldMessage: 'query through the transaction' },
+      );
+      await expect(held).rejects.toThrow('query through the transaction');
+      expect(await db.selectFrom('users').select('username').execute()).toEqual([]);
+      expect(await store.getJob(a!)).toMatchObject({ state: 'running' });
+    });
+  });
+
   describe('job ids', () => {
     it('are never given twice: not after the newest jobs are purged, by any way of enqueueing', async () => {
       const [a, b, c] = await claimThree('w');
@@ -364,5 +384,36 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       const all = await db.selectFrom('jobs').select('payload').execute();
       expect(all).toEqual([{ payload: '{"kept":true}' }]);
     });
+  });
+});
+
+describe('the postgres store, opened on a URL of its own', () => {
+  it('keeps its schema and durability when the URL brings options of its own', async () => {
+    const url = new URL(await tempPgDatabase());
+    url.searchParams.set('options', '-c work_mem=5MB');
+    const store = await openPgStore(url.href, { durability: 'normal' });
+    try {
+      const { rows } = await sql<{ commit: string; path: string; mem: string }>`select current_setting('synchronous_commit') as commit,
+        current_setting('search_path') as path, current_setting('work_mem') as mem`.execute(store.db);
+      expect(rows[0]).toEqual({ commit: 'off', path: 'usergen', mem: '5MB' });
+      expect((await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 })).id).toBe(1);
+      expect(await store.durations([1_000])).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('takes the password as ?password= too, and never shows it', async () => {
+    const url = new URL(await tempPgDatabase());
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    url.searchParams.set('password', password);
+    const store = await openPgStore(url.href);
+    try {
+      expect(store.location).not.toContain(password);
+      expect(await store.health()).toBeUndefined();
+    } finally {
+      await store.close();
+    }
   });
 });

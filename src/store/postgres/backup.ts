@@ -3,7 +3,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'pg';
 import { UserError } from '../../errors.js';
-import { printableLocation, withoutPassword } from '../location.js';
+import { passwordOf, printableLocation, urlWithoutPassword, withoutPassword } from '../location.js';
 import { MissingProgram, runProgram } from '../programs.js';
 import type { BackupCopy } from '../store.js';
 import { fsyncPath, temporaryNameOf } from '../temporary-files.js';
@@ -49,10 +49,9 @@ function runPg(program: 'pg_dump' | 'pg_restore', args: string[], url?: string, 
   const env = { ...process.env };
   const all = [...args];
   if (url !== undefined) {
-    const bare = new URL(url);
-    if (bare.password !== '') env.PGPASSWORD = decodeURIComponent(bare.password);
-    bare.password = '';
-    all.push('--no-password', `--dbname=${bare.href}`);
+    const password = passwordOf(url);
+    if (password !== '') env.PGPASSWORD = password;
+    all.push('--no-password', `--dbname=${urlWithoutPassword(url).href}`);
   }
   const scrub = (text: string) => (url === undefined ? text : withoutPassword(text, url));
   return runProgram(program, all, { env, onStdout, missing: MISSING, scrub });

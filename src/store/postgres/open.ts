@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from '../kysely.js';
 import { checkSchemaName, DEFAULT_PG_SCHEMA, printableLocation, withoutPassword } from '../location.js';
 import type { Database } from '../schema.js';
 import type { Durability } from '../store.js';
+import { HeldWrites } from './held.js';
 import { MIGRATIONS, PG_SCHEMA_VERSION } from './migrations.js';
 
 /** The advisory lock's first key ("usgn"); the second is the schema's name, hashed. */
@@ -21,7 +22,11 @@ export interface PgOpenOptions {
 
 export interface OpenedPg {
   pool: Pool;
+  /** kysely on the pool, for everyone: refused inside a held write (see HeldWrites). */
   db: Kysely<Database>;
+  /** The same without that check: the store's own transactions start here. */
+  writer: Kysely<Database>;
+  held: HeldWrites;
   url: string;
   schema: string;
   durability: Durability;
@@ -45,9 +50,20 @@ export async function openPostgres(url: string, options: PgOpenOptions = {}): Pr
   // a crash of the server may lose the last ones (never corrupt anything), as synchronous=NORMAL
   // does for the SQLite file.
   settings.push(`-c synchronous_commit=${durability === 'normal' ? 'off' : 'on'}`);
+  // node-postgres lets an `options` parameter of the URL replace the `options` given here (and with
+  // it the schema's search path and the durability): the URL's go first, usergen's after, and the
+  // server keeps the last value of each setting.
+  const connection = new URL(url);
+  const theirs = connection.searchParams.get('options');
+  connection.searchParams.delete('options');
+  if (theirs) settings.unshift(theirs);
   const config: PoolConfig = {
-    connectionString: url,
+    connectionString: connection.href,
     max: options.connections ?? 10,
+    // A connection that cannot be made in 10 s fails its query (a worker then retries at its next
+    // poll); TCP keepalives find a server gone without a word (a host cut off) on idle connections.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
     application_name: 'usergen',
     options: settings.join(' '),
     // bigint columns (ids, times in ms) come back as numbers, as from the SQLite file: every one
@@ -67,8 +83,9 @@ export async function openPostgres(url: string, options: PgOpenOptions = {}): Pr
     await pool.end().catch(() => {});
     throw describeConnectError(error, url);
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(schema);
-  return { pool, db, url, schema, durability, Client: pg.Client, config };
+  const writer = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(schema);
+  const held = new HeldWrites();
+  return { pool, db: writer.withPlugin(held), writer, held, url, schema, durability, Client: pg.Client, config };
 }
 
 async function migrate(pool: Pool, url: string, schema: string, create: boolean): Promise<void> {

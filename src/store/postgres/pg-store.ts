@@ -20,6 +20,7 @@ import type {
   NewWorker,
   StorageFault,
   StoreTransaction,
+  WriteOptions,
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
 import { writeDump } from './backup.js';
@@ -111,14 +112,18 @@ export class PgStore extends BuilderQueries implements JobStore {
     return rows.map((row) => row.id);
   }
 
-  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(this.#storeTransaction(trx)));
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    const { heldMessage } = options;
+    return this.#opened.writer.transaction().execute((trx) => {
+      const tx = this.#storeTransaction(trx);
+      return heldMessage === undefined ? work(tx) : this.#opened.held.run(heldMessage, () => work(tx));
+    });
   }
 
   // Every write runs in a transaction of its own: the server commits concurrent ones together
   // (its WAL writer flushes many commits at once), so sharing one would save nothing here.
-  write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.transaction(work);
+  write<T>(work: (tx: StoreTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    return this.transaction(work, options);
   }
 
   #storeTransaction(trx: Transaction<Database>): StoreTransaction {
@@ -171,7 +176,7 @@ export class PgStore extends BuilderQueries implements JobStore {
     if (here.boot_id === null || here.pid_namespace === null) return 0;
     const dead = await deadWorkersHere(this.db, { boot_id: here.boot_id, pid_namespace: here.pid_namespace });
     if (dead.length === 0) return 0;
-    return this.db.transaction().execute(async (trx) => {
+    return this.#opened.writer.transaction().execute(async (trx) => {
       const { rows } = await trx.executeQuery<{ id: number }>(CompiledQuery.raw(this.#sql.recoverDead, [now, dead]));
       await trx.deleteFrom('workers').where('id', 'in', dead).execute();
       return rows.length;
