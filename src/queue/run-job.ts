@@ -32,6 +32,8 @@ export class JobRun {
   #state: RunState = 'running';
   /** Its handler was called (a job claimed ahead waits for a slot first). */
   started = false;
+  /** When its handler was called (performance.now()). */
+  startedAt = 0;
   /** What its completion recorded as the job's result, once `succeeded`. */
   result: unknown;
   #reason: Error | undefined;

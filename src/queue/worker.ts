@@ -41,27 +41,32 @@ const SHORT_JOB_MS = 2;
  * promise it returns settles (it must not reject). What p-queue did here, without its events and
  * options, which cost promises and objects per job.
  */
-class Slots {
+class Slots<T> {
   #free: number;
-  readonly #waiting: Array<() => Promise<void>> = [];
+  readonly #waiting: Array<{ item: T; work: () => Promise<void> }> = [];
 
   constructor(size: number) {
     this.#free = size;
   }
 
-  add(work: () => Promise<void>): void {
+  add(item: T, work: () => Promise<void>): void {
     if (this.#free === 0) {
-      this.#waiting.push(work);
+      this.#waiting.push({ item, work });
       return;
     }
     this.#free -= 1;
     this.#run(work);
   }
 
+  /** Takes out what still waits for a slot: it will not run. */
+  takeWaiting(): T[] {
+    return this.#waiting.splice(0).map((entry) => entry.item);
+  }
+
   #run(work: () => Promise<void>): void {
     void work().then(() => {
       const next = this.#waiting.shift();
-      if (next) this.#run(next);
+      if (next) this.#run(next.work);
       else this.#free += 1;
     });
   }
@@ -80,7 +85,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #graceMs: number;
   readonly #options: WorkerOptions;
   readonly #log: Logger;
-  readonly #slots: Slots;
+  readonly #slots: Slots<JobRun>;
   readonly #running = new Map<number, JobRun>();
   readonly #summary: WorkerSummary = { succeeded: 0, failed: 0, retried: 0, released: 0 };
   #stopping = false;
@@ -207,7 +212,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #claimUntilStopped(): Promise<void> {
     while (!this.#stopping) {
-      const ahead = this.#options.jobId === undefined && this.#averageRunMs < SHORT_JOB_MS ? this.#store.claimAhead : 0;
+      // A long job among short ones: what waits behind it goes back, and nothing more is claimed ahead.
+      const heldUp = this.#heldUp();
+      if (heldUp) this.#giveBackWaiting();
+      const ahead = this.#options.jobId === undefined && this.#averageRunMs < SHORT_JOB_MS && !heldUp ? this.#store.claimAhead : 0;
       const free = this.#concurrency + ahead - this.#running.size;
       // With jobs claimed ahead here already, the next claim waits until they have run.
       if (free > 0 && (ahead === 0 || this.#running.size <= this.#concurrency)) {
@@ -235,6 +243,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const run of this.#running.values()) if (!run.started) run.stop(new ShutdownError('worker stopped before the job started'));
   }
 
+  /**
+   * Whether a job runs longer than the claim-ahead's bound (claimAhead x SHORT_JOB_MS): a long job
+   * among short ones, which the jobs claimed ahead would wait behind.
+   */
+  #heldUp(): boolean {
+    const now = performance.now();
+    const boundMs = this.#store.claimAhead * SHORT_JOB_MS;
+    for (const run of this.#running.values()) if (run.started && run.state === 'running' && now - run.startedAt > boundMs) return true;
+    return false;
+  }
+
+  /** The jobs claimed ahead and still waiting go back to the queue at once, their attempt not counted, for idle workers to take. */
+  #giveBackWaiting(): void {
+    for (const run of this.#slots.takeWaiting()) {
+      if (this.#running.get(run.job.id) === run) this.#running.delete(run.job.id);
+      this.#store.release(run.claim).then(
+        (released) => {
+          if (released) this.#summary.released += 1;
+        },
+        (error: unknown) => this.#log.warn(`job ${run.job.id} claimed ahead could not be given back (${toError(error).message}): its lease will return it`),
+      );
+    }
+  }
+
   async #finishRunning(): Promise<void> {
     if (this.#running.size === 0) return;
     if (!this.#faults.fatal) this.#log.info(`Waiting up to ${formatSeconds(this.#graceMs)} for ${this.#running.size} running job(s) to finish`);
@@ -260,10 +292,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // starts meanwhile, and completions that wait for the same fsync share it. The run stays in
     // `#running` (its lease renewed) until its outcome is written.
     this.#slots.add(
+      run,
       () =>
         new Promise<void>((handlerDone) => {
           run.started = true;
           const started = performance.now();
+          run.startedAt = started;
           const returned = () => {
             const ms = performance.now() - started;
             this.#averageRunMs = Number.isFinite(this.#averageRunMs) ? this.#averageRunMs * 0.9 + ms * 0.1 : ms;

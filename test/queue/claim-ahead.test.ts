@@ -88,6 +88,25 @@ describe('claim-ahead', () => {
     expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(50);
   });
 
+  it('a long job among short ones: the jobs claimed ahead behind it go back to the queue, for other workers', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const mixed = defineTask({ name: 'mixed', maxAttempts: 1, validate: asObject, handler: async ({ n }) => (n === 30 ? held.then(() => n) : n) });
+    await store.enqueueMany(Array.from({ length: 100 }, (_, i) => ({ task: 'mixed', payload: { n: i + 1 }, maxAttempts: 1 })));
+    const stopping = new AbortController();
+    const worker = new Worker(store, { tasks: [mixed], concurrency: 1, register: false, pollMs: 20 });
+    const run = worker.run(stopping.signal);
+
+    // Job 30 runs past the claim-ahead's bound: those claimed with it go back unstarted, and no more are claimed.
+    await waitFor(() => runningJobs() === 1 && count(db, "select count(*) from jobs where id = 30 and state = 'running'") === 1, 'job 30 alone running');
+    expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(29);
+    expect(count(db, "select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
+
+    stopping.abort();
+    release();
+    expect(await run).toMatchObject({ failed: 0 });
+  });
+
   it('long jobs: a worker claims for its free slots only', async () => {
     const slow = defineTask({ name: 'slow', maxAttempts: 1, validate: asObject, handler: async ({ n }) => sleep(20).then(() => n) });
     await store.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ task: 'slow', payload: { n: i }, maxAttempts: 1 })));
