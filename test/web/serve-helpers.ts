@@ -196,3 +196,9 @@ export async function dropPgDatabase(url: string): Promise<void> {
     await client.end();
   }
 }
+
+/** `usergen generate <total> [flags]` on `db`, which must exit 0. */
+export async function generate(db: string, total: number, ...flags: string[]): Promise<void> {
+  const run = await engineCli(db).run(['generate', String(total), ...flags]);
+  expect(run.code, run.stderr).toBe(0);
+}
