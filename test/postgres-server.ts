@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { installProblem, run } from './system-package.js';
 
 // vitest globalSetup: runs once per `vitest run`, in the main process, before any test file. The
 // PostgreSQL tests need a server; this one is started here, once a run, from the machine's
@@ -28,17 +29,6 @@ declare module 'vitest' {
   }
 }
 
-const USER_COMMAND = 'sudo apt-get install -y postgresql-15';
-
-// As in test/install-chromium.ts: flock(1) queues two runs' installs on one lock (the kernel drops
-// it if a run is killed), DPkg::Lock::Timeout waits out anyone else's apt, and the lists are updated
-// only when the install fails without them.
-const LOCK = path.join(os.tmpdir(), 'usergen-postgres-install.lock');
-const APT = 'apt-get -y -o DPkg::Lock::Timeout=600';
-const SCRIPT = `test -x ${PG_CTL} && exit 0
-export DEBIAN_FRONTEND=noninteractive
-${APT} install postgresql-15 || { ${APT} update && ${APT} install postgresql-15; }`;
-
 // The tests kill processes, never the machine: a server that skips fsync and full-page writes loses
 // nothing they can observe, and starts and creates databases faster. Commits still wait for the WAL
 // write (synchronous_commit=on), as a real deployment's do.
@@ -50,47 +40,6 @@ const SETTINGS = {
   full_page_writes: 'off',
   log_min_messages: 'warning',
 };
-
-function executable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `command`; resolves with its exit code and the end of its output. */
-function run(command: string, args: string[], cwd?: string): Promise<{ code: number | null; tail: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const keep = (chunk: Buffer): void => {
-      tail = (tail + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, tail }));
-  });
-}
-
-async function installProblem(): Promise<string | null> {
-  if (executable(PG_CTL)) return null;
-  const missing = `the PostgreSQL tests need PostgreSQL 15 (${PG_CTL})`;
-  if (process.getuid?.() !== 0) return `${missing}; install it (once) with: ${USER_COMMAND}`;
-  if (!executable('/usr/bin/flock') || !executable('/usr/bin/apt-get')) {
-    return `${missing}, and this machine has no apt-get (or flock) to install it with: install PostgreSQL 15 so that ${PG_CTL} exists`;
-  }
-  console.log(`${missing}: installing it with apt-get install -y postgresql-15 (once for this machine)...`);
-  const started = Date.now();
-  const { code, tail } = await run('flock', [LOCK, 'sh', '-c', SCRIPT]);
-  if (code !== 0 || !executable(PG_CTL)) {
-    return `${missing}; installing it failed (exit ${code}), try: apt-get update && apt-get install -y postgresql-15\n${tail}`;
-  }
-  console.log(`PostgreSQL 15 ready after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return null;
-}
 
 /** A port free now on 127.0.0.1, as the OS hands them out. */
 function freePort(): Promise<number> {
@@ -197,7 +146,7 @@ function stopOnExit(stop: () => void): () => void {
 }
 
 export default async function setup(project: TestProject): Promise<() => void> {
-  let problem = await installProblem();
+  let problem = await installProblem(PG_CTL, 'postgresql-15', 'the PostgreSQL tests need PostgreSQL 15');
   let server: Server | undefined;
   if (!problem) {
     try {
