@@ -403,6 +403,10 @@ describe('the postgres store, opened on a URL of its own', () => {
     }
   });
 
+  it('refuses a schema named with a word PostgreSQL reserves, creating nothing', async () => {
+    await expect(openPgStore(await tempPgDatabase(), { schema: 'order' })).rejects.toThrow('--pg-schema order is a word PostgreSQL reserves');
+  });
+
   it('takes the password as ?password= too, and never shows it', async () => {
     const url = new URL(await tempPgDatabase());
     const password = decodeURIComponent(url.password);

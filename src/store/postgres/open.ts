@@ -90,6 +90,9 @@ export async function openPostgres(url: string, options: PgOpenOptions = {}): Pr
 
 async function migrate(pool: Pool, url: string, schema: string, create: boolean): Promise<void> {
   const where = `schema ${schema} of ${printableLocation(url)}`;
+  // The name goes into SQL unquoted: one PostgreSQL reserves (order, user) is refused here.
+  const [quoted] = (await pool.query<{ name: string }>('select quote_ident($1) as name', [schema])).rows;
+  if (quoted?.name !== schema) throw new UserError(`--pg-schema ${schema} is a word PostgreSQL reserves; choose another name`);
   const found = await schemaVersion(pool, schema, where);
   if (found === PG_SCHEMA_VERSION) return;
   if (!create && !found) throw new UserError(`no usergen tables in ${where} (check --db, $USERGEN_DB and --pg-schema; "usergen generate" creates them)`);
