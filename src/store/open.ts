@@ -10,7 +10,12 @@ import type { BackupCopy, CheckReport, Durability, JobStore } from './store.js';
 // what must not open it (a check through a read-only connection, a restore over it). Each picks
 // the engine that `location` names: a postgres:// URL, else an SQLite file's path.
 
-export interface OpenStoreOptions {
+/** Where usergen's tables are in a PostgreSQL database: the schema (`usergen` unless told). */
+export interface PgSchemaOption {
+  pgSchema?: string | undefined;
+}
+
+export interface OpenStoreOptions extends PgSchemaOption {
   /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
   durability?: Durability | undefined;
   /**
@@ -19,8 +24,6 @@ export interface OpenStoreOptions {
    * behind a mistyped `--db`.
    */
   create?: boolean | undefined;
-  /** PostgreSQL: the schema that holds usergen's tables (default `usergen`). */
-  pgSchema?: string | undefined;
   /** PostgreSQL: connections in the pool (default 10). */
   connections?: number | undefined;
 }
@@ -33,11 +36,6 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
     return openPgStore(location, { ...options, schema: options.pgSchema });
   }
   return openSqliteStore(location, options);
-}
-
-/** Where usergen's tables are in a PostgreSQL database: the schema (`usergen` unless told). */
-export interface PgSchemaOption {
-  pgSchema?: string | undefined;
 }
 
 function schemaOf(options: PgSchemaOption): string {

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Kysely, Transaction } from 'kysely';
+import { liveCompletions, settleCompletions, type PendingCompletion, type Written } from '../completions.js';
 import { CompiledQuery } from '../kysely.js';
 import { thisHost } from '../liveness.js';
 import { printableLocation } from '../location.js';
@@ -47,11 +48,6 @@ function statementsOf(s: string) {
     renew: statements.renewLeases(s),
     fail: statements.failAttempt(s),
   };
-}
-
-interface PendingCompletion extends BatchedCompletion {
-  resolve: (held: boolean) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -197,22 +193,16 @@ export class PgStore extends BuilderQueries implements JobStore {
   }
 
   async #writeCompletions(): Promise<void> {
-    const batch = this.#completions;
+    const live = liveCompletions(this.#completions);
     this.#completions = [];
-    const live = batch.filter((item) => {
-      const reason = item.abortedReason();
-      if (reason) item.reject(reason);
-      return !reason;
-    });
     if (live.length === 0) return;
-    try {
-      const rows = await this.#query<{ id: number }>(this.#sql.completeMany, [Date.now(), ...statements.completionArrays(live)]);
-      const held = new Set(rows.map((row) => row.id));
-      for (const item of live) item.resolve(held.has(item.jobId));
-    } catch (error) {
-      for (const item of live) item.reject(error);
-    }
+    const written = await this.#query<{ id: number }>(this.#sql.completeMany, [Date.now(), ...statements.completionArrays(live)]).then(
+      (rows): Written => ({ held: new Set(rows.map((row) => row.id)) }),
+      (error: unknown): Written => ({ error }),
+    );
+    settleCompletions(live, written);
   }
+
 
   async failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
     const { rowCount } = await this.#pool.query(this.#sql.fail, [

@@ -3,6 +3,7 @@ import { heldConnectionError, type ImmediateSqliteDriver } from './driver.js';
 import { sql } from '../kysely.js';
 import type { Database } from '../schema.js';
 import type { BatchedCompletion } from '../store.js';
+import { liveCompletions, settleCompletions, type PendingCompletion, type Written } from '../completions.js';
 import { completeJobs } from './jobs.js';
 
 type Write<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -12,11 +13,6 @@ interface PendingWrite {
   /** One statement (atomic by itself): alone, it may run in autocommit. */
   single: boolean;
   resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-interface PendingCompletion extends BatchedCompletion {
-  resolve: (held: boolean) => void;
   reject: (error: unknown) => void;
 }
 
@@ -148,22 +144,8 @@ export class GroupCommitter {
   }
 }
 
-type Written = { held: Set<number> } | { error: unknown };
-
 /** Rejects the completions of jobs aborted meanwhile, and marks the others in one statement. */
 async function writeCompletions(db: Kysely<Database>, completions: PendingCompletion[]): Promise<Written> {
-  const live = completions.filter((item) => {
-    const reason = item.abortedReason();
-    if (reason) item.reject(reason);
-    return !reason;
-  });
+  const live = liveCompletions(completions);
   return { held: live.length > 0 ? await completeJobs(db, live) : new Set() };
-}
-
-/** Once the batch is committed (or failed): an aborted job's promise is rejected already, and stays so. */
-function settleCompletions(completions: PendingCompletion[], written: Written): void {
-  for (const item of completions) {
-    if ('error' in written) item.reject(written.error);
-    else item.resolve(written.held.has(item.jobId));
-  }
 }
