@@ -29,7 +29,7 @@ export function checkIdentity(sqlite: BetterSqlite3.Database, file: string): Fil
 }
 
 function readIdentity(sqlite: BetterSqlite3.Database, file: string): FileIdentity {
-  const applicationId = sqlite.pragma('application_id', { simple: true }) as number;
+  const applicationId = readApplicationId(sqlite, file);
   const version = sqlite.pragma('user_version', { simple: true }) as number;
   if (applicationId === APPLICATION_ID) {
     if (version > SCHEMA_VERSION) {
@@ -42,6 +42,19 @@ function readIdentity(sqlite: BetterSqlite3.Database, file: string): FileIdentit
   const objects = sqlite.prepare('select count(*) from sqlite_master').pluck().get() as number;
   if (applicationId === 0 && objects === 0) return 'empty';
   throw new UserError(`${file} is an SQLite database of another application, not a usergen database`);
+}
+
+/**
+ * The first read of the file: SQLite, not a read of our own, tells an SQLite file from anything
+ * else (see checkDatabaseFile: no other descriptor of the file may be opened and closed).
+ */
+function readApplicationId(sqlite: BetterSqlite3.Database, file: string): number {
+  try {
+    return sqlite.pragma('application_id', { simple: true }) as number;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_NOTADB') throw error;
+    throw new UserError(`${file} is not a usergen database (not an SQLite file, or its header is damaged)`);
+  }
 }
 
 /**

@@ -21,7 +21,6 @@ export interface OpenOptions {
   create?: boolean | undefined;
 }
 
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 export interface OpenedDatabase {
@@ -76,8 +75,16 @@ function checkFile(file: string, create: boolean): void {
 }
 
 /**
- * Refuses, with one line, what cannot be a usergen database: no file, a folder, a file that is
- * not SQLite, or (unless `allowEmpty`) an empty one. Reads nothing but the header.
+ * Refuses, with one line, what cannot be a usergen database: no file, a folder, or (unless
+ * `allowEmpty`) an empty file. Reads only the file's metadata: whether its content is SQLite's,
+ * SQLite says (checkIdentity).
+ *
+ * THE FILE MUST NEVER BE OPENED HERE, NOR ANYWHERE ELSE BUT THROUGH SQLITE. POSIX locks belong to
+ * the process: any close() of any descriptor of the file drops every lock this process's
+ * connections hold on it. Another process closing its connection then believes it is the last,
+ * checkpoints and deletes the -wal and -shm files, and this process's commits go on into a deleted
+ * WAL that nobody else sees (SQLite's "How To Corrupt An SQLite Database File", 2.2). SQLite itself
+ * defers such a close until no connection of the process holds a lock.
  */
 export function checkDatabaseFile(file: string, allowEmpty = false): fs.Stats {
   let stat: fs.Stats;
@@ -91,9 +98,6 @@ export function checkDatabaseFile(file: string, allowEmpty = false): fs.Stats {
   if (!stat.isFile()) throw new UserError(`${file} is not a regular file`);
   if (stat.size === 0 && !allowEmpty) {
     throw new UserError(`${file} is an empty file, not a usergen database (check --db or $USERGEN_DB)`);
-  }
-  if (stat.size > 0 && !readHeader(file).equals(SQLITE_HEADER)) {
-    throw new UserError(`${file} is not a usergen database (not an SQLite file)`);
   }
   return stat;
 }
@@ -120,21 +124,11 @@ function createFile(file: string): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new UserError(`cannot create ${file}: folder ${dir} does not exist`);
   try {
+    // O_EXCL: only ever a file nobody had, so no connection of this process can hold a lock on it.
     fs.closeSync(fs.openSync(file, 'wx', 0o600));
   } catch (error) {
     // Another process created it first: fine, it is opened as an existing file.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw describeOpenError(error, file);
-  }
-}
-
-function readHeader(file: string): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const header = Buffer.alloc(SQLITE_HEADER.length);
-    fs.readSync(fd, header, 0, header.length, 0);
-    return header;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

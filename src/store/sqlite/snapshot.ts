@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { UserError } from '../../errors.js';
@@ -138,39 +140,23 @@ export async function restoreSnapshot(backupFile: string, targetFile: string): P
  * Copies the database `file` as it is on disk, and its WAL if that holds anything, to `target`
  * (and `target`-wal), created 0600 and never over an existing file, fsynced; returns the paths
  * written. For a damaged file, which SQLite cannot copy: the bytes are all there is.
+ *
+ * THE BYTES ARE READ BY A CHILD PROCESS, NEVER BY THIS ONE: this process may hold a connection to
+ * `file`, and closing any other descriptor of it here would drop that connection's locks (see
+ * checkDatabaseFile). A rare path (a restore over a damaged file): the child costs about 40 ms.
  */
 export function copyDatabaseFiles(file: string, target: string): string[] {
   const copies: Array<[string, string]> = [[file, target]];
   const wal = `${file}-wal`;
   if (fs.existsSync(wal) && fs.statSync(wal).size > 0) copies.push([wal, `${target}-wal`]);
-  const written: string[] = [];
-  try {
-    for (const [from, to] of copies) {
-      written.push(to);
-      copyPrivately(from, to);
-    }
-  } catch (error) {
-    for (const to of written) fs.rmSync(to, { force: true });
-    throw new UserError(`cannot copy ${file} to ${target}: ${(error as Error).message}`);
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./copy-files-process.js', import.meta.url)), ...copies.flat()], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (child.status !== 0) {
+    const why = child.error?.message ?? (child.stderr.trim() || `the copying process ended with ${child.signal ?? child.status}`);
+    throw new UserError(`cannot copy ${file} to ${target}: ${why}`);
   }
   fsyncPath(path.dirname(target));
-  return written;
-}
-
-function copyPrivately(from: string, to: string): void {
-  const output = fs.openSync(to, 'wx', 0o600);
-  try {
-    const input = fs.openSync(from, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      for (let read: number; (read = fs.readSync(input, buffer, 0, buffer.length, null)) > 0; ) {
-        for (let done = 0; done < read; ) done += fs.writeSync(output, buffer, done, read - done);
-      }
-    } finally {
-      fs.closeSync(input);
-    }
-    fs.fsyncSync(output);
-  } finally {
-    fs.closeSync(output);
-  }
+  return copies.map(([, to]) => to);
 }
