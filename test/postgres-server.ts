@@ -57,6 +57,8 @@ export interface Server {
   url: string;
   /** Stops the server at once and removes its folder; synchronous, so an 'exit' handler can call it. */
   stop(): void;
+  /** Restarts it on the same port: `fast` ends every session first (57P01), `immediate` kills them and recovers at start. */
+  restart(mode: 'fast' | 'immediate'): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -111,7 +113,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
       const port = await freePort();
       started = true;
       const start = await asServer(PG_CTL, ['-D', data, '-l', log, '-o', `-p ${port}`, '-w', '-t', '60', 'start']);
-      if (start.code === 0) return { url: `postgres://postgres:${password}@${alsoOn?.address ?? '127.0.0.1'}:${port}/postgres`, stop };
+      const restart = async (mode: 'fast' | 'immediate'): Promise<void> => {
+        const again = await asServer(PG_CTL, ['-D', data, '-l', log, '-m', mode, '-w', '-t', '60', 'restart']);
+        if (again.code !== 0) throw new Error(`pg_ctl restart -m ${mode} failed (exit ${again.code}):\n${again.tail}`);
+      };
+      if (start.code === 0) return { url: `postgres://postgres:${password}@${alsoOn?.address ?? '127.0.0.1'}:${port}/postgres`, stop, restart };
       const serverLog = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-4000) : '';
       if (attempt < 3 && /could not bind/.test(serverLog)) continue;
       throw new Error(`pg_ctl start failed (exit ${start.code}):\n${start.tail}\n${serverLog}`);

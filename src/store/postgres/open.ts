@@ -74,9 +74,13 @@ export async function openPostgres(url: string, options: PgOpenOptions = {}): Pr
     },
   };
   const pool = new pg.Pool(config);
-  // An idle connection the server drops (restart, network) must not crash the process: the pool
-  // replaces it at the next query, which fails or succeeds on its own.
+  // A connection the server drops (restart, an administrator, the network) must not crash the
+  // process. The pool listens on its idle connections only; one handed out (a transaction between
+  // two statements) emits its error with no listener, which ends the process. With one of its
+  // own, the statement that next uses it fails ("not queryable"), and the pool discards it when it
+  // comes back.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await migrate(pool, url, schema, options.create ?? true);
   } catch (error) {
