@@ -5,6 +5,7 @@ import { openStore } from '../src/store/open.js';
 import type { JobStore } from '../src/store/store.js';
 import { ENGINES } from './engines.js';
 import { runCli, startCli, waitFor, type CliProcess } from './helpers.js';
+import { watchWithShell } from './sqlite-clients.js';
 
 // The promise under fire: 40 generate jobs, 3 worker processes, one of them SIGKILLed every 1-2 s
 // for 20 s and replaced. Whatever was killed, each job's users are written once (with its
@@ -26,6 +27,8 @@ async function counts(store: JobStore) {
 describe.each(ENGINES)('chaos on $name', (engine) => {
   it(`${JOBS} jobs, 3 workers, one SIGKILLed every 1-2 s for ${CHAOS_MS / 1000} s: every user written once`, async () => {
     const db = await engine.database();
+    // On a file, an operator watches it the whole time with the sqlite3 shell.
+    const watcher = engine.name === 'sqlite' ? watchWithShell(db) : undefined;
     const env = { USERGEN_HASH_ITERATIONS: HASH_ITERATIONS };
     for (let i = 0; i < JOBS; i++) {
       const queued = await runCli(['generate', String(USERS_PER_JOB), '--db', db], { env });
@@ -60,6 +63,7 @@ describe.each(ENGINES)('chaos on $name', (engine) => {
       expect(jobs.filter((job) => job.state === 'running')).toEqual([]);
       expect(users).toBe(succeeded.length * USERS_PER_JOB);
       expect(names).toBe(users);
+      await watcher?.stop();
       for (const job of jobs.filter((row) => row.state === 'failed')) {
         const history = JSON.parse(job.history ?? '[]') as Array<{ error?: { name?: string } }>;
         expect(history.length, `job ${job.id} failed`).toBe(job.attempts);

@@ -73,6 +73,7 @@ export function watchWithShell(file: string): { stop(): Promise<number> } {
     stopped = true;
     await loop;
     expect(failures, 'the sqlite3 shell could not read the file').toEqual([]);
+    expect(reads, 'the sqlite3 shell never read the jobs').toBeGreaterThan(0);
     return reads;
   };
   onTestFinished(async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { count, inspectDb, jobs, ROOT, startCli, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { watchWithShell } from '../sqlite-clients.js';
 
 const JOBS = 50;
 
@@ -17,6 +18,8 @@ const ENQUEUER = `
 describe('several processes on one file', () => {
   it('three workers and an enqueuer started together on a new file: every job succeeds exactly once', async () => {
     const { db: file } = tempDb();
+    // An operator watching the file with the sqlite3 shell the whole time.
+    const watcher = watchWithShell(file);
     const workers = [1, 2, 3].map(() => startCli(['worker', '--db', file, '--concurrency', '2', '--poll', '5ms']));
     const enqueuer = startCli([file], { command: [process.execPath, '--input-type=module', '-e', ENQUEUER] });
     const enqueued = await enqueuer.exited;
@@ -26,6 +29,7 @@ describe('several processes on one file', () => {
     await waitFor(() => succeeded(db) === JOBS, 'every job to succeed', 60_000);
     // stopCli fails unless each worker exits 0.
     const exits = await Promise.all(workers.map(stopCli));
+    await watcher.stop();
 
     const output = [enqueued, ...exits].map((run) => run.stdout + run.stderr).join('\n');
     expect(output).not.toMatch(/SQLITE_BUSY|database is locked/i);

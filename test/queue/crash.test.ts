@@ -2,11 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { count, FIXTURE_TASKS, inspectDb, jobs, pauseOutsideWrite, startCli, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { watchWithShell } from '../sqlite-clients.js';
 import { enqueueJobs, generateJob, hashingWorker, progressOf, SLOW_ITERATIONS } from './enqueue.js';
+
+// Each with an operator watching the file through the sqlite3 shell the whole time (stopped, and
+// its reads checked, when the test ends).
 
 describe('crash recovery', () => {
   it('a job whose worker is killed while hashing is finished by another, users written once', async () => {
     const { file, id, db, worker: first } = await hashingWorker(['--lease', '2s']);
+    watchWithShell(file);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     expect(count(db, 'select count(*) from users')).toBe(0);
@@ -24,6 +29,7 @@ describe('crash recovery', () => {
     // Only the paused worker has a short lease. The other's is long, so that a stall of its own
     // event loop cannot lapse it and hand the job back to the paused worker once it wakes.
     const { file, id, db, worker: paused } = await hashingWorker(['--lease', '1s']);
+    watchWithShell(file);
     await pauseOutsideWrite(paused, db);
     const other = startCli(['worker', '--db', file, '--lease', '1h']);
     await waitFor(() => succeeded(db) === 1, 'the other worker to finish the job');
@@ -40,6 +46,7 @@ describe('crash recovery', () => {
     const { dir, db: file } = tempDb();
     const marker = path.join(dir, 'in-commit');
     const [id] = await enqueueJobs(file, [{ task: 'test_hang_in_commit', payload: { total: 100, marker } }]);
+    watchWithShell(file);
     const db = inspectDb(file);
 
     const first = startCli(['worker', '--db', file, '--lease', '2s', '--tasks', FIXTURE_TASKS]);
@@ -63,6 +70,7 @@ describe('graceful shutdown', () => {
   it('SIGTERM lets running jobs finish, then exits 0', async () => {
     const { db: file } = tempDb();
     const ids = await enqueueJobs(file, [generateJob(100, SLOW_ITERATIONS), generateJob(100, SLOW_ITERATIONS)]);
+    watchWithShell(file);
     const db = inspectDb(file);
     const worker = startCli(['worker', '--db', file, '--concurrency', '2']);
     await waitFor(() => ids.every((id) => progressOf(db, id) > 0), 'both jobs to be hashing');
@@ -74,7 +82,8 @@ describe('graceful shutdown', () => {
   });
 
   it('jobs still running when the grace period ends go back to the queue, attempt not counted, progress dropped', async () => {
-    const { id, db, worker } = await hashingWorker(['--grace', '1ms']);
+    const { file, id, db, worker } = await hashingWorker(['--grace', '1ms']);
+    watchWithShell(file);
     const exit = await stopCli(worker);
 
     expect(jobs(db)[0]).toMatchObject({ state: 'queued', attempts: 0, progress_current: null, progress_total: null, history: null });
