@@ -14,7 +14,7 @@ import { backupsView, queueBackup } from './pages/backups.js';
 import { GENERATING, generateView, parseTotal } from './pages/generate.js';
 import { jobsView, jobView } from './pages/jobs.js';
 import { usersView } from './pages/users.js';
-import { security, type Credentials } from './security.js';
+import { security, securityHeaders, type Credentials } from './security.js';
 import { sharedStatus } from './shared-status.js';
 
 export interface WebOptions {
@@ -40,6 +40,7 @@ export function createWebApp(options: WebOptions): Hono {
   const readStatus = sharedStatus(store);
   const app = new Hono();
   // The forms send a field or two: nothing needs more, and a body is read whole before the CSRF check.
+  app.use(securityHeaders);
   app.use(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Refused: the request body is too large.\n', 413) }));
   app.use(middleware);
 

@@ -49,19 +49,41 @@ export function security(options: { credentials?: Credentials | undefined; readO
     if (c.req.method === 'POST') {
       if (options.readOnly) return c.text('This server is read-only (--read-only): nothing can be changed here.\n', 403);
       if (!sameOrigin(c)) return c.text('Refused: this form was sent from another site.\n', 403);
-      const body = await c.req.parseBody();
+      let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+      try {
+        body = await c.req.parseBody();
+      } catch (error) {
+        // A malformed multipart or urlencoded body: the sender's fault, told in one line.
+        return c.text(`Bad request: the form's body cannot be read (${oneLine(error)}).\n`, 400);
+      }
       if (!equalStrings(typeof body._csrf === 'string' ? body._csrf : '', csrfToken)) {
         return c.text('Refused: the form has no valid CSRF token (reload the page and try again).\n', 403);
       }
     }
     await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
-    c.header('Referrer-Policy', 'same-origin');
-    c.header('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; form-action 'self'");
     return undefined;
   };
   return { csrfToken, middleware, authorized };
+}
+
+const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'same-origin'],
+  ['Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; form-action 'self'"],
+];
+
+/**
+ * The headers of every answer, the refusals (400, 401, 403, 413) as much as the pages: the
+ * outermost middleware, so that none of those answered before the pages is left without them.
+ */
+export const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  for (const [name, value] of SECURITY_HEADERS) c.res.headers.set(name, value);
+};
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
 /** The name in a Host header, without its port. */

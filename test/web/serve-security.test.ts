@@ -28,6 +28,42 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
     }
   });
 
+  it('answers a body it cannot read with 400 and one line, changing nothing; every refusal carries the pages\' security headers', async () => {
+    const served = await serveOn(await engine.database(), ['--auth', 'admin:s3cret']);
+    try {
+      const store = await storeOf(served.db);
+      const auth = { Authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` };
+      const securityHeaders = (page: { headers: Headers }, what: string) => {
+        expect(page.headers.get('x-content-type-options'), what).toBe('nosniff');
+        expect(page.headers.get('x-frame-options'), what).toBe('DENY');
+        expect(page.headers.get('content-security-policy'), what).toMatch(/default-src 'self'/);
+      };
+      for (const path of ['/generate', '/backups', '/jobs/1/cancel', '/jobs/1/retry']) {
+        for (const [type, body] of [
+          ['multipart/form-data', 'total=200'],
+          ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="total"\r\n\r\n200'],
+        ]) {
+          const page = await served.page(path, { method: 'POST', headers: { ...auth, Origin: served.url, 'Content-Type': type! }, body });
+          expect(page.status, `${path} ${type}`).toBe(400);
+          expect(page.text, `${path} ${type}`).toMatch(/^Bad request: [^\n]+\n$/);
+          securityHeaders(page, `400 from ${path}`);
+        }
+      }
+      expect(await jobCount(store)).toBe(0);
+      const unauthorized = await served.page('/users');
+      expect(unauthorized.status).toBe(401);
+      securityHeaders(unauthorized, '401');
+      const forbidden = await served.post('/generate', { total: '100' }, auth);
+      expect(forbidden.status).toBe(403);
+      securityHeaders(forbidden, '403');
+      const tooLarge = await served.page('/generate', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'x'.repeat(100_000) });
+      expect(tooLarge.status).toBe(413);
+      securityHeaders(tooLarge, '413');
+    } finally {
+      await served.stop();
+    }
+  });
+
   it('shows a hostile payload and error as text, and never a password hash', async () => {
     const db = await engine.database();
     const hostile = '<script>alert(1)</script>';
