@@ -130,6 +130,8 @@ describe('workers while the server restarts or the network is cut', () => {
           startCli(['worker', '--db', db, '--concurrency', '2', '--poll', '50ms', '--lease', '3s', '--tasks', HELD_TASKS]);
         const workers = [start(), start()];
         await waitFor(() => fs.existsSync(marker), 'a worker to hold its completion open');
+        // Both past their start-up check, which a worker that cannot reach the server exits on.
+        await waitFor(() => workers.every((worker) => worker.stderr().includes(' ready: ')), 'both workers to be ready');
 
         if (disruption === 'cut') proxy.cut();
         else await server.restart(disruption);
