@@ -270,7 +270,7 @@ export class PgStore extends BuilderQueries implements JobStore {
         await this.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).execute();
       } catch (error) {
         // A server that cannot be reached (restarting, the network cut) says nothing of the tables.
-        if (pgFaultOf(error) !== 'damaged') throw this.describeError(error);
+        if (pgFaultOf(error) === 'io') throw this.describeError(error);
         problems.push(`${table}: ${this.describeError(error).message}`);
       }
     }
