@@ -103,18 +103,64 @@ describe('workers while the server restarts or the network is cut', () => {
   }, 60_000);
   afterAll(() => server?.stop());
 
+  /** A database of its own on the server, reached directly and through a proxy that can cut the network; dropped after `work`. */
+  async function withDatabase(work: (direct: URL, proxy: Awaited<ReturnType<typeof startProxy>>) => Promise<void>): Promise<void> {
+    const name = `usergen_loss_${crypto.randomBytes(6).toString('hex')}`;
+    await query(server.url, `create database ${name}`);
+    const direct = new URL(server.url);
+    direct.pathname = `/${name}`;
+    const proxy = await startProxy(direct);
+    try {
+      await work(direct, proxy);
+    } finally {
+      await proxy.close();
+      await query(server.url, `drop database if exists ${name} with (force)`);
+    }
+  }
+
+  it('a cut network between the start-up check and the registration: the worker waits, registers, and works', async () => {
+    const { dir } = tempDb();
+    await withDatabase(async (direct, proxy) => {
+      // Holds the registration's insert (SHARE mode lets the check's reads through) until released.
+      const locker = new pg.Client({ connectionString: direct.href });
+      try {
+        await (await openStore(direct.href)).close(); // the schema
+        await locker.connect();
+        await locker.query('begin');
+        await locker.query('lock table usergen.workers in share mode');
+        const worker = startCli(['worker', '--db', proxy.url, '--concurrency', '1', '--poll', '50ms', '--tasks', HELD_TASKS]);
+        const waiting = "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'insert into%workers%'";
+        await waitFor(async () => (await query(direct.href, waiting)).length > 0, 'the registration to wait for its lock');
+        proxy.cut();
+        await waitFor(() => worker.stderr().includes('registering the worker failed: cannot reach'), 'the worker to say it cannot reach the server');
+        await locker.query('commit');
+        await waitFor(async () => (await query(direct.href, 'select id from usergen.workers')).length === 1, 'the worker to register');
+        expect(worker.child.exitCode, worker.stderr()).toBe(null);
+        const marker = path.join(dir, 'ran');
+        const store = await openStore(direct.href, { create: false });
+        try {
+          const { id } = await store.enqueue({ task: 'test_held_in_commit', payload: { marker, release: marker }, maxAttempts: 1 });
+          await waitFor(async () => (await store.getJob(id))?.state === 'succeeded', 'the job to succeed');
+        } finally {
+          await store.close();
+        }
+        const exit = await stopCli(worker);
+        expect(exit.stderr).toContain('registering the worker works again');
+        expect(exit.stderr).not.toMatch(/^\s+at /m);
+        expect(exit.stderr).not.toContain(new URL(server.url).password);
+      } finally {
+        await locker.end().catch(() => {});
+      }
+    });
+  });
+
   const JOBS = 16;
 
   it.each([['a fast restart', 'fast'], ['an immediate restart', 'immediate'], ['a cut network', 'cut']] as const)(
     '%s mid-drain, on claims and on a completion held open: the workers go on, one line each, nothing lost or done twice',
     async (_name, disruption) => {
       const { dir } = tempDb();
-      const name = `usergen_loss_${crypto.randomBytes(6).toString('hex')}`;
-      await query(server.url, `create database ${name}`);
-      const direct = new URL(server.url);
-      direct.pathname = `/${name}`;
-      const proxy = await startProxy(direct);
-      try {
+      await withDatabase(async (direct, proxy) => {
         const db = disruption === 'cut' ? proxy.url : direct.href;
         const marker = path.join(dir, 'held');
         const release = path.join(dir, 'release');
@@ -158,10 +204,7 @@ describe('workers while the server restarts or the network is cut', () => {
         expect(log).not.toMatch(/Unhandled|uncaught/i);
         expect(log).not.toContain(new URL(server.url).password);
         expect(log).toMatch(/cannot reach|Connection terminated|terminating connection|connection error/);
-      } finally {
-        await proxy.close();
-        await query(server.url, `drop database if exists ${name} with (force)`);
-      }
+      });
     },
   );
 });

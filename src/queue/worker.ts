@@ -6,6 +6,8 @@ import { LeaseLostError, ShutdownError } from './errors.js';
 import type { ClaimedJob, JobStore } from '../store/store.js';
 import { JobRun, runJob, type RunContext } from './run-job.js';
 import { Leases } from './leases.js';
+import { RepeatedFailure } from './repeated-failure.js';
+import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
@@ -35,42 +37,6 @@ const CLAIM_RETRY_MS = 1_000;
  * for free slots.
  */
 const SHORT_JOB_MS = 2;
-
-/**
- * Runs the functions it is given in order, at most `size` at once: each holds a slot until the
- * promise it returns settles (it must not reject). What p-queue did here, without its events and
- * options, which cost promises and objects per job.
- */
-class Slots<T> {
-  #free: number;
-  readonly #waiting: Array<{ item: T; work: () => Promise<void> }> = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  add(item: T, work: () => Promise<void>): void {
-    if (this.#free === 0) {
-      this.#waiting.push({ item, work });
-      return;
-    }
-    this.#free -= 1;
-    this.#run(work);
-  }
-
-  /** Takes out what still waits for a slot: it will not run. */
-  takeWaiting(): T[] {
-    return this.#waiting.splice(0).map((entry) => entry.item);
-  }
-
-  #run(work: () => Promise<void>): void {
-    void work().then(() => {
-      const next = this.#waiting.shift();
-      if (next) this.#run(next.work);
-      else this.#free += 1;
-    });
-  }
-}
 
 function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -148,20 +114,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) this.stop();
     const register = this.#options.register ?? true;
-    if (register) {
-      const now = Date.now();
-      await this.#store.registerWorker({
-        id: this.id,
-        host: os.hostname(),
-        pid: process.pid,
-        concurrency: this.#concurrency,
-        started_at: now,
-        last_heartbeat_at: now,
-        alive_until: now + this.#leaseMs,
-        jobs_done: 0,
-        tasks: JSON.stringify(this.#taskNames),
-      });
-    }
+    if (register) await this.#register();
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
     const stopWatching = this.#store.watchForWork(() => this.#wakeUp());
     this.#options.onRunning?.();
@@ -183,6 +136,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.#store.workerStopped();
     }
     return { ...this.#summary };
+  }
+
+  /**
+   * Writes this worker's row. A server out of reach (restarting, the network cut) is waited out as
+   * a claim waits it out, until the worker is stopped: the start-up check may have passed just before.
+   */
+  async #register(): Promise<void> {
+    const failures = new RepeatedFailure(this.#log, 'registering the worker');
+    while (!this.#stopping) {
+      const now = Date.now();
+      try {
+        await this.#store.registerWorker({
+          id: this.id,
+          host: os.hostname(),
+          pid: process.pid,
+          concurrency: this.#concurrency,
+          started_at: now,
+          last_heartbeat_at: now,
+          alive_until: now + this.#leaseMs,
+          jobs_done: 0,
+          tasks: JSON.stringify(this.#taskNames),
+        });
+        failures.succeeded();
+        return;
+      } catch (error) {
+        if (this.#store.faultOf(error) !== 'io') throw this.#faults.describe(error);
+        failures.failed(this.#faults.describe(error).message, CLAIM_RETRY_MS);
+        await this.#idle(CLAIM_RETRY_MS);
+      }
+    }
   }
 
   /** Claim nothing more; running jobs get the grace period, then go back to the queue. */

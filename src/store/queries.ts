@@ -175,10 +175,14 @@ export async function jobTotals(db: Kysely<Database>): Promise<JobTotal[]> {
 
 // Workers' rows.
 
+// A row already there is this worker's own: a registration retried after its connection was
+// lost may have been committed by the server all the same.
 export async function insertWorker(db: Kysely<Database>, worker: NewWorker): Promise<void> {
+  const row = { ...worker, ...identityOf(worker.pid) };
   await db
     .insertInto('workers')
-    .values({ ...worker, ...identityOf(worker.pid) })
+    .values(row)
+    .onConflict((conflict) => conflict.column('id').doUpdateSet(row))
     .execute();
 }
 
