@@ -31,7 +31,10 @@ async function main(users) {
   await new Promise((resolve) => child.on('close', resolve));
   const cycles = JSON.parse(output);
   const stat = (from, to) => {
-    const window = cycles.filter(([at]) => at >= from && at <= to).map(([, ms]) => ms).sort((a, b) => a - b);
+    const window = cycles
+      .filter(([at]) => at >= from && at <= to)
+      .map(([, ms]) => ms)
+      .sort((a, b) => a - b);
     return { cycles: window.length, p50: window[Math.floor(window.length / 2)], max: window[window.length - 1] };
   };
   const size = fs.statSync(file).size;

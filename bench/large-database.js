@@ -23,12 +23,22 @@ async function build(file, users) {
       const rows = [];
       for (let i = start; i < Math.min(users, start + 50_000); i++) {
         const username = `user_${i.toString(36).padStart(10, '0')}`;
-        rows.push({ username, email: `${username}@example.com`, first_name: 'Bench', last_name: 'User', password: hash,
-          is_superuser: 0, is_staff: 0, is_active: 1, last_login: null, date_joined: new Date().toISOString(), job_id: null });
+        rows.push({
+          username,
+          email: `${username}@example.com`,
+          first_name: 'Bench',
+          last_name: 'User',
+          password: hash,
+          is_superuser: 0,
+          is_staff: 0,
+          is_active: 1,
+          last_login: null,
+          date_joined: new Date().toISOString(),
+          job_id: null,
+        });
       }
       await insertUsers(trx, rows);
     });
   }
   await store.close();
 }
-

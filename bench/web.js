@@ -27,7 +27,15 @@ function start(args) {
     });
     child.on('close', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
-  return { child, url, stop: () => new Promise((resolve) => { child.on('close', resolve); child.kill('SIGTERM'); }) };
+  return {
+    child,
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.on('close', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 /** Median milliseconds of `runs` sequential GETs of `url`. */
@@ -47,14 +55,16 @@ async function latency(url, runs = 21) {
 async function throughput(url, ms = 5_000, clients = 8) {
   let done = 0;
   const until = performance.now() + ms;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < until) {
-      const response = await fetch(url);
-      await response.text();
-      if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < until) {
+        const response = await fetch(url);
+        await response.text();
+        if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
+        done++;
+      }
+    }),
+  );
   return Math.round((done * 1000) / ms);
 }
 
@@ -65,9 +75,12 @@ const base = await reader.url;
 await latency(`${base}/users`, 3);
 const figures = {
   [`/users page 1 of ${pages.toLocaleString('en-US')} (${users.toLocaleString('en-US')} users), median ms`]: await latency(`${base}/users`),
-  [`/users last page, median ms`]: await latency(`${base}/users?page=${pages}`),
-  [`/users?order=newest page 1, median ms`]: await latency(`${base}/users?order=newest`),
-  [`/users page ${Math.floor(pages / 2).toLocaleString('en-US')} (the middle), median ms`]: await latency(`${base}/users?page=${Math.floor(pages / 2)}`, 5),
+  '/users last page, median ms': await latency(`${base}/users?page=${pages}`),
+  '/users?order=newest page 1, median ms': await latency(`${base}/users?order=newest`),
+  [`/users page ${Math.floor(pages / 2).toLocaleString('en-US')} (the middle), median ms`]: await latency(
+    `${base}/users?page=${Math.floor(pages / 2)}`,
+    5,
+  ),
 };
 await reader.stop();
 
@@ -77,7 +90,10 @@ const scratch = path.join(dir, 'web.db');
 const { openQueue } = await import(`${root}/dist/index.js`);
 const { noop } = await import(noopTasks);
 const queue = await openQueue({ db: scratch });
-await queue.enqueueMany(noop, Array.from({ length: 200_000 }, () => ({})));
+await queue.enqueueMany(
+  noop,
+  Array.from({ length: 200_000 }, () => ({})),
+);
 await queue.close();
 const server = start(['serve', '--port', '0', '--db', scratch]);
 const url = await server.url;
@@ -85,7 +101,10 @@ const worker = spawn(process.execPath, [bin, 'worker', '--db', scratch, '--tasks
 await new Promise((resolve) => setTimeout(resolve, 500));
 figures['/users while a worker drains, requests/s (8 clients)'] = await throughput(`${url}/users`);
 figures['/jobs while a worker drains, requests/s (8 clients)'] = await throughput(`${url}/jobs`);
-await new Promise((resolve) => { worker.on('close', resolve); worker.kill('SIGTERM'); });
+await new Promise((resolve) => {
+  worker.on('close', resolve);
+  worker.kill('SIGTERM');
+});
 await server.stop();
 fs.rmSync(dir, { recursive: true, force: true });
 

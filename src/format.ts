@@ -3,7 +3,10 @@
 /** `2026-11-24 13:02:01` (UTC) from milliseconds since the epoch or an ISO string. */
 export function formatTime(time: number | string | null): string {
   if (time === null) return '';
-  return new Date(time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  return new Date(time)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
 }
 
 /** `1,234`. */

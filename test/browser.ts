@@ -33,7 +33,10 @@ export function useBrowser(): BrowserSession {
   let owned: OwnedProcesses | undefined;
   beforeAll(async () => {
     const problem = inject('chromiumProblem');
-    if (problem) return void (browser = new Error(problem));
+    if (problem) {
+      browser = new Error(problem);
+      return;
+    }
     // Chromium keeps crash reports under $XDG_CONFIG_HOME (else ~/.config): a folder of its own
     // keeps them out of the user's home, and marks every process this browser starts.
     const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-chromium-'));
@@ -42,7 +45,8 @@ export function useBrowser(): BrowserSession {
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, env });
     } catch (error) {
       fs.rmSync(configDir, { recursive: true, force: true });
-      return void (browser = new Error(`chromium did not start: ${String(error)}`));
+      browser = new Error(`chromium did not start: ${String(error)}`);
+      return;
     }
     owned = ownedProcesses(configDir);
   }, 60_000);
@@ -135,7 +139,7 @@ function liveProcesses(): Array<{ pid: string; group: string; command: string; e
 // fails the file, and is killed.
 async function expectAllExited(owned: OwnedProcesses): Promise<void> {
   try {
-    await waitFor(() => running(owned).length === 0, 'chromium\'s processes to exit', 5_000);
+    await waitFor(() => running(owned).length === 0, "chromium's processes to exit", 5_000);
   } catch {
     const left = running(owned);
     for (const entry of left) {
@@ -145,7 +149,8 @@ async function expectAllExited(owned: OwnedProcesses): Promise<void> {
         // exited meanwhile
       }
     }
-    if (left.length > 0) throw new Error(`chromium left ${left.length} process(es) running after the browser closed (now killed): ${left.join(', ')}`);
+    if (left.length > 0)
+      throw new Error(`chromium left ${left.length} process(es) running after the browser closed (now killed): ${left.join(', ')}`);
   } finally {
     fs.rmSync(owned.configDir, { recursive: true, force: true });
   }

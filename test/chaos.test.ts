@@ -19,7 +19,10 @@ const CHAOS_MS = 20_000;
 const HASH_ITERATIONS = '40000';
 
 async function counts(store: JobStore) {
-  const users = await store.db.selectFrom('users').select((eb) => [eb.fn.countAll<number>().as('all'), eb.fn.count<number>('username').distinct().as('names')]).executeTakeFirstOrThrow();
+  const users = await store.db
+    .selectFrom('users')
+    .select((eb) => [eb.fn.countAll<number>().as('all'), eb.fn.count<number>('username').distinct().as('names')])
+    .executeTakeFirstOrThrow();
   const jobs = await store.db.selectFrom('jobs').select(['id', 'state', 'payload', 'history', 'attempts']).execute();
   return { users: Number(users.all), names: Number(users.names), jobs };
 }

@@ -7,7 +7,10 @@ export type Unit = Map<string, Map<string, string[]>>;
 export function parseUnit(text: string): Unit {
   const unit: Unit = new Map();
   let section: Map<string, string[]> | undefined;
-  for (const line of text.replace(/\\\n/g, ' ').split('\n').map((raw) => raw.trim())) {
+  for (const line of text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((raw) => raw.trim())) {
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const header = /^\[(.+)\]$/.exec(line);
     if (header) {

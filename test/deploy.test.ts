@@ -137,7 +137,7 @@ async function workAndStop(
 describe('the systemd units', () => {
   const DATABASE = '/var/lib/usergen/usergen.db';
 
-  it('run their usergen command on the database USERGEN_DB names, as the usergen user, restart always, and wait longer than the worker\'s grace to stop', () => {
+  it("run their usergen command on the database USERGEN_DB names, as the usergen user, restart always, and wait longer than the worker's grace to stop", () => {
     const grace = workerGrace(execStart(unitOf('worker')));
     for (const service of SERVICES) {
       const unit = unitOf(service);
@@ -158,7 +158,10 @@ describe('the systemd units', () => {
       expect(serviceValue(unit, 'PrivateTmp'), service).toBe('yes');
       // The wake file lives in /dev/shm and must be one for the three services.
       const settings = [...unit.get('Service')!.entries()].flatMap(([key, values]) => values.map((value) => `${key}=${value}`));
-      expect(settings.filter((setting) => setting.includes('/dev/shm') || /^(PrivatePIDs|PrivateIPC|MemoryDenyWriteExecute)=yes/.test(setting)), service).toEqual([]);
+      expect(
+        settings.filter((setting) => setting.includes('/dev/shm') || /^(PrivatePIDs|PrivateIPC|MemoryDenyWriteExecute)=yes/.test(setting)),
+        service,
+      ).toEqual([]);
       expect(unitValue(unit, 'Install', 'WantedBy'), service).toBe('multi-user.target');
     }
   });
@@ -189,7 +192,11 @@ describe('the systemd units', () => {
     const as = (service: 'worker' | 'schedule') => {
       const unit = unitOf(service);
       const env = relocateAll(unitEnvironment(unit), path.dirname(DATABASE), dir);
-      return { words: execStart(unit).map((word) => relocate(word, path.dirname(DATABASE), dir)), env, stopSeconds: systemdSeconds(serviceValue(unit, 'TimeoutStopSec')) };
+      return {
+        words: execStart(unit).map((word) => relocate(word, path.dirname(DATABASE), dir)),
+        env,
+        stopSeconds: systemdSeconds(serviceValue(unit, 'TimeoutStopSec')),
+      };
     };
     expect(as('worker').env.USERGEN_DB).toBe(db);
     await workAndStop({ worker: as('worker'), schedule: as('schedule') }, db);
@@ -200,9 +207,14 @@ describe('the systemd units', () => {
     const unit = unitOf('serve');
     const stopSeconds = systemdSeconds(serviceValue(unit, 'TimeoutStopSec'));
     // Not the caller's USERGEN_AUTH: only the unit's environment and its file's.
-    const envOf = (file: Record<string, string>) => ({ USERGEN_AUTH: undefined, ...relocateAll(unitEnvironment(unit), path.dirname(DATABASE), dir), ...file });
+    const envOf = (file: Record<string, string>) => ({
+      USERGEN_AUTH: undefined,
+      ...relocateAll(unitEnvironment(unit), path.dirname(DATABASE), dir),
+      ...file,
+    });
     // Port 0: any free one (serve prints it). 127.0.0.2 stands for a public address: not loopback to serve.
-    const start = (file: Record<string, string>) => startUsergen(execStart(unit, { USERGEN_PORT: '0', ...file }), envOf({ USERGEN_PORT: '0', ...file }));
+    const start = (file: Record<string, string>) =>
+      startUsergen(execStart(unit, { USERGEN_PORT: '0', ...file }), envOf({ USERGEN_PORT: '0', ...file }));
 
     const local = start({});
     const [, url] = await waitForOutput(local, /Serving (http:\/\/127\.0\.0\.1:\d+\/)/, 'serve to listen on loopback');
@@ -237,7 +249,10 @@ describe('the container files', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     const build = stages[0]!;
     expect(build[0]!.args).toMatch(/^node:20-bookworm(-slim)? AS build$/i);
-    const buildRuns = build.filter(({ name }) => name === 'RUN').map(({ args }) => args).join('\n');
+    const buildRuns = build
+      .filter(({ name }) => name === 'RUN')
+      .map(({ args }) => args)
+      .join('\n');
     for (const tool of ['python3', 'make', 'g++']) expect(buildRuns, `the build stage installs ${tool}`).toContain(` ${tool}`);
     expect(buildRuns).toMatch(/npm ci\b/);
     expect(buildRuns).toMatch(/npm run build/);
@@ -252,7 +267,9 @@ describe('the container files', () => {
   });
 
   it('the Dockerfile copies files that exist and that its .dockerignore lets through', () => {
-    const ignore = read('Dockerfile.dockerignore').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    const ignore = read('Dockerfile.dockerignore')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
     const allowed = ignore.filter((line) => line.startsWith('!')).map((line) => line.slice(1));
     expect(ignore[0], 'an allow list: everything else stays out of the build context').toBe('*');
     const sources = stages
@@ -266,7 +283,7 @@ describe('the container files', () => {
     }
   });
 
-  it('compose runs worker, schedule and serve of that image on one volume at /data, waits longer than the worker\'s grace to stop, and serves only with USERGEN_AUTH', () => {
+  it("compose runs worker, schedule and serve of that image on one volume at /data, waits longer than the worker's grace to stop, and serves only with USERGEN_AUTH", () => {
     const grace = workerGrace(compose.services.worker.command as string[]);
     expect(Object.keys(compose.services).sort()).toEqual([...SERVICES].sort());
     expect(Object.keys(compose.volumes)).toEqual(['data']);
@@ -285,7 +302,9 @@ describe('the container files', () => {
     const args = serve.command as string[];
     expect(optionValue(args, '--host'), 'the published port reaches only a server on 0.0.0.0').toBe('0.0.0.0');
     expect(serve.ports).toEqual([`${optionValue(args, '--port')}:${optionValue(args, '--port')}`]);
-    expect((serve.environment as Record<string, string>).USERGEN_AUTH, 'required: compose refuses to start without it').toMatch(/^\$\{USERGEN_AUTH:\?[^}]+\}$/);
+    expect((serve.environment as Record<string, string>).USERGEN_AUTH, 'required: compose refuses to start without it').toMatch(
+      /^\$\{USERGEN_AUTH:\?[^}]+\}$/,
+    );
     expect(read('.gitignore').split('\n'), 'the .env holding USERGEN_AUTH is never committed').toContain('.env');
   });
 
@@ -305,6 +324,9 @@ it('the npm package ships the systemd units, and not the container files (they b
   const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
   const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((file) => file.path);
   const units = fs.readdirSync(path.join(DEPLOY, 'systemd')).map((name) => `deploy/systemd/${name}`);
-  expect(units.filter((unit) => !files.includes(unit)), 'units missing from the package').toEqual([]);
+  expect(
+    units.filter((unit) => !files.includes(unit)),
+    'units missing from the package',
+  ).toEqual([]);
   expect(files.filter((file) => file.startsWith('deploy/') && !file.startsWith('deploy/systemd/'))).toEqual([]);
 });

@@ -97,12 +97,7 @@ export async function killLeakedProcesses(): Promise<string[]> {
 }
 
 /** Polls `condition` until it returns a truthy value, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  condition: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 30_000,
-  intervalMs = 20,
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 30_000, intervalMs = 20): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();
@@ -123,7 +118,10 @@ export function inspectDb(file: string): BetterSqlite3.Database {
 }
 
 export function count(db: BetterSqlite3.Database, sqlText: string, ...params: unknown[]): number {
-  return db.prepare(sqlText).pluck().get(...params) as number;
+  return db
+    .prepare(sqlText)
+    .pluck()
+    .get(...params) as number;
 }
 
 export function succeeded(db: BetterSqlite3.Database): number {
@@ -137,11 +135,7 @@ export async function generate(file: string, total: number, ...flags: string[]):
 }
 
 /** Starts `usergen worker [args]` on `file` and waits until it has registered (the `nth` worker there). */
-export async function startWorker(
-  file: string,
-  args: string[] = [],
-  nth = 1,
-): Promise<{ worker: CliProcess; db: BetterSqlite3.Database }> {
+export async function startWorker(file: string, args: string[] = [], nth = 1): Promise<{ worker: CliProcess; db: BetterSqlite3.Database }> {
   const worker = startCli(['worker', '--db', file, ...args]);
   const db = inspectDb(file);
   await waitFor(() => count(db, 'select count(*) from workers') === nth, 'the worker to register');

@@ -51,7 +51,7 @@ describe('the store seam', () => {
     for (const [what, mark] of ENGINE_MARKS) expect(mark.test(inside), what).toBe(true);
   });
 
-  it('no SQL, no SQLite and no node-postgres call outside the engines\' folders', () => {
+  it("no SQL, no SQLite and no node-postgres call outside the engines' folders", () => {
     const found = outside.flatMap((file) =>
       ENGINE_MARKS.filter(([, mark]) => mark.test(codeOf(file))).map(([what]) => `${path.relative(ROOT, file)}: ${what}`),
     );

@@ -125,7 +125,12 @@ describe('usergen as a library', () => {
     // Each @ts-expect-error line is what the compiler must refuse: without it, the program fails to compile.
     for (const [i, line] of PROGRAM.split('\n').entries()) {
       if (!line.startsWith('// @ts-expect-error')) continue;
-      fs.writeFileSync(path.join(project, 'program.ts'), PROGRAM.split('\n').map((text, j) => (j === i ? '' : text)).join('\n'));
+      fs.writeFileSync(
+        path.join(project, 'program.ts'),
+        PROGRAM.split('\n')
+          .map((text, j) => (j === i ? '' : text))
+          .join('\n'),
+      );
       expect(() => run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project), line).toThrow(/error TS/);
     }
   });
@@ -149,7 +154,7 @@ describe('usergen as a library', () => {
     }
   });
 
-  it('importing usergen loads none of the command line\'s packages', () => {
+  it("importing usergen loads none of the command line's packages", () => {
     const seen = new Set<string>();
     const packages = new Set<string>();
     const visit = (file: string) => {

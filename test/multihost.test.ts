@@ -35,7 +35,21 @@ afterAll(() => {
 function startHost(n: number, db: string, env: Record<string, string>): CliProcess {
   const worker = `"${process.execPath}" "${BIN}" worker --db "$USERGEN_TEST_DB" --concurrency 2 --lease ${LEASE_MS / 1000}s --poll 200ms --loglevel warning`;
   return startCli([], {
-    command: ['ip', 'netns', 'exec', `usergen-host${n}`, 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--uts', 'sh', '-c', `hostname usergen-host${n} && ${worker} & ${worker} & wait`],
+    command: [
+      'ip',
+      'netns',
+      'exec',
+      `usergen-host${n}`,
+      'unshare',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--mount-proc',
+      '--uts',
+      'sh',
+      '-c',
+      `hostname usergen-host${n} && ${worker} & ${worker} & wait`,
+    ],
     env: { ...env, USERGEN_TEST_DB: db },
   });
 }

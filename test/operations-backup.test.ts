@@ -16,7 +16,8 @@ import { built, generateUsers } from './operation-helpers.js';
 
 const { backUp, backupListing, runBackupJob } = await built<typeof import('../src/operations/backups.js')>('operations/backups');
 const { checkDatabase } = await built<typeof import('../src/operations/check.js')>('operations/check');
-const { BackupFailed, BackupNotFound, NotConfirmed, WorkersRunning } = await built<typeof import('../src/operations/refusals.js')>('operations/refusals');
+const { BackupFailed, BackupNotFound, NotConfirmed, WorkersRunning } =
+  await built<typeof import('../src/operations/refusals.js')>('operations/refusals');
 const { restore } = await built<typeof import('../src/operations/restore.js')>('operations/restore');
 const { runBackupSchedule } = await built<typeof import('../src/operations/schedule.js')>('operations/schedule');
 const { everyCadence } = await built<typeof import('../src/queue/schedule.js')>('queue/schedule');
@@ -126,7 +127,15 @@ describe('restore', () => {
     const hash = sha256(file);
     const questions: RestoreQuestion[] = [];
 
-    const no = await restore({ backup: backup.file, location: file, dir, confirm: async (q) => (questions.push(q), false) }).catch((e: unknown) => e);
+    const no = await restore({
+      backup: backup.file,
+      location: file,
+      dir,
+      confirm: async (q) => {
+        questions.push(q);
+        return false;
+      },
+    }).catch((e: unknown) => e);
     expect(no).toBeInstanceOf(NotConfirmed);
     expect(no).toMatchObject({ action: 'restore', message: 'restore cancelled; nothing changed' });
     expect(questions).toEqual([{ location: file, current: 'sound', current_users: 110, backup: backup.file, backup_users: 50 }]);
@@ -134,7 +143,13 @@ describe('restore', () => {
 
     const events: RestoreEvent[] = [];
     // A bare name, as `backups` prints it, is found in the backup folder.
-    const result = await restore({ backup: path.basename(backup.file), location: file, dir, confirm: async () => true, report: (e) => events.push(e) });
+    const result = await restore({
+      backup: path.basename(backup.file),
+      location: file,
+      dir,
+      confirm: async () => true,
+      report: (e) => events.push(e),
+    });
     expect(result).toMatchObject({ backup: backup.file, location: file, was: 'sound', set_aside: null, users: 50 });
     expect(result.safety_backup).toMatchObject({ users: 110, pruned: [] });
     expect(events).toEqual([{ type: 'safety-backup', backup: result.safety_backup }]);

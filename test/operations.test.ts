@@ -103,7 +103,8 @@ describe('operations', () => {
       job_id: null,
     }));
     await store.db.transaction().execute((trx) => insertUsers(trx, rows));
-    const ids = async (offset: number, order: 'oldest' | 'newest') => (await usersPage(store, { limit: 50, offset, order })).users.map((user) => user.id);
+    const ids = async (offset: number, order: 'oldest' | 'newest') =>
+      (await usersPage(store, { limit: 50, offset, order })).users.map((user) => user.id);
     const range = (from: number, to: number) => Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => (from <= to ? from + i : from - i));
     expect(await ids(0, 'oldest')).toEqual(range(1, 50));
     expect(await ids(100, 'oldest')).toEqual(range(101, 150));

@@ -57,7 +57,10 @@ describe('a PostgreSQL connection lost while it is checked out', () => {
     const child = startCli([db], { command: [process.execPath, '--input-type=module', '-e', HELD_TRANSACTION] });
     const pid = Number(await waitFor(() => /pid (\d+)/.exec(child.stdout())?.[1], 'the transaction to begin'));
     await query(postgresUrl(), 'select pg_terminate_backend($1)', [pid]);
-    await waitFor(async () => (await query(postgresUrl(), 'select 1 from pg_stat_activity where pid = $1', [pid])).length === 0, 'the session to end');
+    await waitFor(
+      async () => (await query(postgresUrl(), 'select 1 from pg_stat_activity where pid = $1', [pid])).length === 0,
+      'the session to end',
+    );
     child.child.kill('SIGUSR2');
     const exit = await child.exited;
     expect(exit.stderr).toBe('');
@@ -156,7 +159,11 @@ describe('workers while the server restarts or the network is cut', () => {
 
   const JOBS = 16;
 
-  it.each([['a fast restart', 'fast'], ['an immediate restart', 'immediate'], ['a cut network', 'cut']] as const)(
+  it.each([
+    ['a fast restart', 'fast'],
+    ['an immediate restart', 'immediate'],
+    ['a cut network', 'cut'],
+  ] as const)(
     '%s mid-drain, on claims and on a completion held open: the workers go on, one line each, nothing lost or done twice',
     async (_name, disruption) => {
       const { dir } = tempDb();
@@ -191,7 +198,10 @@ describe('workers while the server restarts or the network is cut', () => {
           const users = await check.db.selectFrom('users').select(['username', 'job_id']).execute();
           expect(new Set(users.map((user) => user.username)).size).toBe(users.length);
           // The held attempt's first user went with its transaction; the next attempt wrote both.
-          expect(users.filter((user) => user.job_id === heldJob).map((user) => user.username)).toEqual([`user_h${heldJob}a2n0`, `user_h${heldJob}a2n1`]);
+          expect(users.filter((user) => user.job_id === heldJob).map((user) => user.username)).toEqual([
+            `user_h${heldJob}a2n0`,
+            `user_h${heldJob}a2n1`,
+          ]);
           expect(users).toHaveLength(2 + JOBS * 50);
         } finally {
           await check.close();

@@ -97,15 +97,30 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
     fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
     if (owner) fs.chownSync(pwfile, owner.uid, owner.gid);
     const initdb = await asServer(path.join(POSTGRES_BIN, 'initdb'), [
-      '-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '-A', 'scram-sha-256',
-      '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions',
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      `--pwfile=${pwfile}`,
+      '-A',
+      'scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
     ]);
     fs.rmSync(pwfile);
     if (initdb.code !== 0) throw new Error(`initdb failed (exit ${initdb.code}):\n${initdb.tail}`);
     const { alsoOn } = options;
     const listen = alsoOn ? `${SETTINGS.listen_addresses},${alsoOn.address}` : SETTINGS.listen_addresses;
     const settings = { ...SETTINGS, listen_addresses: listen, unix_socket_directories: dir };
-    fs.appendFileSync(path.join(data, 'postgresql.conf'), Object.entries(settings).map(([name, value]) => `${name} = '${value}'\n`).join(''));
+    fs.appendFileSync(
+      path.join(data, 'postgresql.conf'),
+      Object.entries(settings)
+        .map(([name, value]) => `${name} = '${value}'\n`)
+        .join(''),
+    );
     if (alsoOn) fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${alsoOn.clients} scram-sha-256\n`);
     // The free port may be taken before the server binds it (another run asked the OS at the same
     // moment): then the server exits at once, and a new port is tried.

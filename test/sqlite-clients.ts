@@ -61,7 +61,7 @@ export function watchWithShell(file: string): { stop(): Promise<number> } {
       // A new database's schema may not be there yet: the watcher neither creates the file nor
       // counts a read of a table not made yet.
       if (fs.existsSync(file) && fs.statSync(file).size > 0) {
-        const run = await readWithShell(file, "select state, count(*) from jobs group by state");
+        const run = await readWithShell(file, 'select state, count(*) from jobs group by state');
         if (run.code === 0) reads += 1;
         else if (!run.stderr.includes('no such table')) failures.push(run.stderr.trim());
       }

@@ -48,7 +48,10 @@ describe('other SQLite clients beside the long-running processes', () => {
     const file = fs.realpathSync(given);
     const worker = startCli(['worker', '--db', file, '--concurrency', '2', '--poll', '50ms']);
     const served = await startServe(['--worker', '--db', file]);
-    const longRunning: Array<[string, CliProcess]> = [['worker', worker], ['serve --worker', served.cli]];
+    const longRunning: Array<[string, CliProcess]> = [
+      ['worker', worker],
+      ['serve --worker', served.cli],
+    ];
     await waitFor(() => seen(file, 'select count(*) from workers') === 2, 'the two workers to register');
 
     const enqueued = [1];

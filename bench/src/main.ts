@@ -68,37 +68,77 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
     // No bare loop to hold PostgreSQL to: its commit rate is the server's.
     figure('enqueue, one at a time (full)', 'jobs/s', await repeat(() => enqueueRate(commits, 'full')));
   }
-  const pairs = options.db !== undefined ? [] : await repeat(async (run) => {
-    if (run % 2 === 0) {
-      const bare = bareCommitRate(commits);
-      return { bare, library: await enqueueRate(commits, 'full') };
-    }
-    const library = await enqueueRate(commits, 'full');
-    return { bare: bareCommitRate(commits), library };
-  });
+  const pairs =
+    options.db !== undefined
+      ? []
+      : await repeat(async (run) => {
+          if (run % 2 === 0) {
+            const bare = bareCommitRate(commits);
+            return { bare, library: await enqueueRate(commits, 'full') };
+          }
+          const library = await enqueueRate(commits, 'full');
+          return { bare: bareCommitRate(commits), library };
+        });
   if (options.db === undefined) {
-    figure('bare SQLite commits (FULL)', 'commits/s', pairs.map((pair) => pair.bare));
-    figure('enqueue, one at a time (full)', 'jobs/s', pairs.map((pair) => pair.library));
-    figure('enqueue (full) / bare commits', '%', pairs.map(({ bare, library }) => Math.round((1000 * library) / bare) / 10));
+    figure(
+      'bare SQLite commits (FULL)',
+      'commits/s',
+      pairs.map((pair) => pair.bare),
+    );
+    figure(
+      'enqueue, one at a time (full)',
+      'jobs/s',
+      pairs.map((pair) => pair.library),
+    );
+    figure(
+      'enqueue (full) / bare commits',
+      '%',
+      pairs.map(({ bare, library }) => Math.round((1000 * library) / bare) / 10),
+    );
   }
   figure('enqueue, one at a time (normal)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'normal')));
   figure('enqueue, 100 in flight (full)', 'jobs/s', await repeat(() => enqueueRate(Math.min(count, 20_000), 'full', 100)));
   figure('enqueueMany, chunks of 1,000 (full)', 'jobs/s', await repeat(() => enqueueManyRate(Math.max(count, 100_000), 'full')));
   const drains = await repeat(() => drainRate(BIN, count, options.workers, options.concurrency));
-  figure(`drain ${formatInteger(count)} no-op jobs, ${options.workers} worker(s)`, 'jobs/s', drains.map((drain) => drain.jobsPerSecond));
-  figure('worker peak RSS', 'MiB', drains.map((drain) => drain.peakRssMiB));
+  figure(
+    `drain ${formatInteger(count)} no-op jobs, ${options.workers} worker(s)`,
+    'jobs/s',
+    drains.map((drain) => drain.jobsPerSecond),
+  );
+  figure(
+    'worker peak RSS',
+    'MiB',
+    drains.map((drain) => drain.peakRssMiB),
+  );
   figure('claims, 1 job each, 100,000 jobs of another task ahead (normal)', 'claims/s', await repeat(() => claimsPastOthers(100_000)));
   const latencies = await repeat(() => pickupLatency(BIN, options.pickups));
-  figure(`pickup latency p50 (${options.pickups} jobs)`, 'ms', latencies.map((latency) => latency.p50Ms));
-  figure(`pickup latency p99 (${options.pickups} jobs)`, 'ms', latencies.map((latency) => latency.p99Ms));
+  figure(
+    `pickup latency p50 (${options.pickups} jobs)`,
+    'ms',
+    latencies.map((latency) => latency.p50Ms),
+  );
+  figure(
+    `pickup latency p99 (${options.pickups} jobs)`,
+    'ms',
+    latencies.map((latency) => latency.p99Ms),
+  );
   const generations = await repeat(() => generation(options.generateTotal, options.generateIterations));
   const label = `${options.generateTotal} users at ${formatInteger(options.generateIterations)} iterations`;
-  figure(`bare PBKDF2, ${label}`, 'ms', generations.map((result) => result.bareMs));
-  figure(`generate job, ${label}`, 'ms', generations.map((result) => result.jobMs));
+  figure(
+    `bare PBKDF2, ${label}`,
+    'ms',
+    generations.map((result) => result.bareMs),
+  );
+  figure(
+    `generate job, ${label}`,
+    'ms',
+    generations.map((result) => result.jobMs),
+  );
   return figures;
 }
 
 function parseFlags(args: string[]): { options: BenchOptions; json: boolean } | 'help' {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: parseArgs' inferred type, set in the try below.
   let values;
   try {
     ({ values } = parseArgs({
@@ -143,7 +183,8 @@ function parseFlags(args: string[]): { options: BenchOptions; json: boolean } | 
 }
 
 function postgresOption(db: string | undefined): string | undefined {
-  if (db !== undefined && !isPostgresUrl(db)) throw new BenchUsageError(`--db takes a postgres:// URL (SQLite is measured on temporary files), not '${printableLocation(db)}'`);
+  if (db !== undefined && !isPostgresUrl(db))
+    throw new BenchUsageError(`--db takes a postgres:// URL (SQLite is measured on temporary files), not '${printableLocation(db)}'`);
   return db;
 }
 
@@ -167,7 +208,9 @@ async function main(): Promise<void> {
   const database = options.db === undefined ? 'SQLite files' : printableLocation(options.db);
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, on ${database}`;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ machine, options: { ...options, db: options.db && printableLocation(options.db) }, figures }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ machine, options: { ...options, db: options.db && printableLocation(options.db) }, figures }, null, 2)}\n`,
+    );
     return;
   }
   const rows = figures.map((figure) => [figure.name, figure.value === null ? 'n/a' : formatInteger(figure.value), figure.unit]);

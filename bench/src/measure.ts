@@ -131,7 +131,10 @@ interface WorkerProcess {
 /** The node flags of `bin`'s `#!/usr/bin/env -S node ...` line: a worker runs as the installed command does. */
 function nodeFlags(bin: string): string[] {
   const [first = ''] = fs.readFileSync(bin, 'utf8').split('\n', 1);
-  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  const words = first
+    .replace(/^#!\S*env\s+(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean);
   return words.slice(1);
 }
 
@@ -165,10 +168,16 @@ function peakRssMiB(pid: number | undefined): number | null {
   }
 }
 
-async function withWorkers<T>(bin: string, scratch: Scratch, workers: number, args: string[], work: (processes: WorkerProcess[]) => Promise<T>): Promise<T> {
+async function withWorkers<T>(
+  bin: string,
+  scratch: Scratch,
+  workers: number,
+  args: string[],
+  work: (processes: WorkerProcess[]) => Promise<T>,
+): Promise<T> {
   const processes = Array.from({ length: workers }, () => startWorker(bin, scratch, args));
   try {
-    await until(async () => ((await scratch.store.liveWorkers()).length) === workers, 30_000, 'the workers to start');
+    await until(async () => (await scratch.store.liveWorkers()).length === workers, 30_000, 'the workers to start');
     return await work(processes);
   } finally {
     for (const worker of processes) worker.child.kill('SIGTERM');

@@ -23,7 +23,10 @@ function buildProgram(context: CliContext): Command {
   const program = new Command('usergen')
     .version(version, '-V, --version', 'print the version')
     .description('Random user accounts, made by a durable job queue in one SQLite file or a PostgreSQL database.')
-    .option('--db <file|url>', 'the database: an SQLite file, or postgres://user:password@host:port/database (default: $USERGEN_DB, else ./usergen.db)')
+    .option(
+      '--db <file|url>',
+      'the database: an SQLite file, or postgres://user:password@host:port/database (default: $USERGEN_DB, else ./usergen.db)',
+    )
     .option('--pg-schema <name>', "PostgreSQL: the schema of usergen's tables (default: $USERGEN_PG_SCHEMA, else usergen)")
     .option('--durability <level>', 'full: a commit survives power loss (default); normal: it survives a killed process only')
     .helpOption('-h, --help', 'print help')
@@ -31,7 +34,8 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, serve]) command.register(program, context);
+  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, serve])
+    command.register(program, context);
   return program;
 }
 

@@ -56,12 +56,7 @@ export async function renderTable(head: string[], rows: string[][], options: Tab
  * while it cannot fit even with every shrinkable column cut to its minimum; then cut the widest
  * shrinkable column one character at a time.
  */
-function fitColumns(
-  head: string[],
-  rows: string[][],
-  width: number | undefined,
-  options: TableOptions,
-): { columns: number[]; colWidths?: number[] } {
+function fitColumns(head: string[], rows: string[][], width: number | undefined, options: TableOptions): { columns: number[]; colWidths?: number[] } {
   const all = head.map((_, i) => i);
   if (width === undefined) return { columns: all };
   // Each cell is padded by one space either side, and each column has one border to its left.
@@ -80,9 +75,7 @@ function fitColumns(
   }
   const widths = new Map(columns.map((i) => [i, natural[i]!]));
   while (total(columns, (i) => widths.get(i)!) > width) {
-    const widest = columns
-      .filter((i) => shrinkable.has(i) && widths.get(i)! > minimum(i))
-      .sort((a, b) => widths.get(b)! - widths.get(a)!)[0];
+    const widest = columns.filter((i) => shrinkable.has(i) && widths.get(i)! > minimum(i)).sort((a, b) => widths.get(b)! - widths.get(a)!)[0];
     if (widest === undefined) break;
     widths.set(widest, widths.get(widest)! - 1);
   }

@@ -40,8 +40,7 @@ export function toJobView(job: JobRow): JobView {
     priority: job.priority,
     attempts: job.attempts,
     max_attempts: job.max_attempts,
-    progress:
-      job.progress_total === null ? null : { current: job.progress_current ?? 0, total: job.progress_total },
+    progress: job.progress_total === null ? null : { current: job.progress_current ?? 0, total: job.progress_total },
     result: job.result === null ? null : JSON.parse(job.result),
     error: parseStoredError(job.error),
     created_at: iso(job.created_at),

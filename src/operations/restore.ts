@@ -36,9 +36,7 @@ export interface RestoreQuestion {
  * What a restore has done so far, told as it happens: a restore that fails later has still done it.
  * `set-aside`: for a PostgreSQL database, `file` is the damaged schema's new name.
  */
-export type RestoreEvent =
-  | { type: 'set-aside'; file: string; wal: string | null }
-  | { type: 'safety-backup'; backup: BackupResult };
+export type RestoreEvent = { type: 'set-aside'; file: string; wal: string | null } | { type: 'safety-backup'; backup: BackupResult };
 
 export interface RestoreOptions {
   /** The backup to restore: a path, or a bare name (as `backups` prints it) looked for in `dir` when not in the working folder. */

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { toError } from '../errors.js';
-import type { TaskDefinition } from '../queue/task.js';
+import type { TaskDefinition, AnyTask } from '../queue/task.js';
 import type { Logger, WorkerSummary } from '../queue/worker.js';
 import { damagedMessage, StorageError, type JobStore } from '../store/store.js';
 import { BadTaskModule } from './refusals.js';
@@ -10,7 +10,7 @@ import { BadTaskModule } from './refusals.js';
 
 export interface RunWorkerOptions {
   /** The tasks to run, as workerTasks returns them; the backup task of this store is added. */
-  tasks: ReadonlyArray<TaskDefinition<any, any>>;
+  tasks: ReadonlyArray<AnyTask>;
   /** Jobs run at once. */
   concurrency: number;
   /** Return once no job is ready or running. */
@@ -39,11 +39,14 @@ export interface WorkerRun {
  * those the `modules` (absolute paths) export. Load them before opening a database: a module that
  * cannot be used is refused (BadTaskModule) with nothing created.
  */
-export async function workerTasks(modules: readonly string[]): Promise<Array<TaskDefinition<any, any>>> {
+export async function workerTasks(modules: readonly string[]): Promise<Array<AnyTask>> {
   const { BACKUP_TASK } = await import('../tasks/backup.js');
   const { generateUsers } = await import('../tasks/generate-users.js');
-  const tasks: Array<TaskDefinition<any, any>> = [generateUsers];
-  const from = new Map<string, string>([[generateUsers.name, 'the built-in tasks'], [BACKUP_TASK, 'the built-in tasks']]);
+  const tasks: Array<AnyTask> = [generateUsers];
+  const from = new Map<string, string>([
+    [generateUsers.name, 'the built-in tasks'],
+    [BACKUP_TASK, 'the built-in tasks'],
+  ]);
   for (const module of modules) {
     for (const task of await loadTasks(module)) {
       const known = tasks.find((other) => other.name === task.name);
@@ -117,7 +120,9 @@ async function loadTasks(module: string): Promise<Array<TaskDefinition<unknown, 
     throw new BadTaskModule(module, `cannot load tasks from ${module}: ${toError(error).message}`);
   }
   const { isTaskDefinition } = await import('../queue/task.js');
-  const tasks = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value])).filter(isTaskDefinition);
+  const tasks = Object.values(exports)
+    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .filter(isTaskDefinition);
   if (tasks.length === 0) {
     throw new BadTaskModule(module, `${module} exports no task: export each definition, e.g. export const sendMail = defineTask({ ... })`);
   }

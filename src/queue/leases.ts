@@ -58,7 +58,13 @@ export class Leases implements LeaseKeeping {
     try {
       const running = this.#holder.runs();
       if (running.length > 0) {
-        const held = new Set(await store.renewLeases(workerId, running.map(({ claim }) => claim), leaseMs));
+        const held = new Set(
+          await store.renewLeases(
+            workerId,
+            running.map(({ claim }) => claim),
+            leaseMs,
+          ),
+        );
         this.#renewedAt = performance.now();
         // Only the runs that were renewed: one claimed meanwhile was not asked about.
         for (const run of running) {

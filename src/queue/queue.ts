@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { JobRow } from '../store/schema.js';
 import { openStore } from '../store/open.js';
 import type { Durability, JobStore } from '../store/store.js';
-import { jobSpec, type EnqueueOptions, type TaskDefinition } from './task.js';
+import { jobSpec, type EnqueueOptions, type TaskOf } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
 export interface OpenQueueOptions {
@@ -26,12 +26,16 @@ export interface QueueWorkerOptions extends Omit<WorkerOptions, 'register' | 'jo
   logger?: Logger;
 }
 
+/** kysely's transaction on the application's own tables, whose types are the application's. */
+// biome-ignore lint/suspicious/noExplicitAny: usergen cannot know the application's tables.
+export type AppTransaction = Transaction<any>;
+
 /** What `queue.transaction` hands its callback: enqueue, and the application's own queries, in one transaction. */
 export interface QueueTransaction {
-  /** The transaction, for the application's own tables (kysely's builder; `Transaction<any>`: its tables are the application's). */
-  readonly db: Transaction<any>;
+  /** The transaction, for the application's own tables (kysely's builder). */
+  readonly db: AppTransaction;
   /** Validates the payload and adds one job to the transaction: it is committed with the rest, or not at all. */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: Omit<EnqueueOptions, 'uniqueKey'>): Promise<Job>;
+  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options?: Omit<EnqueueOptions, 'uniqueKey'>): Promise<Job>;
 }
 
 /**
@@ -58,10 +62,10 @@ export class Queue {
    * Validates the payload and commits one job; when this resolves the job is in the database.
    * With `uniqueKey`, resolves undefined (and enqueues nothing) when a job with that key was ever enqueued.
    */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions & { uniqueKey: string }): Promise<Job | undefined>;
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions & { uniqueKey?: undefined }): Promise<Job>;
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job | undefined>;
-  async enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job | undefined> {
+  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options: EnqueueOptions & { uniqueKey: string }): Promise<Job | undefined>;
+  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options?: EnqueueOptions & { uniqueKey?: undefined }): Promise<Job>;
+  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job | undefined>;
+  async enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job | undefined> {
     const { uniqueKey, ...rest } = options;
     const spec = jobSpec(task, payload, rest);
     return uniqueKey === undefined ? this.#store.enqueue(spec) : this.#store.enqueueUnique({ ...spec, uniqueKey });
@@ -71,7 +75,7 @@ export class Queue {
    * Validates every payload, then commits one job each in a single transaction: all of them or,
    * if any payload is refused, none. Returns their ids, in order.
    */
-  async enqueueMany<P>(task: TaskDefinition<P, any>, payloads: ReadonlyArray<NoInfer<P>>, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): Promise<number[]> {
+  async enqueueMany<P>(task: TaskOf<P>, payloads: ReadonlyArray<NoInfer<P>>, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): Promise<number[]> {
     return this.#store.enqueueMany(payloads.map((payload) => jobSpec(task, payload, options)));
   }
 
@@ -84,7 +88,7 @@ export class Queue {
     return this.#store.transaction(
       (tx) =>
         work({
-          db: tx.db as Transaction<any>,
+          db: tx.db as AppTransaction,
           enqueue: async (task, payload, options) => tx.enqueue(jobSpec(task, payload, options)),
         }),
       { heldMessage: IN_TRANSACTION },
@@ -106,7 +110,8 @@ export class Queue {
   }
 }
 
-const IN_TRANSACTION = 'inside queue.transaction(), use its tx: a query through the queue would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
+const IN_TRANSACTION =
+  'inside queue.transaction(), use its tx: a query through the queue would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
 
 /** `const queue = await openQueue({ db: 'usergen.db' })`. */
 export function openQueue(options: OpenQueueOptions): Promise<Queue> {

@@ -28,8 +28,18 @@ export interface TaskContext {
 /** Enqueueing inside a completion's transaction. */
 export interface CompletionJobs {
   /** Validates the payload and adds one job to the transaction: committed with the completion, or not at all. */
-  enqueue<P>(task: TaskDefinition<P, any>, payload: NoInfer<P>, options?: Omit<EnqueueOptions, 'uniqueKey'>): Promise<JobRow>;
+  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options?: Omit<EnqueueOptions, 'uniqueKey'>): Promise<JobRow>;
 }
+
+/**
+ * A task of any payload and result, as lists of tasks hold them: `TaskDefinition<unknown,
+ * unknown>` would refuse a typed task, whose handler takes its own payload type, not unknown.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above.
+export type AnyTask = TaskDefinition<any, any>;
+/** A task of payload P, whatever its result. */
+// biome-ignore lint/suspicious/noExplicitAny: as AnyTask, for the result only.
+export type TaskOf<P> = TaskDefinition<P, any>;
 
 export interface TaskDefinition<P = unknown, R = unknown> {
   readonly name: string;
@@ -82,7 +92,7 @@ export function isTaskDefinition(value: unknown): value is TaskDefinition<unknow
 }
 
 /** The tasks a worker runs, by name; two different tasks of one name are refused. */
-export function taskMap(tasks: ReadonlyArray<TaskDefinition<any, any>>): Map<string, TaskDefinition<unknown, unknown>> {
+export function taskMap(tasks: ReadonlyArray<AnyTask>): Map<string, TaskDefinition<unknown, unknown>> {
   const byName = new Map<string, TaskDefinition<unknown, unknown>>();
   for (const task of tasks) {
     const known = byName.get(task.name);

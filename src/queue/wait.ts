@@ -2,7 +2,7 @@ import type { JobRow } from '../store/schema.js';
 import { FINAL_STATES, type JobStore } from '../store/store.js';
 import { delay } from './delay.js';
 import { countWorkersRunning } from './live-workers.js';
-import type { TaskDefinition } from './task.js';
+import type { AnyTask } from './task.js';
 import { Worker, type Logger } from './worker.js';
 
 export interface AwaitJobOptions {
@@ -16,7 +16,7 @@ export interface AwaitJobOptions {
    */
   runHere?: 'always' | 'when-no-worker';
   /** The tasks a run here may run (the job's must be among them). */
-  tasks?: ReadonlyArray<TaskDefinition<any, any>>;
+  tasks?: ReadonlyArray<AnyTask>;
   /** How long a job run here may take to finish once `signal` aborts; default at once. */
   graceMs?: number;
   leaseMs?: number;
@@ -55,10 +55,14 @@ export async function awaitJob(store: JobStore, jobId: number, options: AwaitJob
       const running = worker.run(signal);
       // While it runs here, its progress is read as a worker elsewhere would write it.
       if (onUpdate) {
-        await reportWhile(running, async () => {
-          const row = await store.getJob(jobId);
-          if (row) onUpdate(row);
-        }, options.pollMs ?? DEFAULT_AWAIT_POLL_MS);
+        await reportWhile(
+          running,
+          async () => {
+            const row = await store.getJob(jobId);
+            if (row) onUpdate(row);
+          },
+          options.pollMs ?? DEFAULT_AWAIT_POLL_MS,
+        );
       } else {
         await running;
       }

@@ -1,4 +1,4 @@
-import type { TaskDefinition } from './task.js';
+import type { AnyTask } from './task.js';
 
 // What a worker is given and what it tells: its options, its log, its summary and its events.
 
@@ -15,7 +15,7 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 
 export interface WorkerOptions {
   /** The tasks this worker runs: it claims jobs of these only. */
-  tasks: ReadonlyArray<TaskDefinition<any, any>>;
+  tasks: readonly AnyTask[];
   /** Jobs run at once by this worker. */
   concurrency: number;
   leaseMs?: number;

@@ -129,9 +129,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       stopWatching();
       signal?.removeEventListener('abort', stop);
       if (register) {
-        await this.#store.unregisterWorker(this.id).catch((error: unknown) =>
-          this.#log.warn(`could not remove worker ${this.id} from the workers table: ${toError(error).message}`),
-        );
+        await this.#store
+          .unregisterWorker(this.id)
+          .catch((error: unknown) => this.#log.warn(`could not remove worker ${this.id} from the workers table: ${toError(error).message}`));
       }
       await this.#store.workerStopped();
     }
@@ -245,7 +245,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         (released) => {
           if (released) this.#summary.released += 1;
         },
-        (error: unknown) => this.#log.warn(`job ${run.job.id} claimed ahead could not be given back (${toError(error).message}): its lease will return it`),
+        (error: unknown) =>
+          this.#log.warn(`job ${run.job.id} claimed ahead could not be given back (${toError(error).message}): its lease will return it`),
       );
     }
   }

@@ -65,7 +65,9 @@ const SCHEMA_NAME = /^(?!pg_)[a-z_][a-z0-9_]{0,47}$/;
 
 export function checkSchemaName(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) {
-    throw new UsageError(`--pg-schema must be a lowercase name of letters, digits and _ (at most 48 characters, not starting with pg_), not '${schema}'`);
+    throw new UsageError(
+      `--pg-schema must be a lowercase name of letters, digits and _ (at most 48 characters, not starting with pg_), not '${schema}'`,
+    );
   }
   return schema;
 }

@@ -14,11 +14,7 @@ export async function getJob(db: Kysely<Database>, id: number): Promise<JobRow |
 type JobUpdate = UpdateQueryBuilder<Database, 'jobs', 'jobs', UpdateResult>;
 
 export function heldBy(query: JobUpdate, { jobId, workerId, attempt }: Claim): JobUpdate {
-  return query
-    .where('id', '=', jobId)
-    .where('locked_by', '=', workerId)
-    .where('attempts', '=', attempt)
-    .where('state', '=', 'running');
+  return query.where('id', '=', jobId).where('locked_by', '=', workerId).where('attempts', '=', attempt).where('state', '=', 'running');
 }
 
 /** Returns false when the job is no longer held by the run `claim` names. */
@@ -188,11 +184,7 @@ export async function insertWorker(db: Kysely<Database>, worker: NewWorker): Pro
 
 /** Pushes out the worker's `alive_until` only: runs inside a transaction of the caller's too. */
 export async function touchWorker(db: Kysely<Database>, workerId: string, aliveUntil: number, jobsDone: number, now: number): Promise<void> {
-  await db
-    .updateTable('workers')
-    .set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone })
-    .where('id', '=', workerId)
-    .execute();
+  await db.updateTable('workers').set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone }).where('id', '=', workerId).execute();
 }
 
 export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {

@@ -78,54 +78,54 @@ export const BACKUP_TASK = 'backup';
 /** The backup task of the database `store` holds: its definition, for the workers on that database and for enqueueing. */
 export function backupTask(store: JobStore): TaskDefinition<BackupPayload, BackupResult> {
   return defineTask<BackupPayload, BackupResult>({
-  name: BACKUP_TASK,
-  validate: parseBackupPayload,
-  maxAttempts: 3,
-  async handler({ dir, keep }, context) {
-    const started = performance.now();
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const abandoned = store.removeAbandonedBackups(dir);
-    const createdAt = new Date();
-    const file = path.join(dir, backupFileName(createdAt, store.location));
-    const snapshot = await store.writeBackup(file, context.jobId).catch((error: unknown) => {
-      // No attempt finds a program that is not installed: fail at once, saying which.
-      throw error instanceof MissingProgram ? new PermanentJobError(error.message) : error;
-    });
-    const doomed = keep === null ? [] : backupFiles(dir).slice(0, -keep);
-    const duration = Math.round(performance.now() - started);
-    let result: BackupResult;
-    try {
-      result = await context.complete(async (trx) => {
-        await recordBackup(trx, {
-          file,
-          created_at: createdAt.getTime(),
-          size_bytes: snapshot.sizeBytes,
-          users: snapshot.users,
-          jobs: snapshot.jobs,
-          duration_ms: duration,
-          verified: 1,
-          job_id: context.jobId,
-        });
-        await forgetBackups(trx, doomed);
-        return {
-          file,
-          size_bytes: snapshot.sizeBytes,
-          users: snapshot.users,
-          jobs: snapshot.jobs,
-          duration_ms: duration,
-          pruned: doomed,
-          abandoned,
-        };
+    name: BACKUP_TASK,
+    validate: parseBackupPayload,
+    maxAttempts: 3,
+    async handler({ dir, keep }, context) {
+      const started = performance.now();
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const abandoned = store.removeAbandonedBackups(dir);
+      const createdAt = new Date();
+      const file = path.join(dir, backupFileName(createdAt, store.location));
+      const snapshot = await store.writeBackup(file, context.jobId).catch((error: unknown) => {
+        // No attempt finds a program that is not installed: fail at once, saying which.
+        throw error instanceof MissingProgram ? new PermanentJobError(error.message) : error;
       });
-    } catch (error) {
-      // Not recorded (lease lost, database error): this attempt's file must not linger.
-      fs.rmSync(file, { force: true });
-      throw error;
-    }
-    // Deleted only once their records are gone: a failed commit deletes nothing.
-    for (const old of doomed) fs.rmSync(old, { force: true });
-    return result;
-  },
+      const doomed = keep === null ? [] : backupFiles(dir).slice(0, -keep);
+      const duration = Math.round(performance.now() - started);
+      let result: BackupResult;
+      try {
+        result = await context.complete(async (trx) => {
+          await recordBackup(trx, {
+            file,
+            created_at: createdAt.getTime(),
+            size_bytes: snapshot.sizeBytes,
+            users: snapshot.users,
+            jobs: snapshot.jobs,
+            duration_ms: duration,
+            verified: 1,
+            job_id: context.jobId,
+          });
+          await forgetBackups(trx, doomed);
+          return {
+            file,
+            size_bytes: snapshot.sizeBytes,
+            users: snapshot.users,
+            jobs: snapshot.jobs,
+            duration_ms: duration,
+            pruned: doomed,
+            abandoned,
+          };
+        });
+      } catch (error) {
+        // Not recorded (lease lost, database error): this attempt's file must not linger.
+        fs.rmSync(file, { force: true });
+        throw error;
+      }
+      // Deleted only once their records are gone: a failed commit deletes nothing.
+      for (const old of doomed) fs.rmSync(old, { force: true });
+      return result;
+    },
   });
 }
 

@@ -25,9 +25,7 @@ export function parseGenerateUsersPayload(value: unknown): GenerateUsersPayload 
     throw new Error(`total must be an integer from ${MIN_TOTAL} to ${MAX_TOTAL}, got ${JSON.stringify(total)}`);
   }
   if (!isIntegerIn(iterations, MIN_HASH_ITERATIONS, MAX_HASH_ITERATIONS)) {
-    throw new Error(
-      `iterations must be an integer from ${MIN_HASH_ITERATIONS} to ${MAX_HASH_ITERATIONS}, got ${JSON.stringify(iterations)}`,
-    );
+    throw new Error(`iterations must be an integer from ${MIN_HASH_ITERATIONS} to ${MAX_HASH_ITERATIONS}, got ${JSON.stringify(iterations)}`);
   }
   return { total, iterations };
 }

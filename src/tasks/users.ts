@@ -23,7 +23,10 @@ const INSERT_CHUNK = 500;
 
 export async function insertUsers(trx: Transaction<Database>, users: NewUser[]): Promise<void> {
   for (let i = 0; i < users.length; i += INSERT_CHUNK) {
-    await trx.insertInto('users').values(users.slice(i, i + INSERT_CHUNK)).execute();
+    await trx
+      .insertInto('users')
+      .values(users.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
 }
 

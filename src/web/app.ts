@@ -82,7 +82,9 @@ export function createWebApp(options: WebOptions): Hono {
     const outcome = await cancel(store, { id }).catch(wrongStateMessage);
     if (typeof outcome === 'string') return redirectWithFlash(c, `/jobs/${id}`, outcome);
     const message =
-      outcome.was === 'running' ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.` : `Job ${id} is cancelled.`;
+      outcome.was === 'running'
+        ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.`
+        : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
   });
   app.get('/events', (c) => liveJobs(c, store, readStatus, { ...jobsFilter(c), job: positiveInteger(c.req.query('job')) }, shuttingDown));

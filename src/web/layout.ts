@@ -28,9 +28,7 @@ const MENU: Array<[string, string]> = [
 ];
 
 export function page(frame: PageFrame): Html {
-  const menu = MENU.map(
-    ([href, label]) => html`<a href="${href}"${raw(frame.path === href ? ' aria-current="page"' : '')}>${label}</a>`,
-  );
+  const menu = MENU.map(([href, label]) => html`<a href="${href}"${raw(frame.path === href ? ' aria-current="page"' : '')}>${label}</a>`);
   return html`<!doctype html>
 <html lang="en">
 <head>

@@ -44,7 +44,13 @@ export function liveJobs(
           ]);
           const update = JSON.stringify({
             counts: status.counts,
-            jobs: jobs.map(({ id, state, progress_current, progress_total, attempts }) => ({ id, state, progress_current, progress_total, attempts })),
+            jobs: jobs.map(({ id, state, progress_current, progress_total, attempts }) => ({
+              id,
+              state,
+              progress_current,
+              progress_total,
+              attempts,
+            })),
           });
           if (update !== last) {
             last = update;

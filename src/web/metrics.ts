@@ -18,8 +18,18 @@ export async function metricsText(store: JobStore, now = Date.now()): Promise<st
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${value}`);
   };
-  metric('usergen_jobs', 'gauge', 'Jobs in the table, by state.', Object.entries(status.counts).map(([state, count]) => [{ state }, count]));
-  metric('usergen_task_jobs', 'gauge', 'Jobs in the table, by task and state.', totals.map((row) => [{ task: row.task, state: row.state }, row.jobs]));
+  metric(
+    'usergen_jobs',
+    'gauge',
+    'Jobs in the table, by state.',
+    Object.entries(status.counts).map(([state, count]) => [{ state }, count]),
+  );
+  metric(
+    'usergen_task_jobs',
+    'gauge',
+    'Jobs in the table, by task and state.',
+    totals.map((row) => [{ task: row.task, state: row.state }, row.jobs]),
+  );
   metric(
     'usergen_task_attempts',
     'gauge',
@@ -32,7 +42,9 @@ export async function metricsText(store: JobStore, now = Date.now()): Promise<st
     '# TYPE usergen_job_duration_seconds histogram',
   );
   for (const { task, count, sum_ms, at_most } of histograms) {
-    DURATION_BUCKETS.forEach((bound, i) => lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: String(bound) })} ${at_most[i] ?? 0}`));
+    for (const [i, bound] of DURATION_BUCKETS.entries()) {
+      lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: String(bound) })} ${at_most[i] ?? 0}`);
+    }
     lines.push(`usergen_job_duration_seconds_bucket${labelText({ task, le: '+Inf' })} ${count}`);
     lines.push(`usergen_job_duration_seconds_sum${labelText({ task })} ${sum_ms / 1000}`);
     lines.push(`usergen_job_duration_seconds_count${labelText({ task })} ${count}`);

@@ -16,7 +16,11 @@ export async function tempDatabase(): Promise<{ dir: string; db: string }> {
 /** The backup files in `dir`, oldest first. */
 export function backupFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter(isBackupFileName).sort().map((name) => path.join(dir, name));
+  return fs
+    .readdirSync(dir)
+    .filter(isBackupFileName)
+    .sort()
+    .map((name) => path.join(dir, name));
 }
 
 /** Backups a scheduler (or `backup`) says it wrote. */

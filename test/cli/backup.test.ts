@@ -35,7 +35,10 @@ describe('backup', () => {
 
   it('is a consistent snapshot while three workers drain 30 jobs', async () => {
     const { dir, db: file } = tempDb();
-    await enqueueJobs(file, Array.from({ length: 30 }, (_, i) => generateJob(50 + i, 50_000)));
+    await enqueueJobs(
+      file,
+      Array.from({ length: 30 }, (_, i) => generateJob(50 + i, 50_000)),
+    );
     const workers = [1, 2, 3].map(() => startCli(['worker', '--db', file, '--concurrency', '2']));
     const db = inspectDb(file);
     await waitFor(() => succeeded(db) >= 3, 'some jobs to succeed');

@@ -78,8 +78,12 @@ export async function schemaObjects(url: string): Promise<{ schemas: string[]; t
   await client.connect();
   try {
     const own = "not in ('pg_catalog', 'information_schema', 'pg_toast')";
-    const schemas = await client.query<{ name: string }>(`select nspname as name from pg_namespace where nspname ${own} and nspname not like 'pg_temp_%' and nspname not like 'pg_toast_temp_%' order by 1`);
-    const tables = await client.query<{ name: string }>(`select schemaname || '.' || tablename as name from pg_tables where schemaname ${own} order by 1`);
+    const schemas = await client.query<{ name: string }>(
+      `select nspname as name from pg_namespace where nspname ${own} and nspname not like 'pg_temp_%' and nspname not like 'pg_toast_temp_%' order by 1`,
+    );
+    const tables = await client.query<{ name: string }>(
+      `select schemaname || '.' || tablename as name from pg_tables where schemaname ${own} order by 1`,
+    );
     return { schemas: schemas.rows.map((row) => row.name), tables: tables.rows.map((row) => row.name) };
   } finally {
     await client.end();

@@ -65,7 +65,11 @@ describe.each(ENGINES)('the CLI on $name', (engine) => {
     expect(waited.code, waited.stderr).toBe(0);
     expect(waited.stdout).toBe('Queued job 3: generate 50 users.\n50 random users created with success!\n');
     const store = await storeOf(cli.db);
-    expect(await jobStates(store)).toEqual([[1, 'queued', 0], [2, 'queued', 0], [3, 'succeeded', 1]]);
+    expect(await jobStates(store)).toEqual([
+      [1, 'queued', 0],
+      [2, 'queued', 0],
+      [3, 'succeeded', 1],
+    ]);
     const made = await store.db.selectFrom('users').select('job_id').execute();
     expect(made.map((user) => user.job_id)).toEqual(Array(50).fill(3));
   });
@@ -79,7 +83,10 @@ describe.each(ENGINES)('the CLI on $name', (engine) => {
     expect(drained.code, drained.stderr).toBe(0);
     expect(drained.stderr).toContain('stopped: 2 succeeded, 0 failed');
     const store = await storeOf(cli.db);
-    expect(await jobStates(store)).toEqual([[1, 'succeeded', 1], [2, 'succeeded', 1]]);
+    expect(await jobStates(store)).toEqual([
+      [1, 'succeeded', 1],
+      [2, 'succeeded', 1],
+    ]);
     const names = await usernames(store);
     expect(names).toHaveLength(110);
 
@@ -149,7 +156,12 @@ describe.each(ENGINES)('the CLI on $name', (engine) => {
     expect(retried.stdout, retried.stderr).toBe('Job 2 is queued again.\n');
     const cancelled = await cli.run(['cancel', '3']);
     expect(cancelled.stdout, cancelled.stderr).toBe('Job 3 cancelled.\n');
-    for (const [args, code] of [[['cancel', '3'], 1], [['retry', '1'], 1], [['job', '99'], 1], [['job', 'x'], 2]] as const) {
+    for (const [args, code] of [
+      [['cancel', '3'], 1],
+      [['retry', '1'], 1],
+      [['job', '99'], 1],
+      [['job', 'x'], 2],
+    ] as const) {
       const refused = await cli.run([...args]);
       expect(refused.code, args.join(' ')).toBe(code);
       expect(refused.stderr).toMatch(/^usergen: error: [^\n]+\n$/);
@@ -161,7 +173,11 @@ describe.each(ENGINES)('the CLI on $name', (engine) => {
       [1, 'failed', `the gate ${gate} is closed`],
       [1, 'queued', 'failed'],
     ]);
-    expect(await jobStates(store)).toEqual([[1, 'succeeded', 1], [2, 'succeeded', 1], [3, 'cancelled', 0]]);
+    expect(await jobStates(store)).toEqual([
+      [1, 'succeeded', 1],
+      [2, 'succeeded', 1],
+      [3, 'cancelled', 0],
+    ]);
   });
 
   it('status counts the jobs per state and lists the live worker while it runs', async () => {

@@ -20,12 +20,16 @@ describe('generate --delay', () => {
 
     // Every row seen before run_at must still be queued, though the worker claims every 50 ms.
     const early: string[] = [];
-    await waitFor(() => {
-      const seenAt = Date.now();
-      const row = jobRow(db, 1);
-      if (seenAt < row.run_at && row.state !== 'queued') early.push(`${row.state} ${row.run_at - seenAt} ms early`);
-      return row.state === 'succeeded';
-    }, 'the delayed job to run', 15_000);
+    await waitFor(
+      () => {
+        const seenAt = Date.now();
+        const row = jobRow(db, 1);
+        if (seenAt < row.run_at && row.state !== 'queued') early.push(`${row.state} ${row.run_at - seenAt} ms early`);
+        return row.state === 'succeeded';
+      },
+      'the delayed job to run',
+      15_000,
+    );
     await stopCli(worker);
 
     expect(early).toEqual([]);

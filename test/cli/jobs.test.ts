@@ -23,7 +23,14 @@ interface JobJson {
   state: string;
   attempts: number;
   error: { message: string; stack?: string } | null;
-  history: Array<{ at: string; attempt: number; state: string; error?: { name: string; message: string; stack?: string }; retry_at?: string | null; retried_from?: string }>;
+  history: Array<{
+    at: string;
+    attempt: number;
+    state: string;
+    error?: { name: string; message: string; stack?: string };
+    retry_at?: string | null;
+    retried_from?: string;
+  }>;
 }
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -54,7 +61,11 @@ describe('seeing the queue', () => {
   it('jobs lists newest first, filters by state and task, human and JSON', async () => {
     const { file } = await queueWithHistory();
     const all = await json<{ jobs: JobJson[] }>(['jobs', '--db', file]);
-    expect(all.jobs.map((job) => [job.id, job.state])).toEqual([[3, 'queued'], [2, 'failed'], [1, 'succeeded']]);
+    expect(all.jobs.map((job) => [job.id, job.state])).toEqual([
+      [3, 'queued'],
+      [2, 'failed'],
+      [1, 'succeeded'],
+    ]);
     const failed = await json<{ jobs: JobJson[] }>(['jobs', '--state', 'failed', '--db', file]);
     expect(failed.jobs.map((job) => job.id)).toEqual([2]);
     const generated = await json<{ jobs: JobJson[] }>(['jobs', '--task', 'generate_users', '--limit', '1', '--db', file]);
@@ -78,7 +89,11 @@ describe('seeing the queue', () => {
     expect(human.stdout).toContain('Job 2: generate_users');
     expect(human.stdout).toMatch(/error +PermanentJobError: invalid payload for generate_users.*\n +at /);
     expect((await runCli(['job', '1', '--db', file])).stdout).toMatch(/users +50: user_[A-Za-z]{10}, /);
-    for (const [id, code] of [['99', 1], ['abc', 2], ['0', 2]] as const) {
+    for (const [id, code] of [
+      ['99', 1],
+      ['abc', 2],
+      ['0', 2],
+    ] as const) {
       const run = await runCli(['job', id, '--db', file]);
       expect(run.code, id).toBe(code);
       expect(run.stderr).toMatch(/^usergen: error: .+\n$/);
@@ -100,7 +115,7 @@ describe('seeing the queue', () => {
     expect(wide.stdout).toMatch(/│ 4 +│ backup +│ succeeded │ 1\/3 .*│ 50 users, [\d.]+ kB in usergen-\d{4}-\d\d-\d\dT[\d-]+Z\.db +│/);
   });
 
-  it('jobs shows a backup job\'s result as its users, size and file, not as JSON', async () => {
+  it("jobs shows a backup job's result as its users, size and file, not as JSON", async () => {
     const { db: file } = tempDb();
     await generate(file, 50, '--wait');
     expect((await runCli(['backup', '--db', file])).code).toBe(0);
@@ -172,12 +187,21 @@ describe('steering the queue', () => {
     const { job } = await json<{ job: JobJson }>(['retry', '2', '--db', file]);
     expect(job).toMatchObject({ id: 2, state: 'queued', attempts: 0, error: null });
     expect(job.history).toEqual([
-      expect.objectContaining({ attempt: 1, state: 'failed', error: expect.objectContaining({ message: expect.stringContaining('invalid payload') }) }),
+      expect.objectContaining({
+        attempt: 1,
+        state: 'failed',
+        error: expect.objectContaining({ message: expect.stringContaining('invalid payload') }),
+      }),
       expect.objectContaining({ attempt: 1, state: 'queued', retried_from: 'failed' }),
     ]);
 
     const before = jobs(db);
-    for (const [id, code, message] of [['1', 1, 'is succeeded'], ['3', 1, 'is queued'], ['99', 1, 'no job 99'], ['x', 2, 'job id']] as const) {
+    for (const [id, code, message] of [
+      ['1', 1, 'is succeeded'],
+      ['3', 1, 'is queued'],
+      ['99', 1, 'no job 99'],
+      ['x', 2, 'job id'],
+    ] as const) {
       const run = await runCli(['retry', id, '--db', file]);
       expect(run.code, id).toBe(code);
       expect(run.stderr).toContain(message);
@@ -220,7 +244,11 @@ describe('steering the queue', () => {
     expect(jobs(db).map((job) => job.id)).toEqual([2, 3]);
     expect(count(db, 'select count(*) from users where job_id is null')).toBe(50);
     const before = jobs(db);
-    for (const args of [['--state', 'queued', '--older-than', '0s'], ['--state', 'failed'], ['--state', 'failed', '--older-than', 'soon']]) {
+    for (const args of [
+      ['--state', 'queued', '--older-than', '0s'],
+      ['--state', 'failed'],
+      ['--state', 'failed', '--older-than', 'soon'],
+    ]) {
       expect((await runCli(['purge', ...args, '--db', file])).code, args.join(' ')).toBe(2);
     }
     expect(jobs(db)).toEqual(before);

@@ -64,7 +64,12 @@ async function usernames(db: Database, schema = 'usergen'): Promise<string[]> {
 }
 
 function dumps(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => /^usergen-.*Z\.dump$/.test(name)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((name) => /^usergen-.*Z\.dump$/.test(name))
+        .sort()
+    : [];
 }
 
 /** A folder holding only a `pg_dump` that records its command line and whether it was given a password, then runs the real one. */
@@ -107,7 +112,10 @@ describe('backups of a PostgreSQL database', () => {
     expect(calls).not.toContain(db.password);
     expect(calls).not.toContain(encodeURIComponent(db.password));
 
-    const listed = JSON.parse(await ok(db, 'backups', '--json')) as { dir: string; backups: Array<{ file: string; users: number; verified: boolean }> };
+    const listed = JSON.parse(await ok(db, 'backups', '--json')) as {
+      dir: string;
+      backups: Array<{ file: string; users: number; verified: boolean }>;
+    };
     expect(listed.dir).toBe(path.join(db.dir, 'backups'));
     expect(listed.backups).toEqual([expect.objectContaining({ file: result.file, users: 50, verified: true })]);
     expect(await ok(db, 'backups')).toContain(path.basename(result.file));
@@ -115,7 +123,7 @@ describe('backups of a PostgreSQL database', () => {
     expect(await ok(db, 'check')).toMatch(/^postgres:\/\/postgres:\*\*\*@.* \(schema usergen\) is sound: every table read through in [\d,]+ ms\.\n$/);
   });
 
-  it('restore brings back the users and jobs of the backup, after a safety dump; the backup\'s own job is not run again', async () => {
+  it("restore brings back the users and jobs of the backup, after a safety dump; the backup's own job is not run again", async () => {
     const db = await pgDatabase();
     await ok(db, 'generate', '50', '--wait');
     const backup = await backUp(db);
@@ -139,7 +147,10 @@ describe('backups of a PostgreSQL database', () => {
     const folder = path.join(db.dir, 'backups');
     expect(dumps(folder)).toHaveLength(2);
     const listed = JSON.parse(await ok(db, 'backups', '--json')) as { backups: Array<{ users: number; recorded: boolean }> };
-    expect(listed.backups.map((entry) => [entry.users, entry.recorded])).toEqual([[110, true], [50, true]]);
+    expect(listed.backups.map((entry) => [entry.users, entry.recorded])).toEqual([
+      [110, true],
+      [50, true],
+    ]);
 
     // A worker finds nothing to do: no backup is made again.
     await ok(db, 'worker', '--drain');
@@ -158,7 +169,9 @@ describe('backups of a PostgreSQL database', () => {
 
     const refused = await db.cli(['restore', backup.file, '--yes']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^usergen: error: 1 worker\(s\) are running on postgres:\/\/postgres:\*\*\*@\S+: stop them first, or pass --force\n$/);
+    expect(refused.stderr).toMatch(
+      /^usergen: error: 1 worker\(s\) are running on postgres:\/\/postgres:\*\*\*@\S+: stop them first, or pass --force\n$/,
+    );
     expect(refused.stdout).toBe('');
     expect(await usernames(db)).toHaveLength(110);
     expect(dumps(path.join(db.dir, 'backups'))).toEqual([path.basename(backup.file)]);
@@ -195,7 +208,9 @@ describe('backups of a PostgreSQL database', () => {
     const failed = await db.cli(['restore', backup.file, '--yes']);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(
-      new RegExp(`^usergen: error: cannot restore ${backup.file} into schema usergen of postgres://postgres:\\*\\*\\*@\\S+: pg_restore failed \\(exit 1\\): .*cannot drop schema usergen because other objects depend on it.*\n$`),
+      new RegExp(
+        `^usergen: error: cannot restore ${backup.file} into schema usergen of postgres://postgres:\\*\\*\\*@\\S+: pg_restore failed \\(exit 1\\): .*cannot drop schema usergen because other objects depend on it.*\n$`,
+      ),
     );
     expect(await usernames(db)).toHaveLength(110);
     expect(await db.query('select * from usergen.notes')).toEqual([]);
@@ -262,9 +277,13 @@ describe('backups of a PostgreSQL database', () => {
 
     const noDump = await db.cli(['backup'], { env });
     expect(noDump.code).toBe(1);
-    expect(noDump.stderr).toMatch(/^usergen: error: backup job \d+ failed: pg_dump is not on PATH: .*\(install it with: apt-get install postgresql-client-15\)\n$/);
+    expect(noDump.stderr).toMatch(
+      /^usergen: error: backup job \d+ failed: pg_dump is not on PATH: .*\(install it with: apt-get install postgresql-client-15\)\n$/,
+    );
     // Failed at once: another attempt would not find it either.
-    const [failed] = await db.query<{ attempts: number; state: string }>("select attempts, state from usergen.jobs where task = 'backup' order by id desc limit 1");
+    const [failed] = await db.query<{ attempts: number; state: string }>(
+      "select attempts, state from usergen.jobs where task = 'backup' order by id desc limit 1",
+    );
     expect(failed).toEqual({ attempts: 1, state: 'failed' });
 
     const noRestore = await db.cli(['restore', backup.file, '--yes'], { env });

@@ -35,7 +35,9 @@ describe('a full disk', () => {
     const exit = await worker.exited;
 
     expect(exit.code).toBe(1);
-    expect(errorLines(exit.stderr)).toEqual([`usergen: error: cannot write ${file}: database or disk is full (free some space, then run the command again)`]);
+    expect(errorLines(exit.stderr)).toEqual([
+      `usergen: error: cannot write ${file}: database or disk is full (free some space, then run the command again)`,
+    ]);
     const refused = await runCli(['generate', '50', '--db', file]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${file}: database or disk is full`);
@@ -61,7 +63,10 @@ describe('a full disk', () => {
     expect(count(db, "select count(*) from jobs where state = 'queued'"), 'the job was claimed before the disk was full').toBe(1);
     await waitFor(() => /claiming jobs failed again \(3 in a row\)/.test(worker.stderr()), 'three failed claims in a row');
 
-    const warnings = worker.stderr().split('\n').filter((line) => line.includes('WARNING] claiming jobs failed'));
+    const warnings = worker
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('WARNING] claiming jobs failed'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('database or disk is full');
     fs.rmSync(path.join(dir, 'filler'));
@@ -106,19 +111,25 @@ describe('a damaged file', () => {
     expect(JSON.parse(report.stdout)).toMatchObject({ file, kind: 'full', ok: false, problems: expect.arrayContaining([expect.any(String)]) });
     const human = await runCli(['check', '--db', file]);
     expect(human.code).toBe(1);
-    expect(errorLines(human.stderr)).toEqual([expect.stringMatching(new RegExp(`^usergen: error: ${file} is damaged: .*; restore a backup \\(usergen backups\\)$`))]);
+    expect(errorLines(human.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^usergen: error: ${file} is damaged: .*; restore a backup \\(usergen backups\\)$`)),
+    ]);
 
     await generate(file, 100);
     const worker = await runCli(['worker', '--drain', '--db', file]);
     expect(worker.code).toBe(1);
-    expect(errorLines(worker.stderr)).toEqual([expect.stringMatching(new RegExp(`^usergen: error: ${file} is damaged: .*; restore a backup \\(usergen backups\\)$`))]);
+    expect(errorLines(worker.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^usergen: error: ${file} is damaged: .*; restore a backup \\(usergen backups\\)$`)),
+    ]);
     const jobsLeft = new BetterSqlite3(file, { readonly: true });
     expect(count(jobsLeft, "select count(*) from jobs where state = 'queued'")).toBe(1);
     jobsLeft.close();
 
     const list = await runCli(['list', '--limit', '10000', '--db', file]);
     expect(list.code).toBe(1);
-    expect(errorLines(list.stderr)).toEqual([expect.stringMatching(new RegExp(`^usergen: error: ${file} is damaged: .*; restore a backup \\(usergen backups\\)$`))]);
+    expect(errorLines(list.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^usergen: error: ${file} is damaged: .*; restore a backup \\(usergen backups\\)$`)),
+    ]);
   });
 
   it('check on a sound file exits 0', async () => {
@@ -137,7 +148,9 @@ describe('a file usergen may not write', () => {
     remount(dir, 'ro');
     const list = await runCli(['list', '--db', file]);
     expect(list.code).toBe(1);
-    expect(errorLines(list.stderr)).toEqual([`usergen: error: cannot write ${file}: the filesystem holding ${dir} is mounted read-only; usergen needs to write to its database`]);
+    expect(errorLines(list.stderr)).toEqual([
+      `usergen: error: cannot write ${file}: the filesystem holding ${dir} is mounted read-only; usergen needs to write to its database`,
+    ]);
     remount(dir, 'rw');
   });
 

@@ -41,4 +41,3 @@ export async function exitWithin(process: CliProcess, timeoutMs: number, what: s
   void process.exited.then((result) => (exit = result));
   return waitFor(() => exit, what, timeoutMs);
 }
-

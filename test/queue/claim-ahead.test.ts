@@ -98,7 +98,10 @@ describe('claim-ahead', () => {
     const run = worker.run(stopping.signal);
 
     // Job 30 runs past the claim-ahead's bound: those claimed with it go back unstarted, and no more are claimed.
-    await waitFor(() => runningJobs() === 1 && count(db, "select count(*) from jobs where id = 30 and state = 'running'") === 1, 'job 30 alone running');
+    await waitFor(
+      () => runningJobs() === 1 && count(db, "select count(*) from jobs where id = 30 and state = 'running'") === 1,
+      'job 30 alone running',
+    );
     expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(29);
     expect(count(db, "select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
 

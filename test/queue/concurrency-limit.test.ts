@@ -7,7 +7,10 @@ describe('--concurrency', () => {
   it('4 never runs or claims a fifth job at once, with 10 ready', async () => {
     const { db: file } = tempDb();
     // test_count_concurrent holds each job 300 ms and reports what ran alongside it.
-    await enqueueJobs(file, Array.from({ length: 10 }, () => ({ task: 'test_count_concurrent', payload: { ms: 300 } })));
+    await enqueueJobs(
+      file,
+      Array.from({ length: 10 }, () => ({ task: 'test_count_concurrent', payload: { ms: 300 } })),
+    );
     const db = inspectDb(file);
     const worker = startCli(['worker', '--db', file, '--concurrency', '4', '--tasks', BEHAVIOUR_TASKS]);
 

@@ -90,7 +90,13 @@ describe('history', () => {
   it('a job given back at shutdown drops its progress; that is no failure, so nothing goes into history', async () => {
     const claim = await claimedWithProgress();
     expect(await releaseJob(db, claim)).toBe(true);
-    expect(await getJob(db, claim.jobId)).toMatchObject({ state: 'queued', attempts: 0, progress_current: null, progress_total: null, history: null });
+    expect(await getJob(db, claim.jobId)).toMatchObject({
+      state: 'queued',
+      attempts: 0,
+      progress_current: null,
+      progress_total: null,
+      history: null,
+    });
   });
 });
 
@@ -104,7 +110,9 @@ describe('upgrading a database whose history was written by an earlier version',
     const sqlite = new BetterSqlite3(file);
     const old = [{ state: 'failed', attempts: 3, error: { name: 'Error', message: 'old failure' }, finished_at: 1_000, retried_at: 2_000 }];
     sqlite.prepare('update jobs set history = ? where id = ?').run(JSON.stringify(old), retried.id);
-    sqlite.prepare(`update jobs set state = 'failed', attempts = 3, error = ?, finished_at = 5_000 where id = ?`).run(error('last failure'), failed.id);
+    sqlite
+      .prepare(`update jobs set state = 'failed', attempts = 3, error = ?, finished_at = 5_000 where id = ?`)
+      .run(error('last failure'), failed.id);
     for (const column of ['boot_id', 'pid_namespace', 'start_ticks', 'tasks']) sqlite.exec(`alter table workers drop column ${column}`);
     sqlite.exec(`drop table job_id_floor; delete from kysely_migration where name >= '0004'; pragma user_version = 3`);
     sqlite.close();
@@ -115,7 +123,13 @@ describe('upgrading a database whose history was written by an earlier version',
       { at: 2_000, attempt: 3, state: 'queued', retried_from: 'failed' },
     ]);
     expect(await historyOf(failed.id)).toEqual([
-      { at: 5_000, attempt: 3, state: 'failed', retry_at: null, error: { name: 'Error', message: 'last failure', stack: 'Error: last failure\n    at here' } },
+      {
+        at: 5_000,
+        attempt: 3,
+        state: 'failed',
+        retry_at: null,
+        error: { name: 'Error', message: 'last failure', stack: 'Error: last failure\n    at here' },
+      },
     ]);
   });
 });

@@ -50,9 +50,7 @@ describe('a timeout while the completion commits', () => {
     const job = await store.enqueue({ task: slowWrite.name, payload: {}, maxAttempts: 1 });
     const { lines, logger } = keptLog();
 
-    const { summary, events } = await runWithEvents(
-      new Worker(store, { tasks: [slowWrite], concurrency: 1, drain: true, register: false, logger }),
-    );
+    const { summary, events } = await runWithEvents(new Worker(store, { tasks: [slowWrite], concurrency: 1, drain: true, register: false, logger }));
 
     expect(await store.getJob(job.id)).toMatchObject({ state: 'succeeded', attempts: 1, result: '"written"', error: null });
     expect(summary).toEqual({ succeeded: 1, failed: 0, retried: 0, released: 0 });
@@ -92,7 +90,8 @@ describe('a timeout while the completion commits', () => {
 });
 
 describe('context.db inside complete()', () => {
-  const HELD = 'inside complete(), query through its trx: a query through context.db would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
+  const HELD =
+    'inside complete(), query through its trx: a query through context.db would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
 
   it("fails the attempt at once with a clear error; the callback's trx works, and the worker goes on", async () => {
     const seenThroughTrx: number[] = [];
@@ -119,9 +118,7 @@ describe('context.db inside complete()', () => {
     const wrong = await store.enqueue({ task: wrongHandle.name, payload: {}, maxAttempts: 2 });
     const other = await store.enqueue({ task: fine.name, payload: {}, maxAttempts: 1 });
 
-    const { summary, events } = await runWithEvents(
-      new Worker(store, { tasks: [wrongHandle, fine], concurrency: 1, drain: true, register: false }),
-    );
+    const { summary, events } = await runWithEvents(new Worker(store, { tasks: [wrongHandle, fine], concurrency: 1, drain: true, register: false }));
 
     expect(seenThroughTrx).toEqual([2, 2]);
     const row = await store.getJob(wrong.id);

@@ -4,7 +4,7 @@ import { BEHAVIOUR_TASKS, historyOf, jobRow, storedError } from './behaviour-hel
 import { enqueueJobs } from './enqueue.js';
 
 describe('a lease that expires on the last attempt', () => {
-  it('ends the job failed with its LeaseExpiredError, found by another worker\'s claim', async () => {
+  it("ends the job failed with its LeaseExpiredError, found by another worker's claim", async () => {
     const { db: file } = tempDb();
     // test_fail_then_hang throws on attempt 1 and holds on attempt 2, the last.
     const [id] = await enqueueJobs(file, [{ task: 'test_fail_then_hang', payload: {}, maxAttempts: 2 }]);

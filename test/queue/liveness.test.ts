@@ -1,6 +1,19 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { count, generate, inspectDb, jobs, runCli, startCli, stopCli, succeeded, tempDb, waitFor, type CliProcess, type CliResult } from '../helpers.js';
+import {
+  count,
+  generate,
+  inspectDb,
+  jobs,
+  runCli,
+  startCli,
+  stopCli,
+  succeeded,
+  tempDb,
+  waitFor,
+  type CliProcess,
+  type CliResult,
+} from '../helpers.js';
 import { enqueueJobs, generateJob, hashingWorker } from './enqueue.js';
 
 // A worker on this host whose process is gone is dead at once: no lease to wait out. "This host"
@@ -68,7 +81,11 @@ describe('a killed worker on this host', () => {
     expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(200);
     const history = JSON.parse(db.prepare('select history from jobs where id = ?').pluck().get(id) as string) as unknown[];
     expect(history).toEqual([
-      expect.objectContaining({ attempt: 1, state: 'queued', error: expect.objectContaining({ name: 'WorkerDiedError', message: expect.stringContaining(`:${worker.child.pid}:`) }) }),
+      expect.objectContaining({
+        attempt: 1,
+        state: 'queued',
+        error: expect.objectContaining({ name: 'WorkerDiedError', message: expect.stringContaining(`:${worker.child.pid}:`) }),
+      }),
     ]);
   });
 });

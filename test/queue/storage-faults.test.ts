@@ -83,7 +83,7 @@ const readOwnFile = defineTask({
 const TEST_TASKS = [fillUsers, scanUsers, readOwnFile];
 
 describe('a full disk', () => {
-  it('fails a transaction with SQLite\'s own error, not a failed ROLLBACK', async () => {
+  it("fails a transaction with SQLite's own error, not a failed ROLLBACK", async () => {
     const store = await openSqliteStore(tempDb().db);
     const db = store.db;
     try {
@@ -131,7 +131,9 @@ describe('a damaged file', () => {
       await expect(run).rejects.toMatchObject({
         name: 'StorageError',
         fault: 'damaged',
-        message: expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: .*; restore a backup \\(usergen backups\\)$`)),
+        message: expect.stringMatching(
+          new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: .*; restore a backup \\(usergen backups\\)$`),
+        ),
       });
       expect(await store.getJob(first.id)).toMatchObject({ state: 'running', attempts: 1, error: null });
       expect(await store.getJob(second.id)).toMatchObject({ state: 'queued', attempts: 0 });
@@ -159,7 +161,7 @@ describe('a fault of another file', () => {
     }
   });
 
-  it('is not reported as the database\'s', () => {
+  it("is not reported as the database's", () => {
     const { dir, db: file } = smallDisk(1024);
     fs.writeFileSync(file, '');
     remount(dir, 'ro');

@@ -9,7 +9,7 @@ import { generate, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
 // their database, and never outliving the database.
 
 describe('wake files', () => {
-  it('one holds its database\'s path, and the last worker to stop removes it', async () => {
+  it("one holds its database's path, and the last worker to stop removes it", async () => {
     const { db: file } = tempDb();
     await generate(file, 50);
 

@@ -8,7 +8,10 @@ describe('worker', () => {
   it('drains 30 jobs with --concurrency 4: each once, every user once', async () => {
     const { db: file } = tempDb();
     const totals = Array.from({ length: 30 }, (_, i) => 50 + (i % 7));
-    await enqueueJobs(file, totals.map((total) => generateJob(total)));
+    await enqueueJobs(
+      file,
+      totals.map((total) => generateJob(total)),
+    );
 
     const run = await runCli(['worker', '--db', file, '--concurrency', '4', '--drain']);
     expect(run.code, run.stderr).toBe(0);
@@ -74,7 +77,11 @@ describe('worker', () => {
     // A claim needs a wake-up from here on: the next poll is an hour away.
     for (const total of ['50', '51']) {
       expect((await runCli(['generate', total, '--db', file])).code).toBe(0);
-      await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded' and payload like ?", `%${total}%`), `job of ${total}`, 10_000);
+      await waitFor(
+        () => count(db, "select count(*) from jobs where state = 'succeeded' and payload like ?", `%${total}%`),
+        `job of ${total}`,
+        10_000,
+      );
     }
     await stopCli(worker);
   });

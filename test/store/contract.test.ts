@@ -217,7 +217,14 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('renewing pushes out the leases the worker still holds, and only those', async () => {
       const [a, b] = await claimThree('w');
       await store.cancelJob(b!);
-      const held = await store.renewLeases('w', [{ jobId: a!, workerId: 'w', attempt: 1 }, { jobId: b!, workerId: 'w', attempt: 1 }], 120_000);
+      const held = await store.renewLeases(
+        'w',
+        [
+          { jobId: a!, workerId: 'w', attempt: 1 },
+          { jobId: b!, workerId: 'w', attempt: 1 },
+        ],
+        120_000,
+      );
       expect(held).toEqual([a]);
       expect((await store.getJob(a!))!.locked_until).toBeGreaterThan(Date.now() + 60_000);
     });
@@ -233,8 +240,12 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       expect(waiting).toMatchObject({ state: 'queued', run_at: retryAt, locked_by: null, finished_at: null });
       expect(failed).toMatchObject({ state: 'failed', error: 'plain words', locked_by: null });
       expect(failed!.finished_at).not.toBeNull();
-      expect(JSON.parse(waiting!.history!)).toEqual([{ at: expect.any(Number), attempt: 1, state: 'queued', error: { name: 'Error', message: 'once' }, retry_at: retryAt }]);
-      expect(JSON.parse(failed!.history!)).toEqual([{ at: expect.any(Number), attempt: 1, state: 'failed', error: { name: 'Error', message: 'plain words' }, retry_at: null }]);
+      expect(JSON.parse(waiting!.history!)).toEqual([
+        { at: expect.any(Number), attempt: 1, state: 'queued', error: { name: 'Error', message: 'once' }, retry_at: retryAt },
+      ]);
+      expect(JSON.parse(failed!.history!)).toEqual([
+        { at: expect.any(Number), attempt: 1, state: 'failed', error: { name: 'Error', message: 'plain words' }, retry_at: null },
+      ]);
       // Not ready before its time.
       expect(await store.claim('w', 5, 30_000, NOOP)).toEqual([]);
     });
@@ -277,7 +288,9 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       expect(await store.enqueueUnique({ task: 'noop', payload: { n: 2 }, maxAttempts: 1, uniqueKey: 'slot-1' })).toBeUndefined();
       await store.cancelJob(first!.id);
       expect(await store.enqueueUnique({ task: 'noop', payload: { n: 3 }, maxAttempts: 1, uniqueKey: 'slot-1' })).toBeUndefined();
-      expect(await store.enqueueUnique({ task: 'noop', payload: { n: 4 }, maxAttempts: 1, uniqueKey: 'slot-2' })).toMatchObject({ unique_key: 'slot-2' });
+      expect(await store.enqueueUnique({ task: 'noop', payload: { n: 4 }, maxAttempts: 1, uniqueKey: 'slot-2' })).toMatchObject({
+        unique_key: 'slot-2',
+      });
     });
   });
 
@@ -288,10 +301,23 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1 });
       await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1, delayMs: 60_000 });
       const now = Date.now();
-      await store.registerWorker({ id: 'w1', host: 'h', pid: 999_999, concurrency: 2, started_at: now, last_heartbeat_at: now, alive_until: now + 30_000, jobs_done: 0, tasks: '["a"]' });
+      await store.registerWorker({
+        id: 'w1',
+        host: 'h',
+        pid: 999_999,
+        concurrency: 2,
+        started_at: now,
+        last_heartbeat_at: now,
+        alive_until: now + 30_000,
+        jobs_done: 0,
+        tasks: '["a"]',
+      });
       const status = await store.queueStatus();
       expect(status.counts).toEqual({ queued: 3, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
-      expect(status.ready_by_task.sort((x, y) => x.task.localeCompare(y.task))).toEqual([{ task: 'a', ready: 1 }, { task: 'b', ready: 1 }]);
+      expect(status.ready_by_task.sort((x, y) => x.task.localeCompare(y.task))).toEqual([
+        { task: 'a', ready: 1 },
+        { task: 'b', ready: 1 },
+      ]);
       expect(status.oldest_ready_since).toBe(old);
       expect(status.workers.map((worker) => worker.id)).toEqual(['w1']);
       expect(await store.hasUnfinishedJobs()).toBe(true);
@@ -326,13 +352,25 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
   });
 
   describe('a write that holds the database for a task', () => {
-    it('refuses a query through the store\'s own handle from inside it: nothing of it lands outside the transaction', async () => {
+    it("refuses a query through the store's own handle from inside it: nothing of it lands outside the transaction", async () => {
       const [a] = await claimThree('w');
       const held = store.write(
         async (tx) => {
           await db
             .insertInto('users')
-            .values({ username: 'outside', email: 'o@example.com', first_name: 'O', last_name: 'U', password: 'x', is_superuser: 0, is_staff: 0, is_active: 1, last_login: null, date_joined: '2026-01-01T00:00:00Z', job_id: null })
+            .values({
+              username: 'outside',
+              email: 'o@example.com',
+              first_name: 'O',
+              last_name: 'U',
+              password: 'x',
+              is_superuser: 0,
+              is_staff: 0,
+              is_active: 1,
+              last_login: null,
+              date_joined: '2026-01-01T00:00:00Z',
+              job_id: null,
+            })
             .execute();
           return tx.complete({ jobId: a!, workerId: 'w', attempt: 1, result: 'null' });
         },
@@ -353,7 +391,10 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       expect(one.id).toBe(c! + 1);
       await store.cancelJob(one.id);
       expect(await store.purgeJobs('cancelled', Date.now() + 1)).toBe(1);
-      const [many] = await store.enqueueMany([{ task: 'noop', payload: {}, maxAttempts: 1 }, { task: 'noop', payload: {}, maxAttempts: 1 }]);
+      const [many] = await store.enqueueMany([
+        { task: 'noop', payload: {}, maxAttempts: 1 },
+        { task: 'noop', payload: {}, maxAttempts: 1 },
+      ]);
       expect(many).toBe(one.id + 1);
       await store.cancelJob(many! + 1);
       expect(await store.purgeJobs('cancelled', Date.now() + 1)).toBe(1);

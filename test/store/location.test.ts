@@ -19,7 +19,7 @@ describe('a PostgreSQL URL', () => {
     expect(urlWithoutPassword('postgres://u:s3cret@h/db').href).toBe('postgres://u@h/db');
   });
 
-  it('takes a schema name its wake-up channel can carry, and none of PostgreSQL\'s own', () => {
+  it("takes a schema name its wake-up channel can carry, and none of PostgreSQL's own", () => {
     expect(checkSchemaName('a'.repeat(48))).toBe('a'.repeat(48));
     expect(() => checkSchemaName('a'.repeat(49))).toThrow('at most 48');
     expect(() => checkSchemaName('pg_jobs')).toThrow('pg_');

@@ -28,7 +28,7 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
     }
   });
 
-  it('answers a body it cannot read with 400 and one line, changing nothing; every refusal carries the pages\' security headers', async () => {
+  it("answers a body it cannot read with 400 and one line, changing nothing; every refusal carries the pages' security headers", async () => {
     const served = await serveOn(await engine.database(), ['--auth', 'admin:s3cret']);
     try {
       const store = await storeOf(served.db);
@@ -56,7 +56,11 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
       const forbidden = await served.post('/generate', { total: '100' }, auth);
       expect(forbidden.status).toBe(403);
       securityHeaders(forbidden, '403');
-      const tooLarge = await served.page('/generate', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'x'.repeat(100_000) });
+      const tooLarge = await served.page('/generate', {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'x'.repeat(100_000),
+      });
       expect(tooLarge.status).toBe(413);
       securityHeaders(tooLarge, '413');
     } finally {
@@ -71,7 +75,11 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
     try {
       await store.enqueue({ task: `x${hostile}`, payload: { name: hostile }, maxAttempts: 1 });
       const [claimed] = await store.claim('w', 1, 60_000, { tasks: [`x${hostile}`] });
-      await store.failAttempt({ jobId: claimed!.id, workerId: 'w', attempt: 1 }, JSON.stringify({ name: 'Error', message: hostile, stack: hostile }), null);
+      await store.failAttempt(
+        { jobId: claimed!.id, workerId: 'w', attempt: 1 },
+        JSON.stringify({ name: 'Error', message: hostile, stack: hostile }),
+        null,
+      );
     } finally {
       await store.close();
     }
@@ -125,10 +133,12 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
       const { port } = new URL(served.url);
       const statusWithHost = (host: string) =>
         new Promise<number>((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path: '/generate', headers: { host } }, (response) => {
-            response.resume();
-            resolve(response.statusCode!);
-          }).on('error', reject);
+          http
+            .get({ host: '127.0.0.1', port, path: '/generate', headers: { host } }, (response) => {
+              response.resume();
+              resolve(response.statusCode!);
+            })
+            .on('error', reject);
         });
       expect(await statusWithHost(`evil.example:${port}`)).toBe(403);
       expect(await statusWithHost(`localhost:${port}`)).toBe(200);

@@ -34,7 +34,9 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
       for (const value of ['49', '501', 'abc', '']) {
         const response = await served.post('/generate', { total: value, _csrf: csrf });
         expect(response.status, value).toBe(400);
-        expect(response.text).toMatch(/class="field-error">Enter (a whole number|how many users to generate), from 50 to 500|class="field-error">Enter a whole number from 50 to 500/);
+        expect(response.text).toMatch(
+          /class="field-error">Enter (a whole number|how many users to generate), from 50 to 500|class="field-error">Enter a whole number from 50 to 500/,
+        );
         expect(response.text).toContain(`value="${value}"`);
       }
       expect(await jobCount(store)).toBe(0);
@@ -88,7 +90,14 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
       return running.length === 1;
     }, 'the job to be running');
     served.cli.child.kill('SIGTERM');
-    await waitFor(() => fetch(`${served.url}/healthz`).then(() => false, () => true), 'the server to stop answering');
+    await waitFor(
+      () =>
+        fetch(`${served.url}/healthz`).then(
+          () => false,
+          () => true,
+        ),
+      'the server to stop answering',
+    );
     expect(served.cli.child.exitCode).toBeNull();
     const exit = await served.cli.exited;
     expect(exit.code).toBe(0);
@@ -188,7 +197,10 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
       expect(all?.event).toBe('jobs');
       const listed = JSON.parse(all!.data) as { counts: Record<string, number>; jobs: Array<{ id: number; state: string }> };
       expect(listed.counts).toMatchObject({ queued: 1, running: 0, succeeded: 1, failed: 0, cancelled: 0 });
-      expect(listed.jobs.map((job) => [job.id, job.state])).toEqual([[2, 'queued'], [1, 'succeeded']]);
+      expect(listed.jobs.map((job) => [job.id, job.state])).toEqual([
+        [2, 'queued'],
+        [1, 'succeeded'],
+      ]);
       const queued = await (await served.events('/events?state=queued')).next();
       expect((JSON.parse(queued!.data) as typeof listed).jobs.map((job) => job.id)).toEqual([2]);
       const one = await (await served.events('/events?job=1')).next();

@@ -151,7 +151,9 @@ async function pickup(spec: ChildSpec): Promise<ChildResult> {
   if ('unsupported' in system.pickup) throw new Error(system.pickup.unsupported);
   const { pauseMs } = system.pickup;
   const producer = await system.openProducer(spec.place);
-  const worker = fork(fileURLToPath(import.meta.url), [JSON.stringify({ ...spec, mode: 'pickup-worker' })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const worker = fork(fileURLToPath(import.meta.url), [JSON.stringify({ ...spec, mode: 'pickup-worker' })], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const next = messages(worker);
   const pause = random(spec.seed);
   const samples: number[] = [];

@@ -16,12 +16,28 @@ const NOOP_TASK_MODULE = fileURLToPath(new URL('../../src/noop-task.js', import.
 
 function nodeFlags(bin: string): string[] {
   const [first = ''] = fs.readFileSync(bin, 'utf8').split('\n', 1);
-  return first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean).slice(1);
+  return first
+    .replace(/^#!\S*env\s+(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(1);
 }
 
 export async function commandDrain(spec: ChildSpec): Promise<ChildResult> {
   const file = usergenFile(spec.place);
-  const args = ['--db', file, '--durability', durabilityOf(spec.place), 'worker', '--concurrency', String(spec.concurrency), '--loglevel', 'warning', '--tasks', NOOP_TASK_MODULE];
+  const args = [
+    '--db',
+    file,
+    '--durability',
+    durabilityOf(spec.place),
+    'worker',
+    '--concurrency',
+    String(spec.concurrency),
+    '--loglevel',
+    'warning',
+    '--tasks',
+    NOOP_TASK_MODULE,
+  ];
   const worker = spawn(process.execPath, [...nodeFlags(BIN), BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: path.dirname(file) });
   const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
   let code: number | null | undefined;

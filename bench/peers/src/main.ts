@@ -49,8 +49,11 @@ async function start(service: (log: (line: string) => void) => Promise<Service>)
 async function measureAll(options: PeersOptions, env: Environment): Promise<Results> {
   const results: Results = {};
   const outcome = (system: SystemName, key: string): Outcome => {
-    const measures = (results[system] ??= {});
-    return (measures[key as keyof typeof measures] ??= { runs: [] });
+    const measures = results[system] ?? {};
+    results[system] = measures;
+    const measure = measures[key as keyof typeof measures] ?? { runs: [] };
+    measures[key as keyof typeof measures] = measure;
+    return measure;
   };
   for (let run = 0; run < options.runs; run++) {
     const steps = planRun(options.systems, run);
@@ -88,7 +91,9 @@ function fsyncLine(results: Results, runs: number): string | null {
   return (
     `Fsync-bound commit rate (bare better-sqlite3, autocommit INSERTs one at a time, WAL, synchronous=FULL): ` +
     `${Math.round(stat.median).toLocaleString('en-US')} commits/s (${range}, ${runs} runs)` +
-    (ratio ? `; usergen full's one-at-a-time enqueue is ${(100 * ratio.median).toFixed(1)}% of it (median of the runs' pairs, ${(100 * ratio.min).toFixed(1)}–${(100 * ratio.max).toFixed(1)}%).` : '.')
+    (ratio
+      ? `; usergen full's one-at-a-time enqueue is ${(100 * ratio.median).toFixed(1)}% of it (median of the runs' pairs, ${(100 * ratio.min).toFixed(1)}–${(100 * ratio.max).toFixed(1)}%).`
+      : '.')
   );
 }
 
@@ -115,13 +120,26 @@ async function main(): Promise<void> {
     const needsPeers = chosen.some((system) => !system.startsWith('usergen-') && !system.startsWith('bare-'));
     const peers = needsPeers ? installPeers(log) : '';
     const redis = chosen.includes('bullmq') ? await start(startRedis) : null;
-    const postgres = chosen.some((system) => system.startsWith('graphile-worker') || system.startsWith('usergen-pg')) ? await start(startPostgres) : null;
-    const env: Environment = { peers, redisPort: redis?.port ?? null, postgresPort: postgres?.port ?? null, jobs: options.jobs, pickups: options.pickups };
+    const postgres = chosen.some((system) => system.startsWith('graphile-worker') || system.startsWith('usergen-pg'))
+      ? await start(startPostgres)
+      : null;
+    const env: Environment = {
+      peers,
+      redisPort: redis?.port ?? null,
+      postgresPort: postgres?.port ?? null,
+      jobs: options.jobs,
+      pickups: options.pickups,
+    };
     const labels: Partial<Record<SystemName, string>> = {};
-    for (const system of chosen) labels[system] = await (await loadSystem(system)).label({ system, dir: '', peers, redisPort: null, postgresPort: null, name: '' });
+    for (const system of chosen)
+      labels[system] = await (await loadSystem(system)).label({ system, dir: '', peers, redisPort: null, postgresPort: null, name: '' });
     const results = await measureAll(options, env);
     const wallMs = Date.now() - began;
-    const machine = { ...describeMachine(), ...(redis ? { redis: `Redis ${redis.version}` } : {}), ...(postgres ? { postgres: `PostgreSQL ${postgres.version}` } : {}) };
+    const machine = {
+      ...describeMachine(),
+      ...(redis ? { redis: `Redis ${redis.version}` } : {}),
+      ...(postgres ? { postgres: `PostgreSQL ${postgres.version}` } : {}),
+    };
     const { columnNotes, rowNotes } = notesFor(options, machine);
     const tables = renderTables({ results, systems: chosen, labels, columnNotes, rowNotes });
     const fsync = fsyncLine(results, options.runs);

@@ -14,9 +14,9 @@ export function notesFor(options: PeersOptions, machine: Record<string, string>)
       'The same at --durability normal (synchronous=NORMAL in WAL mode): a commit survives a killed process, not a power cut, ' +
       'as for plainjob and the bare loop.',
     'usergen-pg-full':
-      `usergen through its library on the same PostgreSQL server as graphile-worker (${machine['postgres'] ?? 'PostgreSQL 15'}), ` +
+      `usergen through its library on the same PostgreSQL server as graphile-worker (${machine.postgres ?? 'PostgreSQL 15'}), ` +
       'a database per measurement, at its default durability: its connections set synchronous_commit=on, so a commit waits for ' +
-      'its WAL flush (the server\'s default here is off, for graphile-worker).',
+      "its WAL flush (the server's default here is off, for graphile-worker).",
     'usergen-pg-normal': 'The same at --durability normal: its connections set synchronous_commit=off, as graphile-worker runs.',
     plainjob:
       "On better-sqlite3 (the same build as usergen's); it sets WAL and synchronous=NORMAL itself. It has no concurrency option: " +
@@ -24,10 +24,10 @@ export function notesFor(options: PeersOptions, machine: Record<string, string>)
       'processes). Its add and addMany are synchronous, called in a plain loop. An idle worker looks for jobs every second (its ' +
       'default) and nothing wakes it.',
     bullmq:
-      `On ${machine['redis'] ?? 'redis-server'} started with --save "" --appendonly no: no job reaches the disk. Its defaults ` +
+      `On ${machine.redis ?? 'redis-server'} started with --save "" --appendonly no: no job reaches the disk. Its defaults ` +
       "otherwise (completed jobs are kept, as usergen's and plainjob's are).",
     'graphile-worker':
-      `On ${machine['postgres'] ?? 'PostgreSQL 15'} with synchronous_commit=off (a commit does not wait for its WAL flush), a ` +
+      `On ${machine.postgres ?? 'PostgreSQL 15'} with synchronous_commit=off (a commit does not wait for its WAL flush), a ` +
       'database per measurement, set as its performance page sets it for throughput: localQueue.size 500, ' +
       'completeJobBatchDelay 0, failJobBatchDelay 0, maxPoolSize max(10, concurrency + 1), NO_LOG_SUCCESS=1 (the trade-off it ' +
       'documents: a killed worker leaves up to 500 jobs locked, and its unwritten completions run again, once their locks ' +

@@ -41,9 +41,13 @@ function integer(name: string, text: string, min: number, max: number): number {
 function systems(list: string | undefined): SystemName[] {
   if (list === undefined) return [...SYSTEMS];
   const chosen = new Set<SystemName>();
-  for (const word of list.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const word of list
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const group = GROUPS[word] ?? (SYSTEMS.includes(word as SystemName) ? [word as SystemName] : undefined);
-    if (!group) throw new OptionsError(`--only: unknown system '${word}' (known: ${SYSTEMS.join(', ')}, usergen, usergen-pg, postgres, graphile, bare)`);
+    if (!group)
+      throw new OptionsError(`--only: unknown system '${word}' (known: ${SYSTEMS.join(', ')}, usergen, usergen-pg, postgres, graphile, bare)`);
     for (const system of group) chosen.add(system);
   }
   if (chosen.size === 0) throw new OptionsError('--only names no system');
@@ -51,6 +55,7 @@ function systems(list: string | undefined): SystemName[] {
 }
 
 export function parseOptions(args: string[]): PeersOptions | 'help' {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: parseArgs' inferred type, set in the try below.
   let values;
   try {
     ({ values } = parseArgs({

@@ -24,7 +24,10 @@ const DONE_MARKER = '.installed';
 
 export function installPeers(log: (line: string) => void): string {
   const specs = Object.entries(PEER_VERSIONS).map(([name, version]) => `${name}@${version}`);
-  const key = createHash('sha256').update(`${specs.join(' ')} node${process.versions.node.split('.')[0]}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${specs.join(' ')} node${process.versions.node.split('.')[0]}`)
+    .digest('hex')
+    .slice(0, 12);
   const folder = path.join(os.tmpdir(), `usergen-bench-peers-${key}`);
   if (fs.existsSync(path.join(folder, DONE_MARKER))) {
     log(`peers: reusing ${folder}`);

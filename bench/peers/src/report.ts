@@ -125,7 +125,9 @@ export function renderTables(input: ReportInput): { medians: string; ranges: str
     '',
     ...columns.map((column) => {
       const labels = column.systems.map((system) => input.labels[system] ?? system);
-      const title = column.systems[0]!.startsWith('bare-') ? `bare better-sqlite3 (${column.systems.map((system) => (system === 'bare-claim1' ? 'claim 1' : 'claim 50')).join(' / ')})` : labels.join(' / ');
+      const title = column.systems[0]!.startsWith('bare-')
+        ? `bare better-sqlite3 (${column.systems.map((system) => (system === 'bare-claim1' ? 'claim 1' : 'claim 50')).join(' / ')})`
+        : labels.join(' / ');
       const note = input.columnNotes[column.systems[0]!];
       return note ? `${title} ${notes.mark(note)}` : title;
     }),
@@ -144,7 +146,9 @@ export function renderTables(input: ReportInput): { medians: string; ranges: str
       }),
     );
   const medians = table((stat, field) => formatValue(field, stat.median));
-  const ranges = table((stat, field) => (stat.min === stat.max ? formatValue(field, stat.min) : `${formatValue(field, stat.min)}–${formatValue(field, stat.max)}`));
+  const ranges = table((stat, field) =>
+    stat.min === stat.max ? formatValue(field, stat.min) : `${formatValue(field, stat.min)}–${formatValue(field, stat.max)}`,
+  );
   return { medians, ranges, notes: notes.texts };
 }
 

@@ -116,7 +116,11 @@ function runChild(spec: ChildSpec): Promise<ChildResult> {
       running.delete(child);
       const line = stdout.split('\n').find((text) => text.startsWith('RESULT '));
       if (code === 0 && line) return resolve(JSON.parse(line.slice('RESULT '.length)) as ChildResult);
-      const reason = stderr.trim().split('\n').find((text) => /error|Error|failed|killed/.test(text)) ?? `exit ${code ?? signal}`;
+      const reason =
+        stderr
+          .trim()
+          .split('\n')
+          .find((text) => /error|Error|failed|killed/.test(text)) ?? `exit ${code ?? signal}`;
       reject(new Error(reason.trim()));
     });
   });
@@ -128,9 +132,23 @@ export async function measureOnce(system: SystemName, measure: Measure, env: Env
   const implementation = await loadSystem(system);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `usergen-bench-${system}-`));
   scratch.add(dir);
-  const place: Place = { system, dir, peers: env.peers, redisPort: env.redisPort, postgresPort: env.postgresPort, name: `bench_${process.pid}_${++places}` };
+  const place: Place = {
+    system,
+    dir,
+    peers: env.peers,
+    redisPort: env.redisPort,
+    postgresPort: env.postgresPort,
+    name: `bench_${process.pid}_${++places}`,
+  };
   if (measure.fsync) place.fsync = true;
-  const spec = (mode: ChildMode): ChildSpec => ({ mode, place, jobs: env.jobs, concurrency: measure.concurrency, pickups: env.pickups, seed: run + 1 });
+  const spec = (mode: ChildMode): ChildSpec => ({
+    mode,
+    place,
+    jobs: env.jobs,
+    concurrency: measure.concurrency,
+    pickups: env.pickups,
+    seed: run + 1,
+  });
   try {
     await implementation.prepare(place);
     if (measure.seeded) await runChild(spec('seed'));

@@ -81,7 +81,20 @@ export async function startRedis(log: (line: string) => void): Promise<Service> 
   const version = /v=(\S+)/.exec(run('redis-server', ['--version']))?.[1] ?? 'unknown';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', path.join(dir, 'redis.log')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    path.join(dir, 'redis.log'),
+  ];
   // Its own process group: a Ctrl-C in the terminal reaches the harness, which stops it in order.
   const server = spawn('redis-server', args, { stdio: 'ignore', detached: true });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
@@ -106,7 +119,9 @@ export async function startPostgres(log: (line: string) => void): Promise<Servic
   if (!fs.existsSync(path.join(POSTGRES_BIN, 'pg_ctl'))) {
     throw new SetupError(`PostgreSQL 15 is not installed (no ${POSTGRES_BIN}/pg_ctl); as root, run: apt-get install -y postgresql-15`);
   }
-  const version = run(path.join(POSTGRES_BIN, 'postgres'), ['--version']).trim().replace(/^postgres \(PostgreSQL\) /, '');
+  const version = run(path.join(POSTGRES_BIN, 'postgres'), ['--version'])
+    .trim()
+    .replace(/^postgres \(PostgreSQL\) /, '');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-bench-postgres-'));
   // The server refuses to run as root: as root, it runs as the postgres user, who owns its folder.
   let asServer = (command: string, args: string[]) => run(command, args, { cwd: dir });

@@ -97,5 +97,8 @@ export const system: System = {
     };
   },
 
-  pickup: { unsupported: 'The bare loop has no wake-up: it finds a new job only at its next poll (50 ms), so its pickup would be its poll interval, not a measure of it.' },
+  pickup: {
+    unsupported:
+      'The bare loop has no wake-up: it finds a new job only at its next poll (50 ms), so its pickup would be its poll interval, not a measure of it.',
+  },
 };

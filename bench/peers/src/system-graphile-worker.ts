@@ -45,7 +45,7 @@ async function client(place: Place, database: string): Promise<PgClient> {
 
 async function graphile(place: Place): Promise<{ worker: GraphileWorker; logger: unknown }> {
   // Read as its modules load: no success line (and no string built for one) per job.
-  process.env['NO_LOG_SUCCESS'] = '1';
+  process.env.NO_LOG_SUCCESS = '1';
   const worker = (await importPeer(place.peers, 'graphile-worker')) as GraphileWorker;
   return { worker, logger: new worker.Logger(() => () => {}) };
 }
@@ -120,7 +120,7 @@ export const system: System = {
         // Done means written: a completed job is deleted, so the last one is done when none is left.
         for (;;) {
           const { rows } = await jobs.query('select count(*)::int as left from graphile_worker._private_jobs');
-          if (rows[0]?.['left'] === 0) return;
+          if (rows[0]?.left === 0) return;
           await new Promise((resolve) => setTimeout(resolve, 1));
         }
       },

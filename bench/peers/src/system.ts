@@ -6,7 +6,18 @@ import { pathToFileURL } from 'node:url';
 // of its own (system-<name>.js) so that a worker process loads that system's packages and no other:
 // its resident memory is its own.
 
-export const SYSTEMS = ['usergen-full', 'usergen-normal', 'usergen-pg-full', 'usergen-pg-normal', 'plainjob', 'bullmq', 'graphile-worker', 'graphile-worker-defaults', 'bare-claim1', 'bare-claim50'] as const;
+export const SYSTEMS = [
+  'usergen-full',
+  'usergen-normal',
+  'usergen-pg-full',
+  'usergen-pg-normal',
+  'plainjob',
+  'bullmq',
+  'graphile-worker',
+  'graphile-worker-defaults',
+  'bare-claim1',
+  'bare-claim50',
+] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** Where one measurement's queue lives, as every process of that measurement reaches it. */
@@ -31,8 +42,10 @@ export interface Payload {
 
 export interface Producer {
   /** One job; committed when it returns (or its promise resolves). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a system's enqueue is synchronous or async, as its library's is.
   enqueue(payload: Payload): Promise<unknown> | void;
   /** A chunk of jobs through the system's own bulk API. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: as enqueue.
   enqueueBulk(payloads: Payload[]): Promise<unknown> | void;
   close(): Promise<void>;
 }
@@ -94,10 +107,11 @@ export async function loadSystem(name: SystemName): Promise<System> {
  * `module.exports` (the default export) for a CommonJS package, its namespace for an ES module
  * (none of the peers that are ES modules has a default export).
  */
+// biome-ignore lint/suspicious/noExplicitAny: each peer's module is typed by its own package, which the harness does not compile against.
 export async function importPeer(peers: string, name: string): Promise<any> {
   const file = createRequire(path.join(peers, 'package.json')).resolve(name);
   const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  return 'default' in namespace ? namespace['default'] : namespace;
+  return 'default' in namespace ? namespace.default : namespace;
 }
 
 /** A peer's version, from its installed package.json. */

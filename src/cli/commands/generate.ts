@@ -5,11 +5,7 @@ import { InterruptedError, UserError } from '../../errors.js';
 import { enqueueGeneration, type GenerateOptions } from '../../operations/generate.js';
 import { toJobView, type JobView } from '../../operations/job-view.js';
 import { DEFAULT_HASH_ITERATIONS } from '../../tasks/password.js';
-import {
-  generateUsers,
-  MAX_TOTAL,
-  MIN_TOTAL,
-} from '../../tasks/generate-users.js';
+import { generateUsers, MAX_TOTAL, MIN_TOTAL } from '../../tasks/generate-users.js';
 import { withCommandDatabase, type CliContext } from '../context.js';
 import { printJson, printLine, printNotice, startSpinner } from '../output.js';
 import { parseDuration, parseHashIterations, parseInteger } from '../parse.js';
@@ -39,10 +35,7 @@ export function register(program: Command, context: CliContext): void {
     .option('--wait', 'follow the job to its end and print its result; with no worker alive, run it here')
     .option('--priority <n>', 'higher runs sooner, from -100 to 100', '0')
     .option('--delay <duration>', 'run no sooner than this from now (250ms, 30s, 5m, 1h, 1d)')
-    .option(
-      '--hash-iterations <n>',
-      `PBKDF2 iterations per password hash (default: $USERGEN_HASH_ITERATIONS, else ${DEFAULT_HASH_ITERATIONS})`,
-    )
+    .option('--hash-iterations <n>', `PBKDF2 iterations per password hash (default: $USERGEN_HASH_ITERATIONS, else ${DEFAULT_HASH_ITERATIONS})`)
     .option('--json', 'print the job as JSON')
     .addHelpText(
       'after',
@@ -50,25 +43,29 @@ export function register(program: Command, context: CliContext): void {
     )
     .action(async (totalText: string, flags: Flags, command: Command) => {
       const options = parseOptions(totalText, flags);
-      await withCommandDatabase(command, async (store) => {
-        const { job, live_workers } = await enqueueGeneration(store, options);
-        if (!flags.wait) {
-          if (flags.json) printJson({ job });
-          else printLine(`Queued job ${job.id}: generate ${options.total} users.`);
-          if (live_workers === 0) {
-            printNotice('No worker is running: start one with "usergen worker", or use "generate --wait".');
+      await withCommandDatabase(
+        command,
+        async (store) => {
+          const { job, live_workers } = await enqueueGeneration(store, options);
+          if (!flags.wait) {
+            if (flags.json) printJson({ job });
+            else printLine(`Queued job ${job.id}: generate ${options.total} users.`);
+            if (live_workers === 0) {
+              printNotice('No worker is running: start one with "usergen worker", or use "generate --wait".');
+            }
+            return;
           }
-          return;
-        }
-        if (!flags.json) printLine(`Queued job ${job.id}: generate ${options.total} users.`);
-        const finished = toJobView(await followJob(store, job.id, context.shutdownSignal()));
-        if (flags.json) printJson({ job: finished });
-        if (finished.state === 'succeeded') {
-          if (!flags.json) printLine(finished.result as string);
-          return;
-        }
-        throw new UserError(`job ${job.id} ${describeEnd(finished)}`);
-      }, { create: true });
+          if (!flags.json) printLine(`Queued job ${job.id}: generate ${options.total} users.`);
+          const finished = toJobView(await followJob(store, job.id, context.shutdownSignal()));
+          if (flags.json) printJson({ job: finished });
+          if (finished.state === 'succeeded') {
+            if (!flags.json) printLine(finished.result as string);
+            return;
+          }
+          throw new UserError(`job ${job.id} ${describeEnd(finished)}`);
+        },
+        { create: true },
+      );
     });
 }
 

@@ -36,7 +36,12 @@ export function register(program: Command): void {
         ['result', job.result === null ? '' : describeResult(job.task, job.result, { fullPath: true })],
         ['error', error ? (error.stack ?? `${error.name}: ${error.message}`) : ''],
         ['history', historyLines(job).join('\n')],
-        ['users', users.length === 0 ? '' : `${formatInteger(users.length)}: ${users.slice(0, USERS_SHOWN).join(', ')}${users.length > USERS_SHOWN ? ', ...' : ''}`],
+        [
+          'users',
+          users.length === 0
+            ? ''
+            : `${formatInteger(users.length)}: ${users.slice(0, USERS_SHOWN).join(', ')}${users.length > USERS_SHOWN ? ', ...' : ''}`,
+        ],
       ];
       printLine(`Job ${job.id}: ${job.task}`);
       for (const [name, value] of lines) {

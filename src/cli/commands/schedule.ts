@@ -27,9 +27,7 @@ async function parseCadence(flags: Flags): Promise<Cadence> {
 export function register(program: Command, context: CliContext): void {
   const schedule = program.command('schedule').description('run periodic jobs in the foreground');
   addBackupOptions(
-    schedule
-      .command('backup')
-      .description('back the database up each period (aligned to the clock: --every 1h runs at the top of each hour)'),
+    schedule.command('backup').description('back the database up each period (aligned to the clock: --every 1h runs at the top of each hour)'),
   )
     .option('--every <duration>', 'the period: 15s, 30m, 1h, 1d, ...')
     .option('--cron <expression>', 'a cron expression instead, e.g. "0 */6 * * *"')
@@ -72,9 +70,7 @@ function printEvent(event: ScheduleEvent, file: string): void {
       return printNotice(`usergen: backup job ${event.jobId} failed: ${event.message}`);
     case 'catch-up':
       return printLine(
-        event.newest === undefined
-          ? 'No backup yet: backing up now.'
-          : `The newest backup is from ${formatTime(event.newest)} UTC: catching up now.`,
+        event.newest === undefined ? 'No backup yet: backing up now.' : `The newest backup is from ${formatTime(event.newest)} UTC: catching up now.`,
       );
     case 'next':
       return printLine(`Next backup at ${formatTime(event.at)} UTC.`);

@@ -30,7 +30,10 @@ export function register(program: Command, context: CliContext): void {
     .option('--concurrency <n>', `with --worker, jobs run at once (default: CPU count, ${os.availableParallelism()} here)`)
     .option('--auth <user:password>', 'ask every request for these credentials; $USERGEN_AUTH keeps them out of `ps`')
     .option('--read-only', 'hide every button and refuse every POST')
-    .option('--hash-iterations <n>', `PBKDF2 iterations of the users the form makes (default: $USERGEN_HASH_ITERATIONS, else ${DEFAULT_HASH_ITERATIONS})`)
+    .option(
+      '--hash-iterations <n>',
+      `PBKDF2 iterations of the users the form makes (default: $USERGEN_HASH_ITERATIONS, else ${DEFAULT_HASH_ITERATIONS})`,
+    )
     .addHelpText(
       'after',
       '\nSIGINT/SIGTERM: stop serving, let the worker (--worker) finish its jobs within 30s, exit 0.\nPasswords never appear in a page, a response or the log.',
@@ -51,7 +54,16 @@ export function register(program: Command, context: CliContext): void {
       checkGlobalOptions(command);
       const iterations = parseHashIterations(flags.hashIterations);
       const signal = context.shutdownSignal();
-      await serve({ command, port, iterations, host: flags.host, credentials, readOnly: flags.readOnly ?? false, worker: flags.worker ? concurrency : 0, signal });
+      await serve({
+        command,
+        port,
+        iterations,
+        host: flags.host,
+        credentials,
+        readOnly: flags.readOnly ?? false,
+        worker: flags.worker ? concurrency : 0,
+        signal,
+      });
     });
 }
 
@@ -72,7 +84,13 @@ async function serve(options: ServeOptions): Promise<void> {
   // The pages read through a connection of their own: a worker's long completion does not hold them up.
   const store = await openCommandDatabase(options.command, { create: !options.readOnly });
   try {
-    const app = createWebApp({ store, readOnly: options.readOnly, credentials: options.credentials, shuttingDown: options.signal, hashIterations: options.iterations });
+    const app = createWebApp({
+      store,
+      readOnly: options.readOnly,
+      credentials: options.credentials,
+      shuttingDown: options.signal,
+      hashIterations: options.iterations,
+    });
     // The worker first: pages served before it is recorded alive would say no worker runs (a
     // backup queued then is told to wait for one). It stops with the server, or if it cannot listen.
     const stopWorker = new AbortController();
@@ -83,7 +101,10 @@ async function serve(options: ServeOptions): Promise<void> {
     if (worked) await Promise.race([ready, worked]);
     const server = listen({ fetch: app.fetch, port: options.port, hostname: options.host });
     try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(listenError(error as NodeJS.ErrnoException, options)))]);
+      await Promise.race([
+        once(server, 'listening'),
+        once(server, 'error').then(([error]) => Promise.reject(listenError(error as NodeJS.ErrnoException, options))),
+      ]);
     } catch (error) {
       stopWorker.abort(error);
       await worked?.catch(() => {});
@@ -91,7 +112,9 @@ async function serve(options: ServeOptions): Promise<void> {
     }
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    printLine(`Serving http://${host}:${port}/ on ${store.location}${options.worker ? `, with a worker (${options.worker} at once)` : ''}${options.readOnly ? ', read-only' : ''}`);
+    printLine(
+      `Serving http://${host}:${port}/ on ${store.location}${options.worker ? `, with a worker (${options.worker} at once)` : ''}${options.readOnly ? ', read-only' : ''}`,
+    );
     try {
       // A worker that stops on its own (a damaged database) stops the server too.
       const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
@@ -134,7 +157,8 @@ async function workHere(options: ServeOptions, signal: AbortSignal, onRunning: (
 }
 
 function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error {
-  if (error.code === 'EADDRINUSE') return new UserError(`port ${options.port} on ${options.host} is in use (another server?): pick another with --port`);
+  if (error.code === 'EADDRINUSE')
+    return new UserError(`port ${options.port} on ${options.host} is in use (another server?): pick another with --port`);
   if (error.code === 'EADDRNOTAVAIL') return new UserError(`cannot listen on ${options.host}: no such address on this machine`);
   if (error.code === 'EACCES') return new UserError(`not allowed to listen on port ${options.port} (ports below 1024 need privileges)`);
   return new UserError(`cannot listen on ${options.host}:${options.port}: ${error.message}`);

@@ -32,9 +32,7 @@ async function printStatus(status: QueueStatusView): Promise<void> {
   printLine(`Jobs: ${counts.join(', ')}`);
   const oldestWaitMs = status.oldest_ready_wait_ms;
   printLine(oldestWaitMs === null ? 'Nothing is waiting.' : `The oldest ready job has waited ${(oldestWaitMs / 1000).toFixed(1)}s.`);
-  printLine(
-    `Throughput: ${formatInteger(status.jobs_ended_last_minute)} jobs ended in the last minute (${status.jobs_per_second_last_minute}/s).`,
-  );
+  printLine(`Throughput: ${formatInteger(status.jobs_ended_last_minute)} jobs ended in the last minute (${status.jobs_per_second_last_minute}/s).`);
   printLine(`Last backup: ${status.last_backup_at === null ? 'none' : `${formatTime(status.last_backup_at)} UTC`}`);
   for (const { task, ready } of status.waiting_for_a_worker_that_knows_their_task) {
     printLine(`${formatInteger(ready)} ready job(s) of task ${task} wait for a worker that knows it (start one with --tasks).`);

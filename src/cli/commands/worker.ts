@@ -33,8 +33,7 @@ export interface WorkerCommandOptions {
 
 function parseOptions(flags: Flags): WorkerCommandOptions {
   return {
-    concurrency:
-      flags.concurrency === undefined ? os.availableParallelism() : parseInteger(flags.concurrency, '--concurrency', 1, 1000),
+    concurrency: flags.concurrency === undefined ? os.availableParallelism() : parseInteger(flags.concurrency, '--concurrency', 1, 1000),
     drain: flags.drain === true,
     pollMs: parseDuration(flags.poll, '--poll', 1),
     graceMs: parseDuration(flags.grace, '--grace'),
@@ -57,14 +56,11 @@ export function register(program: Command, context: CliContext): void {
     .option('--drain', 'exit once no job is ready or running')
     .option('--poll <duration>', 'how often an idle worker looks for new jobs', '200ms')
     .option('--grace <duration>', 'on SIGINT/SIGTERM, how long running jobs may take before they go back to the queue', '30s')
-    .option('--lease <duration>', 'how long a job stays claimed without a heartbeat (a killed worker\'s jobs return after it)', '30s')
+    .option('--lease <duration>', "how long a job stays claimed without a heartbeat (a killed worker's jobs return after it)", '30s')
     .option('--loglevel <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--logfile <file>', 'append the log to this file instead of stderr')
     .option('--tasks <module>', 'also run the tasks a JavaScript module exports (made with defineTask; repeatable)', collect, [])
-    .addHelpText(
-      'after',
-      '\nA second SIGINT/SIGTERM exits at once; the jobs it was running return to the queue when their lease expires.',
-    )
+    .addHelpText('after', '\nA second SIGINT/SIGTERM exits at once; the jobs it was running return to the queue when their lease expires.')
     .action(async (flags: Flags, command: Command) => {
       const options = parseOptions(flags);
       checkGlobalOptions(command);

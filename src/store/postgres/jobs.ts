@@ -129,12 +129,7 @@ export function completeJobs(s: string): string {
 }
 
 export function completionArrays(completions: readonly Completion[]): unknown[] {
-  return [
-    completions.map((c) => c.jobId),
-    completions.map((c) => c.result),
-    completions.map((c) => c.workerId),
-    completions.map((c) => c.attempt),
-  ];
+  return [completions.map((c) => c.jobId), completions.map((c) => c.result), completions.map((c) => c.workerId), completions.map((c) => c.attempt)];
 }
 
 /** Pushes out the leases of the runs (ids $2, attempts $3) worker $4 holds, to $1. */

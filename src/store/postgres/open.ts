@@ -99,7 +99,8 @@ async function migrate(pool: Pool, url: string, schema: string, create: boolean)
   if (quoted?.name !== schema) throw new UserError(`--pg-schema ${schema} is a word PostgreSQL reserves; choose another name`);
   const found = await schemaVersion(pool, schema, where);
   if (found === PG_SCHEMA_VERSION) return;
-  if (!create && !found) throw new UserError(`no usergen tables in ${where} (check --db, $USERGEN_DB and --pg-schema; "usergen generate" creates them)`);
+  if (!create && !found)
+    throw new UserError(`no usergen tables in ${where} (check --db, $USERGEN_DB and --pg-schema; "usergen generate" creates them)`);
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -144,7 +145,9 @@ async function schemaVersion(queryable: Pick<Pool, 'query'>, schema: string, whe
   const { rows } = await queryable.query<{ version: number }>(`select version from ${schema}.usergen_schema`);
   const version = rows[0]?.version ?? 0;
   if (version > PG_SCHEMA_VERSION) {
-    throw new UserError(`${where} was written by a newer usergen (schema version ${version}, this one knows up to ${PG_SCHEMA_VERSION}); upgrade usergen to use it`);
+    throw new UserError(
+      `${where} was written by a newer usergen (schema version ${version}, this one knows up to ${PG_SCHEMA_VERSION}); upgrade usergen to use it`,
+    );
   }
   return version;
 }

@@ -103,7 +103,10 @@ export class PgStore extends BuilderQueries implements JobStore {
     if (specs.length === 0) return [];
     const now = Date.now();
     const columns: unknown[][] = [[], [], [], [], []];
-    for (const spec of specs) statements.newJobParameters(spec, now).slice(0, 5).forEach((value, i) => columns[i]!.push(value));
+    for (const spec of specs) {
+      const values = statements.newJobParameters(spec, now);
+      for (let i = 0; i < columns.length; i++) columns[i]!.push(values[i]);
+    }
     const rows = await this.#query<{ id: number }>(this.#sql.insertMany, [...columns, now, now, this.#channel]);
     return rows.map((row) => row.id);
   }
@@ -203,7 +206,6 @@ export class PgStore extends BuilderQueries implements JobStore {
     settleCompletions(live, written);
   }
 
-
   async failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
     const { rowCount } = await this.#pool.query(this.#sql.fail, [
       error,
@@ -267,7 +269,10 @@ export class PgStore extends BuilderQueries implements JobStore {
     const problems: string[] = [];
     for (const table of ['jobs', 'workers', 'users', 'backups'] as const) {
       try {
-        await this.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).execute();
+        await this.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .execute();
       } catch (error) {
         // A server that cannot be reached (restarting, the network cut) says nothing of the tables.
         if (pgFaultOf(error) === 'io') throw this.describeError(error);
@@ -301,4 +306,3 @@ export class PgStore extends BuilderQueries implements JobStore {
 function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
   return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
 }
-

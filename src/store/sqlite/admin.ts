@@ -34,5 +34,10 @@ export async function durations(db: Kysely<Database>, boundsMs: readonly number[
     select task, count(*) as count, coalesce(sum(${ran}), 0) as sum_ms, json_array(${counts}) as at_most
     from jobs where state in ('succeeded', 'failed') and finished_at is not null and started_at is not null
     group by task order by task`.execute(db);
-  return rows.map((row) => ({ task: row.task, count: Number(row.count), sum_ms: Number(row.sum_ms), at_most: (JSON.parse(row.at_most) as number[]).map(Number) }));
+  return rows.map((row) => ({
+    task: row.task,
+    count: Number(row.count),
+    sum_ms: Number(row.sum_ms),
+    at_most: (JSON.parse(row.at_most) as number[]).map(Number),
+  }));
 }

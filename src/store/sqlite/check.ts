@@ -4,7 +4,6 @@ import { describeStorageError } from './faults.js';
 import { checkIdentity } from './migrate.js';
 import { checkDatabaseFile } from './open.js';
 
-
 const MAX_PROBLEMS = 100;
 
 /**
@@ -25,7 +24,9 @@ export function checkDatabase(file: string, kind: CheckReport['kind']): CheckRep
     let problems: string[];
     try {
       checkIdentity(sqlite, file);
-      const rows = sqlite.pragma(`${kind === 'quick' ? 'quick_check' : 'integrity_check'}(${MAX_PROBLEMS})`, { simple: false }) as Array<Record<string, string>>;
+      const rows = sqlite.pragma(`${kind === 'quick' ? 'quick_check' : 'integrity_check'}(${MAX_PROBLEMS})`, { simple: false }) as Array<
+        Record<string, string>
+      >;
       problems = rows.map((row) => Object.values(row)[0] ?? '').filter((line) => line !== 'ok');
     } catch (error) {
       const described = describeStorageError(error, file);

@@ -10,7 +10,9 @@ function copyPrivately(from: string, to: string): void {
     const input = fs.openSync(from, 'r');
     try {
       const buffer = Buffer.allocUnsafe(1 << 20);
-      for (let read: number; (read = fs.readSync(input, buffer, 0, buffer.length, null)) > 0; ) {
+      for (;;) {
+        const read = fs.readSync(input, buffer, 0, buffer.length, null);
+        if (read === 0) break;
         for (let done = 0; done < read; ) done += fs.writeSync(output, buffer, done, read - done);
       }
     } finally {

@@ -38,6 +38,7 @@ export class ImmediateSqliteDialect implements Dialect {
     return new SqliteAdapter();
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: kysely's Dialect interface takes any database.
   createIntrospector(db: Kysely<any>) {
     return new SqliteIntrospector(db);
   }
@@ -192,7 +193,7 @@ class CachingSqliteConnection implements DatabaseConnection, SyncConnection {
     }
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: kysely asks for the method; it only refuses.
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming queries are not supported');
   }

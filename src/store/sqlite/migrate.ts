@@ -62,15 +62,8 @@ function readApplicationId(sqlite: BetterSqlite3.Database, file: string): number
  * happens inside one BEGIN IMMEDIATE: several processes opening a new file at once queue on the
  * write lock, and each one after the first finds the schema already there.
  */
-export async function migrateToLatest(
-  db: Kysely<Database>,
-  sqlite: BetterSqlite3.Database,
-  file: string,
-): Promise<void> {
-  if (
-    checkIdentity(sqlite, file) === 'usergen' &&
-    sqlite.pragma('user_version', { simple: true }) === SCHEMA_VERSION
-  ) {
+export async function migrateToLatest(db: Kysely<Database>, sqlite: BetterSqlite3.Database, file: string): Promise<void> {
+  if (checkIdentity(sqlite, file) === 'usergen' && sqlite.pragma('user_version', { simple: true }) === SCHEMA_VERSION) {
     return;
   }
   // Foreign keys off while tables are rebuilt (SQLite's own procedure for a table change): dropping

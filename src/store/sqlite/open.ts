@@ -9,7 +9,6 @@ import { checkIdentity, migrateToLatest } from './migrate.js';
 import type { Database } from '../schema.js';
 import type { Durability } from '../store.js';
 
-
 export interface OpenOptions {
   /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
   durability?: Durability | undefined;

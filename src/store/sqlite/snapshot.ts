@@ -63,9 +63,7 @@ export function writeSnapshotSync({ sourceFile, targetFile, jobId }: SnapshotReq
     const copy = new BetterSqlite3(temporary, { fileMustExist: true });
     try {
       copy
-        .prepare(
-          "update jobs set state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null where id = ? and state = 'running'",
-        )
+        .prepare("update jobs set state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null where id = ? and state = 'running'")
         .run(Date.now(), jobId);
     } finally {
       copy.close();
@@ -104,9 +102,7 @@ export function inspectSnapshot(file: string): SnapshotInfo {
     if (applicationId !== APPLICATION_ID) throw new UserError(`${file} is not a usergen database`);
     const schemaVersion = snapshot.pragma('user_version', { simple: true }) as number;
     if (schemaVersion > SCHEMA_VERSION) {
-      throw new UserError(
-        `${file} was written by a newer usergen (schema version ${schemaVersion}, this one knows up to ${SCHEMA_VERSION})`,
-      );
+      throw new UserError(`${file} was written by a newer usergen (schema version ${schemaVersion}, this one knows up to ${SCHEMA_VERSION})`);
     }
     const integrity = snapshot.pragma('integrity_check', { simple: true });
     if (integrity !== 'ok') throw new UserError(`${file} fails its integrity check: ${String(integrity)}`);

@@ -19,13 +19,7 @@ export async function registerWorker(db: Kysely<Database>, worker: NewWorker, no
  * Pushes out the worker's `alive_until`, then gets back the jobs of dead workers of this host: a
  * worker whose slots are all busy claims nothing, and would otherwise not look for them.
  */
-export async function heartbeatWorker(
-  db: Kysely<Database>,
-  workerId: string,
-  aliveUntil: number,
-  jobsDone: number,
-  now = Date.now(),
-): Promise<void> {
+export async function heartbeatWorker(db: Kysely<Database>, workerId: string, aliveUntil: number, jobsDone: number, now = Date.now()): Promise<void> {
   await touchWorker(db, workerId, aliveUntil, jobsDone, now);
   await recoverDeadWorkers(db, now);
 }

@@ -20,7 +20,8 @@ export async function usersView(store: JobStore, request: UsersRequest): Promise
   const pages = Math.max(1, Math.ceil(listing.total / USERS_PER_PAGE));
   // A page past the end (an old link, a typed number) shows the last one.
   const current = Math.min(request.page, pages);
-  if (current !== request.page) listing = await usersPage(store, { limit: USERS_PER_PAGE, offset: (current - 1) * USERS_PER_PAGE, order: request.order });
+  if (current !== request.page)
+    listing = await usersPage(store, { limit: USERS_PER_PAGE, offset: (current - 1) * USERS_PER_PAGE, order: request.order });
   const offset = listing.offset;
   const link = (target: number, label: string) =>
     target < 1 || target > pages || target === current

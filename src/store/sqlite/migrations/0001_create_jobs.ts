@@ -7,9 +7,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
     .addColumn('task', 'text', (col) => col.notNull())
     .addColumn('payload', 'text', (col) => col.notNull())
-    .addColumn('state', 'text', (col) =>
-      col.notNull().check(sql`state in ('queued', 'running', 'succeeded', 'failed', 'cancelled')`),
-    )
+    .addColumn('state', 'text', (col) => col.notNull().check(sql`state in ('queued', 'running', 'succeeded', 'failed', 'cancelled')`))
     .addColumn('priority', 'integer', (col) => col.notNull().defaultTo(0))
     .addColumn('run_at', 'integer', (col) => col.notNull())
     .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
