@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
+import { cyclesOf, importGraph, type ImportGraph } from './import-graph.js';
 
 // The store seam, read off the source: SQL lives in the engines' folders only (src/store/sqlite/,
 // src/store/postgres/), SQLite in the first, node-postgres in the second; the rest of the tree
@@ -74,5 +76,52 @@ describe('the store seam', () => {
         .map((line) => `${path.relative(ROOT, file)}: ${line.trim()}`),
     );
     expect(found).toEqual([]);
+  });
+});
+
+// The layers of src/, from the bottom up (DESIGN.md): a module imports its own layer or those below.
+// errors.ts and format.ts, at the root, are below all of them; index.ts, the public entry, above.
+const LAYERS = ['', 'store', 'queue', 'tasks', 'operations', 'web', 'cli', 'index.ts'];
+
+function layerOf(root: string, file: string): number {
+  const first = path.relative(root, file).split(path.sep)[0]!;
+  const layer = LAYERS.indexOf(first);
+  return layer === -1 ? 0 : layer;
+}
+
+function upwardImports(root: string, graph: ImportGraph): string[] {
+  return [...graph].flatMap(([file, imports]) =>
+    [...imports]
+      .filter((imported) => layerOf(root, imported) > layerOf(root, file))
+      .map((imported) => `${path.relative(root, file)} -> ${path.relative(root, imported)}`),
+  );
+}
+
+describe('the import graph of src/', () => {
+  const graph = importGraph(SRC);
+
+  it('finds imports of every kind, and the cycles and upward imports they make (the search works)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-imports-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'store'));
+      fs.mkdirSync(path.join(dir, 'queue'));
+      fs.writeFileSync(path.join(dir, 'queue', 'a.ts'), "import type { B } from './b.js';\nexport type A = B;\n");
+      fs.writeFileSync(path.join(dir, 'queue', 'b.ts'), "export * from './c.js';\nexport type B = string;\n");
+      fs.writeFileSync(path.join(dir, 'queue', 'c.ts'), "// import './d.js' (a comment)\nexport const c = () => import('./a.js');\n");
+      fs.writeFileSync(path.join(dir, 'store', 'd.ts'), "import { A } from '../queue/a.js';\n");
+      const found = importGraph(dir);
+      expect(cyclesOf(found).map((cycle) => cycle.map((file) => path.relative(dir, file)))).toEqual([['queue/a.ts', 'queue/b.ts', 'queue/c.ts']]);
+      expect(upwardImports(dir, found)).toEqual(['store/d.ts -> queue/a.ts']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has no import cycle, type imports included', () => {
+    expect(cyclesOf(graph).map((cycle) => cycle.map((file) => path.relative(SRC, file)))).toEqual([]);
+  });
+
+  it('has no import that points up a layer', () => {
+    expect(upwardImports(SRC, graph)).toEqual([]);
   });
 });

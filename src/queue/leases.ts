@@ -1,8 +1,19 @@
 import type { JobStore, StoreTransaction } from '../store/store.js';
 import { LeaseLostError } from './errors.js';
-import type { LeaseKeeping } from './job-context.js';
-import type { JobRun } from './run-job.js';
+import type { JobRun } from './job-run.js';
 import type { StorageFaults } from './storage-faults.js';
+
+/**
+ * What a completion does for the worker when its write ran longer than the worker's heartbeat:
+ * the store may have had to hold back every other statement meanwhile (SQLite's one connection
+ * does), heartbeats included; `renew` pushes out the worker's leases in the same transaction,
+ * before it commits.
+ */
+export interface LeaseKeeping {
+  /** Whether the worker's leases are older than its heartbeat interval. */
+  due(): boolean;
+  renew(tx: StoreTransaction): Promise<void>;
+}
 
 /** What the leases of a worker are kept for: the worker, as its heartbeat sees it. */
 export interface LeaseHolder {

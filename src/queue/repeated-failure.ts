@@ -1,5 +1,5 @@
 import { formatSeconds } from './log-format.js';
-import type { Logger } from './worker.js';
+import type { Logger } from './worker-types.js';
 
 /**
  * Logs a failure that repeats (a claim or heartbeat failing every second on a full disk) once,

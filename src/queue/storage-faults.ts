@@ -1,6 +1,6 @@
 import type { JobStore } from '../store/store.js';
 import { RepeatedFailure } from './repeated-failure.js';
-import type { Logger } from './worker.js';
+import type { Logger } from './worker-types.js';
 
 /** A draining worker gives up once this many claims in a row failed for the file's sake (disk full, read-only). */
 const DRAIN_GIVE_UP_AFTER = 3;

@@ -2,146 +2,23 @@ import { toError } from '../errors.js';
 import type { Claim, ClaimedJob, JobStore } from '../store/store.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
 import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
-import { createTaskContext, finishJob, type LeaseKeeping } from './job-context.js';
+import type { JobRun } from './job-run.js';
+import type { LeaseKeeping } from './leases.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
 import type { StorageFaults } from './storage-faults.js';
-import type { TaskDefinition } from './task.js';
+import { jobSpec, type TaskContext, type TaskDefinition } from './task.js';
 import type { JobEvent, Logger, WorkerEvents } from './worker-types.js';
 
-// One job's life once claimed: run -> complete | fail | release | abandon, in this file. A run's
-// `state` is the one field its timeout, the heartbeat, a shutdown and a second claim all read.
+// One job's life once the worker has claimed it, top to bottom: run its handler, then complete
+// it (its own write and the fenced mark, in one transaction, or the batched mark), or settle its
+// failure (stopped for a damaged database, released, abandoned, retried, failed). Its claim is
+// the worker's (worker.ts); a cancel is the operator's, seen here as a lost lease.
 
-/**
- * - `running`: the handler runs; any abort stops it.
- * - `completing`: its completion waits for a commit; the lease's fence decides whether it lands,
- *   so a heartbeat or shutdown leaves it alone; a timeout or a second claim still stops it.
- * - `committing`: its completion's write has begun; an abort waits for the commit, which decides.
- * - `succeeded`: its completion committed. Nothing can take that back.
- * - `aborted`: stopped (timeout, shutdown, lost lease) before any completion committed.
- */
-export type RunState = 'running' | 'completing' | 'committing' | 'succeeded' | 'aborted';
+const HELD_CONNECTION =
+  'inside complete(), query through its trx: a query through context.db would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
 
-/**
- * A job a worker is running. Its AbortController is made only when the task asks for its signal:
- * most tasks never do, and one per job was a measurable part of draining no-op jobs.
- */
-export class JobRun {
-  readonly job: ClaimedJob;
-  /** What every write about this run is fenced by. */
-  readonly claim: Claim;
-  #state: RunState = 'running';
-  /** Its handler was called (a job claimed ahead waits for a slot first). */
-  started = false;
-  /** When its handler was called (performance.now()). */
-  startedAt = 0;
-  /** What its completion recorded as the job's result, once `succeeded`. */
-  result: unknown;
-  #reason: Error | undefined;
-  /** An abort or stop that came during a completion: it takes effect once the completion has settled. */
-  #deferred: Error | undefined;
-  #controller: AbortController | undefined;
-  #onAbort: ((reason: Error) => void) | undefined;
-
-  constructor(job: ClaimedJob, workerId: string) {
-    this.job = job;
-    this.claim = { jobId: job.id, workerId, attempt: job.attempts };
-  }
-
-  get state(): RunState {
-    return this.#state;
-  }
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#reason) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  /** Why the job was aborted; undefined while it was not. */
-  get reason(): Error | undefined {
-    return this.#reason;
-  }
-
-  /**
-   * Stops the run (a timeout, a second claim of its job). A completion whose write has begun
-   * decides first: the abort waits for its commit. A run that succeeded stays succeeded; a handler
-   * still running after its completion is told to stop all the same.
-   */
-  abort(reason: Error): void {
-    switch (this.#state) {
-      case 'committing':
-        this.#deferred ??= reason;
-        return;
-      case 'aborted':
-        return;
-      case 'succeeded':
-        if (!this.#reason) this.#interrupt(reason);
-        return;
-      default:
-        this.#state = 'aborted';
-        this.#interrupt(reason);
-    }
-  }
-
-  /**
-   * Stops the run unless a completion is under way (a lost lease seen by the heartbeat, a
-   * shutdown): the lease's fence decides that one, and the stop takes effect once it has (on a
-   * completion that failed, or a handler still running after one that committed).
-   */
-  stop(reason: Error): void {
-    if (this.#state === 'completing' || this.#state === 'committing') this.#deferred ??= reason;
-    else this.abort(reason);
-  }
-
-  #interrupt(reason: Error): void {
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    this.#onAbort?.(reason);
-  }
-
-  throwIfAborted(): void {
-    if (this.#reason) throw this.#reason;
-  }
-
-  /** Settles like `work`, or rejects as soon as the job is aborted; `work` may go on but is ignored. */
-  race<T>(work: Promise<T>): Promise<T> {
-    if (this.#reason) {
-      work.catch(() => {});
-      return Promise.reject(this.#reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#onAbort = reject;
-      work.then(resolve, reject);
-    });
-  }
-
-  /** Runs a completion of this job (see RunState): `succeeded` once `commit` resolves. */
-  async runCompletion<T>(commit: () => Promise<T>): Promise<T> {
-    this.throwIfAborted();
-    if (this.#state !== 'running') throw new Error(`job ${this.job.id} was completed already: complete() may be called once`);
-    this.#state = 'completing';
-    try {
-      const value = await commit();
-      this.result = value;
-      this.#state = 'succeeded';
-      return value;
-    } finally {
-      // A completion that failed (its commit, or its write threw) leaves the handler running again.
-      if (this.state === 'completing' || this.state === 'committing') this.#state = 'running';
-      const deferred = this.#deferred;
-      this.#deferred = undefined;
-      if (deferred) this.abort(deferred);
-    }
-  }
-
-  /** Inside the completion's transaction, as its write begins: aborted while waiting for it, it does not commit after all. */
-  beginCommit(): void {
-    this.throwIfAborted();
-    this.#state = 'committing';
-  }
-}
+/** Progress is written at most this often (and always at the end). */
+const PROGRESS_INTERVAL_MS = 100;
 
 /** What a run needs of its worker. */
 export interface RunContext {
@@ -180,8 +57,8 @@ export async function runJob(run: JobRun, context: RunContext, returned: () => v
       const timeoutMs = task.timeoutMs;
       timer = setTimeout(() => run.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
     }
-    const result = await run.race(task.handler(payload, createTaskContext(context.store, run, context.leases))).finally(returned);
-    if (run.state !== 'succeeded') await finishJob(context.store, run, result);
+    const result = await run.race(task.handler(payload, taskContext(context.store, run, context.leases))).finally(returned);
+    if (run.state !== 'succeeded') await completeBatched(context.store, run, result);
   } catch (thrown) {
     // Its completion committed, and then it threw or was stopped (timed out, shut down): it succeeded.
     if (run.state !== 'succeeded') await settleFailure(run, toError(thrown), task, started, context);
@@ -242,4 +119,55 @@ function validatePayload<P>(task: TaskDefinition<P>, job: ClaimedJob): P {
   } catch (error) {
     throw new PermanentJobError(`invalid payload for ${task.name}: ${toError(error).message}`);
   }
+}
+
+/** What a task's handler gets: progress and completion, both fenced by the run's claim. */
+function taskContext(store: JobStore, run: JobRun, leases: LeaseKeeping): TaskContext {
+  const { job, claim } = run;
+  let lastProgressAt = 0;
+  return {
+    jobId: job.id,
+    attempt: job.attempts,
+    db: store.db,
+    get signal() {
+      return run.signal;
+    },
+    async progress(current, total) {
+      run.throwIfAborted();
+      const now = Date.now();
+      if (current < total && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+      lastProgressAt = now;
+      if (!(await store.saveProgress(claim, current, total))) {
+        const error = lostLease(claim);
+        run.abort(error);
+        throw error;
+      }
+    },
+    complete: (write) =>
+      run.runCompletion(() =>
+        store.write(
+          async (tx) => {
+            run.beginCommit();
+            const value = await write(tx.db, { enqueue: async (task, payload, options) => tx.enqueue(jobSpec(task, payload, options)) });
+            if (leases.due()) await leases.renew(tx);
+            if (!(await tx.complete({ ...claim, result: JSON.stringify(value ?? null) }))) throw lostLease(claim);
+            return value;
+          },
+          { heldMessage: HELD_CONNECTION },
+        ),
+      ),
+  };
+}
+
+/** Marks a job that wrote nothing of its own succeeded with `result` (fenced, group-committed). */
+function completeBatched(store: JobStore, run: JobRun, result: unknown): Promise<unknown> {
+  return run.runCompletion(async () => {
+    const completion = { ...run.claim, result: JSON.stringify(result ?? null), abortedReason: () => run.reason };
+    if (!(await store.complete(completion))) throw lostLease(run.claim);
+    return result;
+  });
+}
+
+function lostLease({ jobId, workerId }: Claim): LeaseLostError {
+  return new LeaseLostError(`job ${jobId} is no longer held by worker ${workerId} (cancelled, or taken over after its lease expired)`);
 }
