@@ -180,7 +180,7 @@ describe('restore', () => {
     expect(path.basename(result.set_aside!.file)).toMatch(DAMAGED_NAME);
     expect(result.set_aside!.wal).toBeNull();
     expect(fs.readFileSync(result.set_aside!.file).equals(damaged)).toBe(true);
-    expect(events).toEqual([{ type: 'set-aside', ...result.set_aside }]);
+    expect(events).toEqual([{ type: 'set-aside', renamed: false, ...result.set_aside }]);
     expect((await checkDatabase({ location: file })).ok).toBe(true);
   });
 });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { withStore } from '../operations/with-store.js';
-import { openStore, type OpenStoreOptions } from '../store/open.js';
-import { checkSchemaName } from '../store/location.js';
+import { checkSchemaName, openStore, type OpenStoreOptions } from '../store/open.js';
 import { DURABILITIES, type Durability, type JobStore } from '../store/store.js';
 import { parseChoice } from './parse.js';
 

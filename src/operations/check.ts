@@ -1,4 +1,4 @@
-import { checkStore } from '../store/open.js';
+import { checkedBy, checkStore, describeLocation } from '../store/open.js';
 import type { CheckReport } from '../store/store.js';
 
 export type { CheckReport };
@@ -20,4 +20,9 @@ export interface CheckOptions {
  */
 export async function checkDatabase(options: CheckOptions): Promise<CheckReport> {
   return checkStore(options.location, options.kind ?? 'full', { pgSchema: options.pgSchema });
+}
+
+/** The database a check names (a URL without its password, and its schema), and what a full check of it does. */
+export function describeCheck(options: Omit<CheckOptions, 'kind'>): { where: string; checked: string } {
+  return { where: describeLocation(options.location, options), checked: checkedBy(options.location) };
 }

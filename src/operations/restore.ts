@@ -1,8 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { countLiveWorkers } from '../queue/live-workers.js';
-import { printableLocation } from '../store/location.js';
-import { currentDatabase, inspectBackup, restoreBackup, setAsideDamaged } from '../store/open.js';
+import {
+  currentDatabase,
+  inspectBackup,
+  printableLocation,
+  restoreBackup,
+  setAsideDamaged,
+  type CurrentDatabase,
+  type SetAside,
+} from '../store/open.js';
 import type { Durability, JobStore } from '../store/store.js';
 import { listBackups, replaceBackupRecords } from '../tasks/backup-records.js';
 import { damagedFileName, type BackupResult } from '../tasks/backup.js';
@@ -18,7 +25,7 @@ import { withStore } from './with-store.js';
  * What is at the database path before a restore: nothing (or an empty file: nothing to lose), a
  * sound database, or a damaged one, which a safety backup cannot copy and must not be written to.
  */
-export type CurrentDatabase = Awaited<ReturnType<typeof currentDatabase>>;
+export type { CurrentDatabase };
 
 /** What a restore is about to do, for whoever confirms it. */
 export interface RestoreQuestion {
@@ -34,9 +41,9 @@ export interface RestoreQuestion {
 
 /**
  * What a restore has done so far, told as it happens: a restore that fails later has still done it.
- * `set-aside`: for a PostgreSQL database, `file` is the damaged schema's new name.
+ * `set-aside`: `renamed` (a PostgreSQL schema), `file` is the damaged schema's new name.
  */
-export type RestoreEvent = { type: 'set-aside'; file: string; wal: string | null } | { type: 'safety-backup'; backup: BackupResult };
+export type RestoreEvent = ({ type: 'set-aside' } & SetAside) | { type: 'safety-backup'; backup: BackupResult };
 
 export interface RestoreOptions {
   /** The backup to restore: a path, or a bare name (as `backups` prints it) looked for in `dir` when not in the working folder. */
@@ -102,9 +109,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     let aside: RestoreResult['set_aside'] = null;
     if (current === 'damaged') {
       // Nothing goes into the damaged database: it is set aside as it is.
-      const [file, wal] = await setAsideDamaged(location, path.join(dir, damagedFileName(new Date())), { pgSchema });
-      aside = { file: file!, wal: wal ?? null };
-      options.report?.({ type: 'set-aside', ...aside });
+      const { renamed, ...where } = await setAsideDamaged(location, path.join(dir, damagedFileName(new Date())), { pgSchema });
+      aside = where;
+      options.report?.({ type: 'set-aside', renamed, ...where });
     }
     await restoreBackup(backup, location, { pgSchema });
     return { safety, aside, records };

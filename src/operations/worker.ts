@@ -3,6 +3,9 @@ import { toError } from '../errors.js';
 import type { TaskDefinition, AnyTask } from '../queue/task.js';
 import type { Logger, WorkerSummary } from '../queue/worker.js';
 import { damagedMessage, StorageError, type JobStore } from '../store/store.js';
+
+/** Whether starting a worker on `location` would make a new database there (a mistyped --db): known without a server only. */
+export { missingHere } from '../store/open.js';
 import { BadTaskModule } from './refusals.js';
 
 // `worker`: the tasks it runs, the check before it claims anything, and its run. The worker loop

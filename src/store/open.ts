@@ -1,45 +1,46 @@
-import fs from 'node:fs';
-import { checkDatabase } from './sqlite/check.js';
-import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot } from './sqlite/snapshot.js';
 import { UserError } from '../errors.js';
-import { checkSchemaName, DEFAULT_PG_SCHEMA, isPostgresUrl } from './location.js';
-import { openSqliteStore } from './sqlite/sqlite-store.js';
-import type { BackupCopy, CheckReport, Durability, JobStore } from './store.js';
+import type { CurrentDatabase, LocationOptions, OpenStoreOptions, SetAside } from './engine.js';
+import { ENGINES, engineOf } from './engines.js';
+import type { BackupCopy, CheckReport, JobStore } from './store.js';
 
-// What works on a database by where it is, rather than through an open store: opening one, and
-// what must not open it (a check through a read-only connection, a restore over it). Each picks
-// the engine that `location` names: a postgres:// URL, else an SQLite file's path.
+// What works on a database by where it is: each through the engine its location names.
 
-/** Where usergen's tables are in a PostgreSQL database: the schema (`usergen` unless told). */
-export interface PgSchemaOption {
-  pgSchema?: string | undefined;
-}
-
-export interface OpenStoreOptions extends PgSchemaOption {
-  /** `full` (default): a commit survives power loss. `normal`: it survives a killed process only. */
-  durability?: Durability | undefined;
-  /**
-   * Make a missing database (an SQLite file that does not exist, or is empty) into a new one;
-   * default true. False refuses it: a command that only reads must not leave a new database
-   * behind a mistyped `--db`.
-   */
-  create?: boolean | undefined;
-  /** PostgreSQL: connections in the pool (default 10). */
-  connections?: number | undefined;
-}
+export type { CurrentDatabase, LocationOptions, OpenStoreOptions, SetAside };
+export { checkSchemaName } from './engines.js';
 
 /** Opens the job store at `location` (an SQLite file's path, or a postgres:// URL) and brings its schema up to date. */
-export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<JobStore> {
-  if (isPostgresUrl(location)) {
-    // Loaded only for a PostgreSQL database: SQLite users never load pg.
-    const { openPgStore } = await import('./postgres/pg-store.js');
-    return openPgStore(location, { ...options, schema: options.pgSchema });
-  }
-  return openSqliteStore(location, options);
+export function openStore(location: string, options: OpenStoreOptions = {}): Promise<JobStore> {
+  return engineOf(location).open(location, options);
 }
 
-function schemaOf(options: PgSchemaOption): string {
-  return checkSchemaName(options.pgSchema ?? DEFAULT_PG_SCHEMA);
+/** `location` fit to print: a file's path, a URL without its password. */
+export function printableLocation(location: string): string {
+  return engineOf(location).printable(location);
+}
+
+/** The database as a message names it: printable, and where in it usergen's tables are. */
+export function describeLocation(location: string, options: LocationOptions = {}): string {
+  return engineOf(location).describe(location, options);
+}
+
+/** What a full check of the database at `location` does, as its report says it. */
+export function checkedBy(location: string): string {
+  return engineOf(location).checked;
+}
+
+/** The folder backups of the database at `location` go to unless told. */
+export function defaultBackupDir(location: string): string {
+  return engineOf(location).defaultBackupDir(location);
+}
+
+/** How the names of backups of the database at `location` end. */
+export function backupExtension(location: string): string {
+  return engineOf(location).backupExtension;
+}
+
+/** Whether opening `location` would make a new database there (known without a server only). */
+export function missingHere(location: string): boolean {
+  return engineOf(location).missingHere(location);
 }
 
 /**
@@ -47,77 +48,44 @@ function schemaOf(options: PgSchemaOption): string {
  * restore: workers may keep running); a damaged one is reported, not thrown. An open store checks
  * itself with `store.check`.
  */
-export async function checkStore(location: string, kind: CheckReport['kind'], options: PgSchemaOption = {}): Promise<CheckReport> {
-  if (isPostgresUrl(location)) {
-    const store = await openStore(location, { create: false, pgSchema: options.pgSchema });
-    try {
-      return await store.check(kind);
-    } finally {
-      await store.close();
-    }
-  }
-  return checkDatabase(location, kind);
+export function checkStore(location: string, kind: CheckReport['kind'], options: LocationOptions = {}): Promise<CheckReport> {
+  return engineOf(location).checkInPlace(location, kind, options);
 }
 
 /** What is at `location` before a restore: no database (nothing to lose), a sound one, or a damaged one. */
-export async function currentDatabase(location: string, options: PgSchemaOption = {}): Promise<'missing' | 'sound' | 'damaged'> {
-  if (isPostgresUrl(location)) {
-    const { usergenSchemaExists } = await import('./postgres/backup.js');
-    if (!(await usergenSchemaExists(location, schemaOf(options)))) return 'missing';
-  } else if (!fs.existsSync(location) || (fs.statSync(location).isFile() && fs.statSync(location).size === 0)) {
-    // An empty file is what a database being created looks like: nothing in it to keep.
-    return 'missing';
-  }
+export async function currentDatabase(location: string, options: LocationOptions = {}): Promise<CurrentDatabase> {
+  if (!(await engineOf(location).exists(location, options))) return 'missing';
   return (await checkStore(location, 'quick', options)).ok ? 'sound' : 'damaged';
 }
 
 /** The database a backup is to be restored into. */
-export interface RestoreTarget extends PgSchemaOption {
+export interface RestoreTarget extends LocationOptions {
   location: string;
 }
 
 /**
  * Checks that the backup `file` is sound and one this version can restore (into `target`, when
- * given: a pg_dump archive onto a PostgreSQL schema of its name, an SQLite copy onto a file); what
- * it holds. Which kind of backup it is, its content says, not its name.
+ * given: only into a database of its own engine); what it holds. Which engine's backup it is,
+ * its content says, not its name.
  */
 export async function inspectBackup(file: string, target?: RestoreTarget): Promise<BackupCopy> {
-  const { inspectDump, isDumpFile } = await import('./postgres/backup.js');
-  const ontoPostgres = target !== undefined && isPostgresUrl(target.location);
-  if (!isDumpFile(file)) {
-    if (ontoPostgres && fs.existsSync(file)) {
-      throw new UserError(`${file} is not a pg_dump archive (usergen-<time>.dump): a PostgreSQL database is restored from those only`);
-    }
-    return inspectSnapshot(file);
-  }
-  if (target !== undefined && !ontoPostgres) {
-    throw new UserError(`${file} is a pg_dump archive of a PostgreSQL database: restore it onto one (--db postgres://...), not onto an SQLite file`);
-  }
-  const { schema, ...copy } = await inspectDump(file);
-  if (target !== undefined && schema !== schemaOf(target)) {
-    throw new UserError(`${file} is a dump of schema ${schema}, not ${schemaOf(target)}: restore it with --pg-schema ${schema}`);
-  }
-  return copy;
+  const into = target === undefined ? undefined : engineOf(target.location);
+  // A file no engine recognises is for the target's (or the last engine) to refuse in its own words.
+  const of = ENGINES.find((engine) => engine.isBackup(file)) ?? into ?? ENGINES.at(-1)!;
+  if (into !== undefined && of !== into) throw new UserError(`${file} is ${of.backupKind}: ${into.restoredFrom}`);
+  return of.inspectBackup(file, target ?? {});
 }
 
 /** Replaces the content of the database at `location` with the backup `file`, in one transaction. */
-export async function restoreBackup(file: string, location: string, options: PgSchemaOption = {}): Promise<void> {
-  if (isPostgresUrl(location)) {
-    const { restoreDump } = await import('./postgres/backup.js');
-    return restoreDump(file, location, schemaOf(options));
-  }
-  return restoreSnapshot(file, location);
+export function restoreBackup(file: string, location: string, options: LocationOptions = {}): Promise<void> {
+  return engineOf(location).restore(file, location, options);
 }
 
 /**
- * Keeps a damaged database as it is before a restore replaces it, and returns where: an SQLite
- * file's bytes are copied to `target` (never over an existing file; the paths written), a
- * PostgreSQL schema is renamed (its new name), as neither can be backed up.
+ * Keeps a damaged database as it is before a restore replaces it, and says where: an SQLite file's
+ * bytes are copied to `target` (never over an existing file), a PostgreSQL schema is renamed, as
+ * neither can be backed up.
  */
-export async function setAsideDamaged(location: string, target: string, options: PgSchemaOption = {}): Promise<string[]> {
-  if (isPostgresUrl(location)) {
-    const { setAsideSchema } = await import('./postgres/backup.js');
-    return [await setAsideSchema(location, schemaOf(options))];
-  }
-  return copyDatabaseFiles(location, target);
+export function setAsideDamaged(location: string, target: string, options: LocationOptions = {}): Promise<SetAside> {
+  return engineOf(location).setAside(location, target, options);
 }

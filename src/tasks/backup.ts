@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PermanentJobError } from '../queue/errors.js';
 import { defineTask, type TaskDefinition } from '../queue/task.js';
-import { isPostgresUrl } from '../store/location.js';
+import { backupExtension } from '../store/open.js';
 import { MissingProgram } from '../store/programs.js';
 import type { JobStore } from '../store/store.js';
 import { forgetBackups, recordBackup } from './backup-records.js';
@@ -33,8 +33,8 @@ const BACKUP_NAME = /^usergen-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z\.(
  * `usergen-2026-11-24T13-00-00-000Z.db` (`.dump` for a PostgreSQL database's): UTC, sorts by
  * time, no characters filesystems dislike.
  */
-function backupFileName(time: Date, location = ''): string {
-  return `usergen-${time.toISOString().replace(/[:.]/g, '-')}${isPostgresUrl(location) ? '.dump' : '.db'}`;
+function backupFileName(time: Date, extension: string): string {
+  return `usergen-${time.toISOString().replace(/[:.]/g, '-')}${extension}`;
 }
 
 /**
@@ -43,7 +43,7 @@ function backupFileName(time: Date, location = ''): string {
  * listing leave it alone.
  */
 export function damagedFileName(time: Date): string {
-  return backupFileName(time).replace(/\.db$/, '-damaged.db');
+  return backupFileName(time, '-damaged.db');
 }
 
 export function isBackupFileName(name: string): boolean {
@@ -56,11 +56,7 @@ export function timeOfBackupFileName(name: string): string {
   return `${date}T${hours}:${minutes}:${seconds}.${ms}Z`;
 }
 
-/** The default backup folder: `backups/` beside the database file; for a PostgreSQL database, which has no file, `backups/` in the working folder. */
-export function defaultBackupDir(location: string): string {
-  if (isPostgresUrl(location)) return path.resolve('backups');
-  return path.join(path.dirname(path.resolve(location)), 'backups');
-}
+export { defaultBackupDir } from '../store/open.js';
 
 export function parseBackupPayload(value: unknown): BackupPayload {
   if (typeof value !== 'object' || value === null) throw new Error('the payload must be an object like {"dir": "/backups"}');
@@ -86,7 +82,7 @@ export function backupTask(store: JobStore): TaskDefinition<BackupPayload, Backu
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       const abandoned = store.removeAbandonedBackups(dir);
       const createdAt = new Date();
-      const file = path.join(dir, backupFileName(createdAt, store.location));
+      const file = path.join(dir, backupFileName(createdAt, backupExtension(store.location)));
       const snapshot = await store.writeBackup(file, context.jobId).catch((error: unknown) => {
         // No attempt finds a program that is not installed: fail at once, saying which.
         throw error instanceof MissingProgram ? new PermanentJobError(error.message) : error;

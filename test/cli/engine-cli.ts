@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect } from 'vitest';
-import { isPostgresUrl } from '../../src/store/location.js';
+import { isPostgresUrl } from '../../src/store/postgres/location.js';
 import { runCli, startCli, type CliOptions, type CliProcess, type CliResult } from '../helpers.js';
 
 // The built CLI on one database of either engine, for tests that run the same flows on both. On

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { expect, onTestFinished } from 'vitest';
-import { isPostgresUrl } from '../../src/store/location.js';
+import { isPostgresUrl } from '../../src/store/postgres/location.js';
 import { openStore } from '../../src/store/open.js';
 import type { JobState } from '../../src/store/schema.js';
 import type { JobStore } from '../../src/store/store.js';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { printableLocation } from '../../src/store/location.js';
+import { printableLocation } from '../../src/store/postgres/location.js';
 import { openStore } from '../../src/store/open.js';
 import { engineCli } from '../cli/engine-cli.js';
 import { ENGINES } from '../engines.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { checkDatabase } from '../../operations/check.js';
-import { DEFAULT_PG_SCHEMA, isPostgresUrl, printableLocation } from '../../store/location.js';
+import { checkDatabase, describeCheck } from '../../operations/check.js';
 import { damagedMessage, StorageError } from '../../store/store.js';
 import { checkGlobalOptions, databaseFile, pgSchemaOption } from '../context.js';
 import { formatInteger, printJson, printLine } from '../output.js';
@@ -18,13 +17,11 @@ export function register(program: Command): void {
       checkGlobalOptions(command);
       const location = databaseFile(command);
       const pgSchema = pgSchemaOption(command);
-      const postgres = isPostgresUrl(location);
-      const where = postgres ? `${printableLocation(location)} (schema ${pgSchema ?? DEFAULT_PG_SCHEMA})` : location;
+      const { where, checked } = describeCheck({ location, pgSchema });
       const report = await checkDatabase({ location, kind: 'full', pgSchema });
       if (flags.json) printJson(report);
       else if (!report.ok) for (const problem of report.problems) printLine(problem);
-      else if (postgres) printLine(`${where} is sound: every table read through in ${formatInteger(report.duration_ms)} ms.`);
-      else printLine(`${where} is sound: integrity_check ok in ${formatInteger(report.duration_ms)} ms.`);
+      else printLine(`${where} is sound: ${checked} in ${formatInteger(report.duration_ms)} ms.`);
       if (!report.ok) {
         const more = report.problems.length > 1 ? ` (and ${report.problems.length - 1} more problem(s))` : '';
         throw new StorageError('damaged', damagedMessage(where, `${report.problems[0]}${more}`));

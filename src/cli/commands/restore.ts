@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { restore, type RestoreEvent, type RestoreQuestion } from '../../operations/restore.js';
 import { addBackupOptions, backupDir, type BackupFlags } from '../backup-options.js';
-import { isPostgresUrl } from '../../store/location.js';
 import { databaseFile, durabilityOption, pgSchemaOption, type CliContext } from '../context.js';
 import { formatInteger, printLine } from '../output.js';
 import { describeBackup } from './backup.js';
@@ -38,17 +37,17 @@ export function register(program: Command, context: CliContext): void {
         force: flags.force === true,
         durability,
         confirm: flags.yes ? undefined : ask,
-        report: (event) => printEvent(event, isPostgresUrl(location)),
+        report: printEvent,
         signal: context.shutdownSignal(),
       });
       printLine(`Restored ${result.backup} into ${result.location}: ${formatInteger(result.users)} users.`);
     });
 }
 
-function printEvent(event: RestoreEvent, postgres: boolean): void {
+function printEvent(event: RestoreEvent): void {
   switch (event.type) {
     case 'set-aside':
-      if (postgres) {
+      if (event.renamed) {
         return printLine(
           `Current schema is damaged: renamed it to ${event.file}, as it was (not a backup: drop it once done with it, with drop schema ${event.file} cascade)`,
         );

@@ -1,11 +1,9 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { cronCadence, everyCadence, type Cadence } from '../../queue/schedule.js';
 import { runBackupSchedule, type BackupScheduleOptions, type ScheduleEvent } from '../../operations/schedule.js';
 import { addBackupOptions, backupDir, parseKeep, type BackupFlags } from '../backup-options.js';
-import { isPostgresUrl, printableLocation } from '../../store/location.js';
-import { databaseFile, withCommandDatabase, type CliContext } from '../context.js';
+import { withCommandDatabase, type CliContext } from '../context.js';
 import { formatTime, printLine, printNotice } from '../output.js';
 import { parseDuration } from '../parse.js';
 import { describeBackup, printBackupDeletions } from './backup.js';
@@ -37,17 +35,18 @@ export function register(program: Command, context: CliContext): void {
       '\nEach slot gets one backup job, however many schedulers run on the file. On start, if the newest\nbackup in the folder is older than one period, one catch-up backup is made at once, unless a\nbackup job for the folder is already queued or running: that one is worked instead (with\n--enqueue-only, left to a worker). SIGINT/SIGTERM: a backup in progress finishes, then the\nscheduler exits 0.',
     )
     .action(async (flags: Flags, command: Command) => {
-      // A URL as it prints (without its password); a file by its absolute path.
-      const location = databaseFile(command);
-      const file = isPostgresUrl(location) ? printableLocation(location) : path.resolve(location);
-      const options: BackupScheduleOptions = {
-        cadence: await parseCadence(flags),
-        payload: { dir: backupDir(flags, command), keep: parseKeep(flags) },
-        enqueueOnly: flags.enqueueOnly === true,
-        signal: context.shutdownSignal(),
-        report: (event) => printEvent(event, file),
-      };
+      const cadence = await parseCadence(flags);
+      const payload = { dir: backupDir(flags, command), keep: parseKeep(flags) };
       await withCommandDatabase(command, async (store) => {
+        // A URL as it prints (without its password); a file by its absolute path.
+        const file = store.location;
+        const options: BackupScheduleOptions = {
+          cadence,
+          payload,
+          enqueueOnly: flags.enqueueOnly === true,
+          signal: context.shutdownSignal(),
+          report: (event) => printEvent(event, file),
+        };
         printLine(
           `Backing up ${file} ${options.cadence.label} into ${options.payload.dir}` +
             (options.payload.keep === null ? '.' : `, keeping ${options.payload.keep}.`),

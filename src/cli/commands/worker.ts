@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { isPostgresUrl } from '../../store/location.js';
-import { runWorker, workerTasks } from '../../operations/worker.js';
+import { missingHere, runWorker, workerTasks } from '../../operations/worker.js';
 import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
 import { checkLogFile, createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseChoice, parseDuration, parseInteger } from '../parse.js';
@@ -73,7 +72,7 @@ async function runWorkerCommand(options: WorkerCommandOptions, command: Command,
   if (options.logFile !== undefined) checkLogFile(options.logFile);
   // Before the database is opened: a module that cannot be loaded leaves nothing behind.
   const tasks = await workerTasks(options.taskModules);
-  const created = !isPostgresUrl(file) && !fs.existsSync(file);
+  const created = missingHere(file);
   // Opened before the log file: a database refused leaves nothing behind, not even a log.
   const store = await openCommandDatabase(command, { create: true });
   try {

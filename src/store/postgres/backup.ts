@@ -3,7 +3,8 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'pg';
 import { UserError } from '../../errors.js';
-import { passwordOf, printableLocation, urlWithoutPassword, withoutPassword } from '../location.js';
+import { passwordOf, printableLocation, urlWithoutPassword, withoutPassword } from './location.js';
+import { readHead } from '../file-head.js';
 import { MissingProgram, runProgram } from '../programs.js';
 import type { BackupCopy } from '../store.js';
 import { fsyncPath, temporaryNameOf } from '../temporary-files.js';
@@ -27,17 +28,7 @@ const TABLES = ['usergen_schema', 'jobs', 'workers', 'users', 'backups'];
 
 /** Whether `file` is a pg_dump archive (custom format), by its first bytes; false for anything unreadable. */
 export function isDumpFile(file: string): boolean {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(ARCHIVE_MAGIC.length);
-      return fs.readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === ARCHIVE_MAGIC;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return false;
-  }
+  return readHead(file, ARCHIVE_MAGIC.length) === ARCHIVE_MAGIC;
 }
 
 /**

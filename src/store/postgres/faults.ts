@@ -1,5 +1,5 @@
 import { damagedMessage, StorageError, type StorageFault } from '../store.js';
-import { printableLocation, withoutPassword } from '../location.js';
+import { printableLocation, withoutPassword } from './location.js';
 
 // PostgreSQL's errors that are about the database rather than a statement, by SQLSTATE; and a
 // server that cannot be reached, which a worker waits out like a locked file.

@@ -1,7 +1,7 @@
 import type { Pool, PoolConfig } from 'pg';
 import { UserError } from '../../errors.js';
 import { Kysely, PostgresDialect } from '../kysely.js';
-import { checkSchemaName, DEFAULT_PG_SCHEMA, printableLocation, withoutPassword } from '../location.js';
+import { checkSchemaName, DEFAULT_PG_SCHEMA, printableLocation, withoutPassword } from './location.js';
 import type { Database } from '../schema.js';
 import type { Durability } from '../store.js';
 import { HeldWrites } from './held.js';

@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { liveCompletions, settleCompletions, type PendingCompletion, type Written } from '../completions.js';
 import { CompiledQuery } from '../kysely.js';
 import { thisHost } from '../liveness.js';
-import { printableLocation } from '../location.js';
+import { printableLocation } from './location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
 import { BuilderQueries, deadWorkersHere, insertWorker, touchWorker } from '../queries.js';
 import type { Database, JobRow, JobState } from '../schema.js';

@@ -11,7 +11,7 @@ const MAX_PROBLEMS = 100;
  * written, and a file too damaged to be read at all is reported as a problem, not thrown.
  * A file that is not a usergen database (or is missing) is refused as when opening it.
  */
-export function checkDatabase(file: string, kind: CheckReport['kind']): CheckReport {
+export function checkDatabaseInPlace(file: string, kind: CheckReport['kind']): CheckReport {
   const started = performance.now();
   checkDatabaseFile(file);
   let sqlite: BetterSqlite3.Database;

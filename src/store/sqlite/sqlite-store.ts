@@ -20,7 +20,7 @@ import {
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
 import { BuilderQueries, getJob, liveWorkers, touchWorker } from '../queries.js';
-import { checkDatabase } from './check.js';
+import { checkDatabaseInPlace } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
 import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
@@ -220,7 +220,7 @@ export class SqliteStore extends BuilderQueries implements JobStore {
 
   // Through a read-only connection of its own (quick_check of a 1,000,000-user file: README).
   async check(kind: CheckReport['kind']): Promise<CheckReport> {
-    return checkDatabase(this.location, kind);
+    return checkDatabaseInPlace(this.location, kind);
   }
 
   writeBackup(file: string, jobId: number): Promise<BackupCopy> {

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 
 // Where a store's tables are: an SQLite file's path, or a PostgreSQL URL. A URL is shown without
 // its password, everywhere (errors, logs, status, --json).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSchemaName, passwordOf, printableLocation, urlWithoutPassword, withoutPassword } from '../../src/store/location.js';
+import { checkSchemaName, passwordOf, printableLocation, urlWithoutPassword, withoutPassword } from '../../src/store/postgres/location.js';
 
 // A PostgreSQL URL's password never printed, wherever the URL holds it.
 
