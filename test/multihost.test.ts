@@ -5,6 +5,7 @@ import pg from 'pg';
 import { openStore } from '../src/store/open.js';
 import { BIN, ROOT, runCli, startCli, waitFor, type CliProcess } from './helpers.js';
 import { startServer, type Server } from './postgres-server.js';
+import { liveWorkers } from '../src/queue/live-workers.js';
 
 // Workers on many machines, simulated on this one: three hosts, each a network namespace with an
 // address of its own (test/multihost/hosts.sh), a pid namespace and a hostname of its own, reach one
@@ -73,8 +74,8 @@ describe('workers on three hosts, one PostgreSQL server', () => {
           job.locked_by!.startsWith(`${host}:`),
         );
       // Every host works (each reached the server over its own address), and host 2 holds jobs.
-      await waitFor(async () => (await store.liveWorkers()).length === 2 * HOSTS, 'six workers alive');
-      const hostsSeen = new Set((await store.liveWorkers()).map((worker) => worker.host));
+      await waitFor(async () => (await liveWorkers(store)).length === 2 * HOSTS, 'six workers alive');
+      const hostsSeen = new Set((await liveWorkers(store)).map((worker) => worker.host));
       expect([...hostsSeen].sort()).toEqual(['usergen-host1', 'usergen-host2', 'usergen-host3']);
       const orphans = await waitFor(async () => {
         const jobs = await runningOn('usergen-host2');

@@ -9,6 +9,7 @@ import type { JobStore } from '../src/store/store.js';
 import { damagePages } from './faults.js';
 import { tempDb } from './helpers.js';
 import { built, generateUsers } from './operation-helpers.js';
+import { registerWorker } from '../src/queue/live-workers.js';
 
 // backup, check, restore and the backup schedule called as a library on real files: what they did
 // as typed data, or a typed refusal that carries what it is about. Built (see `built`): a backup
@@ -96,7 +97,7 @@ describe('restore', () => {
     await generateUsers(file, [60]);
     const now = Date.now();
     await withDatabase(file, (store) =>
-      store.registerWorker({
+      registerWorker(store, {
         id: 'elsewhere:1',
         host: os.hostname(),
         pid: process.pid,

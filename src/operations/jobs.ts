@@ -1,6 +1,6 @@
 import type { JobRow, JobState } from '../store/schema.js';
 import type { JobStore } from '../store/store.js';
-import { tasksRun } from '../queue/live-workers.js';
+import { liveWorkers, tasksRun } from '../queue/live-workers.js';
 import { usernamesOfJob } from '../tasks/users.js';
 import { toJobView, type JobView } from './job-view.js';
 import { NotFound, WrongState } from './refusals.js';
@@ -22,7 +22,7 @@ export interface JobsListing {
 }
 
 export async function listJobsView(store: JobStore, options: ListJobsOptions): Promise<JobsListing> {
-  const workers = await store.liveWorkers();
+  const workers = await liveWorkers(store);
   const jobs = await store.listJobs({ state: options.state, task: options.task, limit: options.limit });
   // With no worker alive every job waits for one; only a live worker's task list says which it will never take.
   const known = workers.length === 0 ? undefined : tasksRun(workers);

@@ -1,7 +1,8 @@
 import { newestBackupTime } from '../tasks/backup-records.js';
 import type { JobState } from '../store/schema.js';
 import type { JobStore, QueueStatus } from '../store/store.js';
-import { tasksRun } from '../queue/live-workers.js';
+import { liveWorkers, tasksRun } from '../queue/live-workers.js';
+import type { WorkerRow } from '../store/schema.js';
 import { iso } from './job-view.js';
 
 export interface WorkerView {
@@ -33,11 +34,12 @@ export interface QueueStatusView {
 export async function queueStatusView(store: JobStore, options: { now?: number } = {}): Promise<QueueStatusView> {
   const now = options.now ?? Date.now();
   const status = await store.queueStatus(now);
+  const workers = await liveWorkers(store, now);
   const lastBackup = await newestBackupTime(store.db);
   return {
     checked_at: iso(now),
     counts: status.counts,
-    workers: status.workers.map((worker) => ({
+    workers: workers.map((worker) => ({
       id: worker.id,
       host: worker.host,
       pid: worker.pid,
@@ -50,7 +52,7 @@ export async function queueStatusView(store: JobStore, options: { now?: number }
     jobs_ended_last_minute: status.finished_last_minute,
     jobs_per_second_last_minute: +(status.finished_last_minute / 60).toFixed(2),
     last_backup_at: lastBackup === undefined ? null : iso(lastBackup),
-    waiting_for_a_worker_that_knows_their_task: waitingForAWorker(status.workers, status.ready_by_task),
+    waiting_for_a_worker_that_knows_their_task: waitingForAWorker(workers, status.ready_by_task),
   };
 }
 
@@ -58,7 +60,7 @@ export async function queueStatusView(store: JobStore, options: { now?: number }
  * Ready jobs of tasks that no live worker runs, per task. Empty while no worker is alive (then
  * every job waits for one), or while one of them takes any task (an older usergen).
  */
-function waitingForAWorker(workers: QueueStatus['workers'], ready: QueueStatus['ready_by_task']): QueueStatus['ready_by_task'] {
+function waitingForAWorker(workers: readonly WorkerRow[], ready: QueueStatus['ready_by_task']): QueueStatus['ready_by_task'] {
   const known = tasksRun(workers);
   if (workers.length === 0 || known === undefined) return [];
   return ready.filter((row) => !known.has(row.task));

@@ -1,6 +1,7 @@
 import type { JobStore, StoreTransaction } from '../store/store.js';
 import { LeaseLostError } from './errors.js';
 import type { JobRun } from './job-run.js';
+import { keepWorkerAlive } from './live-workers.js';
 import type { StorageFaults } from './storage-faults.js';
 
 /**
@@ -84,7 +85,7 @@ export class Leases implements LeaseKeeping {
           }
         }
       }
-      if (this.#holder.registered) await store.heartbeatWorker(workerId, leaseMs, this.#holder.jobsDone());
+      if (this.#holder.registered) await keepWorkerAlive(store, workerId, leaseMs, this.#holder.jobsDone());
       faults.heartbeatSucceeded();
     } catch (error) {
       if (faults.heartbeatFailed(error, this.intervalMs)) this.#holder.stop();

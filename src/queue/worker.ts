@@ -4,9 +4,11 @@ import os from 'node:os';
 import { toError } from '../errors.js';
 import { LeaseLostError, ShutdownError } from './errors.js';
 import type { ClaimedJob, JobStore } from '../store/store.js';
+import { claimJobs } from './claim.js';
 import { runJob, type RunContext } from './job-life.js';
 import { JobRun } from './job-run.js';
 import { Leases } from './leases.js';
+import { liveWorkers, registerWorker } from './live-workers.js';
 import { RepeatedFailure } from './repeated-failure.js';
 import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
@@ -131,10 +133,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       signal?.removeEventListener('abort', stop);
       if (register) {
         await this.#store
-          .unregisterWorker(this.id)
+          .deleteWorker(this.id)
           .catch((error: unknown) => this.#log.warn(`could not remove worker ${this.id} from the workers table: ${toError(error).message}`));
       }
-      await this.#store.workerStopped();
+      await this.#store.workerStopped(await this.#isLastWorker());
     }
     return { ...this.#summary };
   }
@@ -148,7 +150,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!this.#stopping) {
       const now = Date.now();
       try {
-        await this.#store.registerWorker({
+        await registerWorker(this.#store, {
           id: this.id,
           host: os.hostname(),
           pid: process.pid,
@@ -167,6 +169,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.#idle(CLAIM_RETRY_MS);
       }
     }
+  }
+
+  /** Whether no other worker is alive on the database (unknown, when it cannot be read: not the last). */
+  async #isLastWorker(): Promise<boolean> {
+    const live = await liveWorkers(this.#store).catch(() => undefined);
+    return live?.every((worker) => worker.id === this.id) === true;
   }
 
   /** Claim nothing more; running jobs get the grace period, then go back to the queue. */
@@ -205,7 +213,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (free > 0 && (ahead === 0 || this.#running.size <= this.#concurrency)) {
         let jobs: ClaimedJob[];
         try {
-          jobs = await this.#store.claim(this.id, free, this.#leaseMs, { jobId: this.#options.jobId, tasks: this.#taskNames });
+          jobs = await claimJobs(this.#store, this.id, free, this.#leaseMs, { jobId: this.#options.jobId, tasks: this.#taskNames });
         } catch (error) {
           // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
           const retryMs = Math.max(this.#pollMs, CLAIM_RETRY_MS);

@@ -1,7 +1,6 @@
 import type { Expression, Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
-import { identityOf, isGoneHere } from './liveness.js';
 import { JOB_STATES, type Database, type JobRow, type JobState, type WorkerRow } from './schema.js';
-import type { Claim, JobFilter, JobTotal, NewWorker, QueueStatus, UnfinishedJob } from './store.js';
+import type { Claim, HostIdentity, JobFilter, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
 
 // The statements every engine runs alike: kysely's builder only, no SQL of one engine. Each engine
 // runs its own hot path (claim, enqueue, completion) and what needs its own SQL (JSON, arrays).
@@ -95,7 +94,6 @@ export async function cancelJob(db: Kysely<Database>, id: number, now = Date.now
 export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {
   const counts: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
   for (const state of JOB_STATES) counts[state] = await countInState(db, state);
-  const workers = await liveWorkers(db, now);
   // One walk of the ready jobs' index gives both: each task's count and oldest.
   const ready = await readyByTask(db, now);
   const oldest = ready.length === 0 ? null : Math.min(...ready.map((row) => row.since));
@@ -107,7 +105,6 @@ export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promi
     .executeTakeFirstOrThrow();
   return {
     counts,
-    workers,
     oldest_ready_since: oldest,
     finished_last_minute: Number(finished.count),
     ready_by_task: ready.map(({ task, ready }) => ({ task, ready })),
@@ -173,12 +170,11 @@ export async function jobTotals(db: Kysely<Database>): Promise<JobTotal[]> {
 
 // A row already there is this worker's own: a registration retried after its connection was
 // lost may have been committed by the server all the same.
-export async function insertWorker(db: Kysely<Database>, worker: NewWorker): Promise<void> {
-  const row = { ...worker, ...identityOf(worker.pid) };
+export async function insertWorker(db: Kysely<Database>, worker: WorkerRow): Promise<void> {
   await db
     .insertInto('workers')
-    .values(row)
-    .onConflict((conflict) => conflict.column('id').doUpdateSet(row))
+    .values(worker)
+    .onConflict((conflict) => conflict.column('id').doUpdateSet(worker))
     .execute();
 }
 
@@ -187,25 +183,23 @@ export async function touchWorker(db: Kysely<Database>, workerId: string, aliveU
   await db.updateTable('workers').set({ last_heartbeat_at: now, alive_until: aliveUntil, jobs_done: jobsDone }).where('id', '=', workerId).execute();
 }
 
-export async function unregisterWorker(db: Kysely<Database>, workerId: string): Promise<void> {
+export async function deleteWorker(db: Kysely<Database>, workerId: string): Promise<void> {
   await db.deleteFrom('workers').where('id', '=', workerId).execute();
 }
 
-/** Workers alive now, oldest first: within their lease, and not known dead on this host. */
-export async function liveWorkers(db: Kysely<Database>, now = Date.now()): Promise<WorkerRow[]> {
-  const rows = await db.selectFrom('workers').selectAll().where('alive_until', '>', now).orderBy('started_at').execute();
-  return rows.filter((row) => !isGoneHere(row));
+/** The workers whose lease runs past `now`, oldest first. */
+export function workersInLease(db: Kysely<Database>, now: number): Promise<WorkerRow[]> {
+  return db.selectFrom('workers').selectAll().where('alive_until', '>', now).orderBy('started_at').execute();
 }
 
-/** The ids of the workers of this host whose process is gone (their rows are still there). */
-export async function deadWorkersHere(db: Kysely<Database>, here: { boot_id: string; pid_namespace: string }): Promise<string[]> {
-  const rows = await db
+/** The rows of the workers recorded on `host`. */
+export function workersOnHost(db: Kysely<Database>, host: HostIdentity): Promise<WorkerIdentityRow[]> {
+  return db
     .selectFrom('workers')
     .select(['id', 'pid', 'boot_id', 'pid_namespace', 'start_ticks'])
-    .where('boot_id', '=', here.boot_id)
-    .where('pid_namespace', '=', here.pid_namespace)
+    .where('boot_id', '=', host.boot_id)
+    .where('pid_namespace', '=', host.pid_namespace)
     .execute();
-  return rows.filter((row) => isGoneHere(row)).map((row) => row.id);
 }
 
 /**
@@ -235,12 +229,20 @@ export abstract class BuilderQueries {
     return releaseJob(this.db, claim);
   }
 
-  unregisterWorker(workerId: string): Promise<void> {
-    return unregisterWorker(this.db, workerId);
+  insertWorker(worker: WorkerRow): Promise<void> {
+    return insertWorker(this.db, worker);
   }
 
-  liveWorkers(now = Date.now()): Promise<WorkerRow[]> {
-    return liveWorkers(this.db, now);
+  deleteWorker(workerId: string): Promise<void> {
+    return deleteWorker(this.db, workerId);
+  }
+
+  workersInLease(now: number): Promise<WorkerRow[]> {
+    return workersInLease(this.db, now);
+  }
+
+  workersOnHost(host: HostIdentity): Promise<WorkerIdentityRow[]> {
+    return workersOnHost(this.db, host);
   }
 
   queueStatus(now = Date.now()): Promise<QueueStatus> {

@@ -1,11 +1,11 @@
 import type { Kysely, Transaction } from 'kysely';
 import { UserError } from '../errors.js';
-import type { ProcessIdentity } from './liveness.js';
 import type { Database, JobRow, JobState, WorkerRow } from './schema.js';
 
-// The seam between the queue and the engine that keeps its tables. Every statement the queue runs
-// is a method here; an engine (src/store/sqlite/, next src/store/postgres/) implements them all,
-// and the contract suite (test/store/) runs the same cases against each.
+// The seam between the queue and the engines that keep its tables (src/store/sqlite/,
+// src/store/postgres/). Each method is a narrow question or a write of rows: which job to run
+// next, what putting back a dead worker's job does, when a job is retried, are the queue's
+// (src/queue/), which asks these. The contract suite (test/store/) runs the same cases on each.
 
 /** `full`: a commit survives power loss. `normal`: it survives a killed process only. */
 export type Durability = 'full' | 'normal';
@@ -22,6 +22,16 @@ export interface NewJobSpec {
   runAt?: number | undefined;
   /** Not before this many ms after the job's created_at (when `runAt` is not given). */
   delayMs?: number | undefined;
+}
+
+/** When a new job is first ready: at `runAt`, else `delayMs` after it was made (`createdAt`). */
+export function runAtOf(spec: Pick<NewJobSpec, 'runAt' | 'delayMs'>, createdAt: number): number {
+  return spec.runAt ?? createdAt + (spec.delayMs ?? 0);
+}
+
+/** The order jobs are claimed and started in: higher priority first, then earlier run_at, then lower id. */
+export function claimOrder(a: Pick<JobRow, 'priority' | 'run_at' | 'id'>, b: Pick<JobRow, 'priority' | 'run_at' | 'id'>): number {
+  return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
 }
 
 /** What a claim returns of a job: what running it needs. */
@@ -55,8 +65,29 @@ export interface BatchedCompletion extends Completion {
   abortedReason(): Error | undefined;
 }
 
-/** A worker's row as its process gives it; where it runs is filled in by the store. */
-export type NewWorker = Omit<WorkerRow, keyof ProcessIdentity>;
+/** What a claim took, and whether it saw running jobs whose lease has expired (for the caller to put back). */
+export interface ClaimResult {
+  jobs: ClaimedJob[];
+  expired: boolean;
+}
+
+/**
+ * The error a job put back (or failed) for its worker's sake is recorded with: `message` may hold
+ * `{worker}` and `{attempt}`, filled in with the job's.
+ */
+export interface RecoveryError {
+  name: string;
+  message: string;
+}
+
+/** What telling a worker is gone takes of its row: where it ran. */
+export type WorkerIdentityRow = Pick<WorkerRow, 'id' | 'pid' | 'boot_id' | 'pid_namespace' | 'start_ticks'>;
+
+/** A host, as a worker's row records it. */
+export interface HostIdentity {
+  boot_id: string;
+  pid_namespace: string;
+}
 
 export interface JobFilter {
   state?: JobState | undefined;
@@ -66,8 +97,6 @@ export interface JobFilter {
 
 export interface QueueStatus {
   counts: Record<JobState, number>;
-  /** Within their lease, and not known dead on this host. */
-  workers: WorkerRow[];
   /** Since when the oldest ready job has waited (ms since the epoch), if one waits. */
   oldest_ready_since: number | null;
   /** Jobs that ended (succeeded or failed) in the last minute. */
@@ -177,8 +206,10 @@ export interface JobStore {
   write<T>(work: (tx: StoreTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
 
   // A worker's hot path. Every write about a running job is fenced by its claim (worker and attempt).
-  /** Claims up to `limit` ready jobs, leased for `leaseMs`, after putting back jobs whose lease expired. */
-  claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]>;
+  /** Claims up to `limit` ready jobs, best first (priority, run_at, id), leased for `leaseMs`. */
+  claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimResult>;
+  /** Puts back (or fails, with no attempts left) the running jobs whose lease ran out before `now`; returns how many. */
+  recoverExpired(now: number, error: RecoveryError): Promise<number>;
   /** Pushes out the leases of `runs`; returns the ids of the jobs it still holds. */
   renewLeases(workerId: string, runs: readonly Claim[], leaseMs: number): Promise<number[]>;
   saveProgress(claim: Claim, current: number, total: number): Promise<boolean>;
@@ -189,18 +220,22 @@ export interface JobStore {
   /** Gives an interrupted job back to the queue; the interrupted attempt does not count. */
   release(claim: Claim): Promise<boolean>;
 
-  // Workers.
-  /** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
-  registerWorker(worker: NewWorker): Promise<void>;
-  /** Pushes out the worker's row, then gets back the jobs of dead workers of this host. */
-  heartbeatWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void>;
-  unregisterWorker(workerId: string): Promise<void>;
-  /** Workers alive now, oldest first: within their lease, and not known dead on this host. */
-  liveWorkers(now?: number): Promise<WorkerRow[]>;
+  // Workers' rows.
+  /** Writes a worker's row (over a row of its id: a registration retried after a lost connection). */
+  insertWorker(worker: WorkerRow): Promise<void>;
+  /** Pushes out the worker's `alive_until` by `leaseMs`. */
+  touchWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void>;
+  deleteWorker(workerId: string): Promise<void>;
+  /** The workers whose lease runs past `now`, oldest first. */
+  workersInLease(now: number): Promise<WorkerRow[]>;
+  /** The rows of the workers recorded on `host`. */
+  workersOnHost(host: HostIdentity): Promise<WorkerIdentityRow[]>;
+  /** Puts back (or fails) the running jobs of the workers `ids` and deletes their rows, in one transaction; returns how many jobs. */
+  recoverWorkers(ids: readonly string[], now: number, error: RecoveryError): Promise<number>;
   /** Calls `onWork` when another process enqueues a job that is ready; returns a function that stops it. */
   watchForWork(onWork: () => void): () => void;
-  /** A worker has stopped: the last one on the database tidies up its wake-up channel. */
-  workerStopped(): Promise<void>;
+  /** A worker has stopped; `last` when no other is alive on the database, which then tidies up its wake-up channel. */
+  workerStopped(last: boolean): Promise<void>;
 
   // Seeing and steering the queue.
   getJob(id: number): Promise<JobRow | undefined>;

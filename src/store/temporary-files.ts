@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processExists, thisHost } from './liveness.js';
+import { processExists, thisHost } from '../host.js';
 
 // The temporary files a backup is written to before its rename, whichever engine writes it (an
 // SQLite copy, a pg_dump archive), and their clean-up once the process writing one was killed.

@@ -8,6 +8,7 @@ import { ENGINES } from '../engines.js';
 import { ROOT, stopCli, waitFor } from '../helpers.js';
 import { tempPgDatabase } from '../postgres.js';
 import { engineCli, passwordForms, runWithoutSecrets, schemaObjects } from './engine-cli.js';
+import { liveWorkers } from '../../src/queue/live-workers.js';
 
 // The commands a user meets, run as the built CLI on each engine: the same flows, the same output.
 // On PostgreSQL every run also checks that nothing it printed holds the database's password.
@@ -190,7 +191,7 @@ describe.each(ENGINES)('the CLI on $name', (engine) => {
 
     const worker = cli.start(['worker', '--concurrency', '3']);
     const store = await storeOf(cli.db);
-    await waitFor(async () => (await store.liveWorkers()).length === 1, 'the worker to register');
+    await waitFor(async () => (await liveWorkers(store)).length === 1, 'the worker to register');
     const live = await cli.json<StatusJson>(['status']);
     expect(live.workers).toEqual([expect.objectContaining({ pid: worker.child.pid, concurrency: 3 })]);
     const human = await cli.run(['status']);

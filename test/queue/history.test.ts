@@ -6,6 +6,8 @@ import { openDatabase } from '../../src/store/sqlite/open.js';
 import type { Database, HistoryEntry } from '../../src/store/schema.js';
 import { retryJob } from '../../src/store/sqlite/admin.js';
 import { claimJobs } from '../../src/store/sqlite/claim.js';
+import { recoverExpired } from '../../src/store/sqlite/workers.js';
+import { LEASE_EXPIRED } from '../../src/queue/recovery.js';
 import { enqueueJob, failAttempt } from '../../src/store/sqlite/jobs.js';
 import { getJob, releaseJob, saveProgress } from '../../src/store/queries.js';
 import type { Claim } from '../../src/store/store.js';
@@ -33,7 +35,9 @@ const error = (message: string) => JSON.stringify({ name: 'Error', message, stac
 /** Enqueues a job, claims it as worker `w` and records progress 3/10; returns its claim. */
 async function claimedWithProgress(maxAttempts = 3, now = Date.now()): Promise<Claim> {
   const job = await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts }, undefined, now);
-  const [claimed] = await claimJobs(db, driver, 'w', 1, 1_000, NOOP_TASK, now);
+  const {
+    jobs: [claimed],
+  } = await claimJobs(driver, 'w', 1, 1_000, NOOP_TASK, now);
   const claim = { jobId: job.id, workerId: 'w', attempt: claimed!.attempts };
   expect(await saveProgress(db, claim, 3, 10)).toBe(true);
   return claim;
@@ -55,8 +59,9 @@ describe('history', () => {
 
   it('an attempt whose lease expired is recorded when the job is recovered, and the job drops its progress', async () => {
     const claim = await claimedWithProgress(3, 1_000);
-    // The next claim, after the 1 s lease ran out, puts the job back (limit 0: it claims nothing).
-    await claimJobs(db, driver, 'other', 0, 1_000, NOOP_TASK, 10_000);
+    // After the 1 s lease ran out, a claim sees it expired, and the job is put back.
+    expect((await claimJobs(driver, 'other', 0, 1_000, NOOP_TASK, 10_000)).expired).toBe(true);
+    await recoverExpired(db, 10_000, LEASE_EXPIRED);
     expect(await getJob(db, claim.jobId)).toMatchObject({ state: 'queued', attempts: 1, progress_current: null, locked_by: null });
     expect(await historyOf(claim.jobId)).toEqual([
       {
@@ -71,7 +76,9 @@ describe('history', () => {
   it('every attempt of a job that fails for good is kept, the last one included, and a retry by hand after them', async () => {
     const first = await claimedWithProgress(2);
     await failAttempt(db, first, error('first'), 0, 1_000);
-    const [again] = await claimJobs(db, driver, 'w', 1, 60_000, NOOP_TASK, 2_000);
+    const {
+      jobs: [again],
+    } = await claimJobs(driver, 'w', 1, 60_000, NOOP_TASK, 2_000);
     const second = { jobId: first.jobId, workerId: 'w', attempt: again!.attempts };
     await saveProgress(db, second, 7, 10);
     await failAttempt(db, second, error('second'), null, 3_000);

@@ -5,6 +5,8 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { BatchedCompletion, Completion, JobStore } from '../../src/store/store.js';
 import { tempDb } from '../helpers.js';
 import { tempPgDatabase } from '../postgres.js';
+import { claimJobs } from '../../src/queue/claim.js';
+import { keepWorkerAlive, liveWorkers, registerWorker } from '../../src/queue/live-workers.js';
 
 // The store contract: the same cases against every engine, through the JobStore interface only.
 // (kysely's builder on `store.db` stands in for another process's writes: it is engine-neutral.)
@@ -35,7 +37,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
 
   async function claimThree(workerId: string): Promise<number[]> {
     for (let i = 0; i < 3; i++) await store.enqueue({ task: 'noop', payload: { i }, maxAttempts: 3 });
-    const claimed = await store.claim(workerId, 3, 30_000, NOOP);
+    const claimed = await claimJobs(store, workerId, 3, 30_000, NOOP);
     return claimed.map((job) => job.id);
   }
 
@@ -72,7 +74,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('does not complete a newer attempt of a job the same worker claimed again after its lease lapsed', async () => {
       const [id] = await claimThree('worker-a');
       await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
-      const again = await store.claim('worker-a', 3, 30_000, NOOP);
+      const again = await claimJobs(store, 'worker-a', 3, 30_000, NOOP);
       expect(again.map((job) => [job.id, job.attempts])).toEqual([[id, 2]]);
 
       const stale = await completeBatch([{ jobId: id!, workerId: 'worker-a', attempt: 1, result: '"stale"' }]);
@@ -86,7 +88,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('a stale run of the same worker can neither fail, release nor report progress on the newer attempt', async () => {
       const [id] = await claimThree('worker-a');
       await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
-      await store.claim('worker-a', 3, 30_000, NOOP);
+      await claimJobs(store, 'worker-a', 3, 30_000, NOOP);
       const stale = { jobId: id!, workerId: 'worker-a', attempt: 1 };
 
       expect(await store.saveProgress(stale, 1, 2)).toBe(false);
@@ -101,7 +103,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('a stale run of the same worker keeps no lease alive: only the newer attempt is renewed', async () => {
       const [id] = await claimThree('worker-a');
       await db.updateTable('jobs').set({ locked_until: 0 }).where('id', '=', id!).execute();
-      await store.claim('worker-a', 3, 30_000, NOOP);
+      await claimJobs(store, 'worker-a', 3, 30_000, NOOP);
       const { locked_until: before } = (await store.getJob(id!))!;
 
       expect(await store.renewLeases('worker-a', [{ jobId: id!, workerId: 'worker-a', attempt: 1 }], 60_000)).toEqual([]);
@@ -152,23 +154,23 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       const laterB = await job('b', 0, at + 3);
       await job('a', 9, Date.now() + 60_000);
 
-      const claimed = await store.claim('w', 3, 30_000, { tasks: ['a', 'b'] });
+      const claimed = await claimJobs(store, 'w', 3, 30_000, { tasks: ['a', 'b'] });
       expect(claimed.map((row) => row.id)).toEqual([highA.id, highB.id, lowA.id]);
-      expect((await store.claim('w', 10, 30_000, { tasks: ['b', 'a'] })).map((row) => row.id)).toEqual([laterB.id]);
+      expect((await claimJobs(store, 'w', 10, 30_000, { tasks: ['b', 'a'] })).map((row) => row.id)).toEqual([laterB.id]);
       expect(await store.getJob(otherHigh.id)).toMatchObject({ state: 'queued', attempts: 0 });
     });
 
     it('claims its own tasks past any number of ready jobs of others', async () => {
       await store.enqueueMany(Array.from({ length: 5_000 }, () => ({ task: 'other', payload: {}, maxAttempts: 1, priority: 1 })));
       const own = await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
-      expect((await store.claim('w', 5, 30_000, NOOP)).map((row) => row.id)).toEqual([own.id]);
+      expect((await claimJobs(store, 'w', 5, 30_000, NOOP)).map((row) => row.id)).toEqual([own.id]);
     });
 
     it('one job by id: only if it is ready and of a task asked for', async () => {
       const other = await store.enqueue({ task: 'other', payload: {}, maxAttempts: 1 });
       const own = await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
-      expect(await store.claim('w', 1, 30_000, { ...NOOP, jobId: other.id })).toEqual([]);
-      expect((await store.claim('w', 1, 30_000, { ...NOOP, jobId: own.id })).map((row) => row.id)).toEqual([own.id]);
+      expect(await claimJobs(store, 'w', 1, 30_000, { ...NOOP, jobId: other.id })).toEqual([]);
+      expect((await claimJobs(store, 'w', 1, 30_000, { ...NOOP, jobId: own.id })).map((row) => row.id)).toEqual([own.id]);
     });
   });
 
@@ -203,7 +205,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       await db.updateTable('jobs').set({ max_attempts: 1 }).where('id', '=', last!).execute();
       await db.updateTable('jobs').set({ locked_until: 1 }).where('id', 'in', [again!, last!]).execute();
 
-      const claimed = await store.claim('alive', 5, 30_000, NOOP);
+      const claimed = await claimJobs(store, 'alive', 5, 30_000, NOOP);
       expect(claimed.map((job) => [job.id, job.attempts])).toEqual([[again, 2]]);
       const [retried, failed] = await Promise.all([store.getJob(again!), store.getJob(last!)]);
       expect(retried).toMatchObject({ state: 'running', locked_by: 'alive', attempts: 2 });
@@ -247,7 +249,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
         { at: expect.any(Number), attempt: 1, state: 'failed', error: { name: 'Error', message: 'plain words' }, retry_at: null },
       ]);
       // Not ready before its time.
-      expect(await store.claim('w', 5, 30_000, NOOP)).toEqual([]);
+      expect(await claimJobs(store, 'w', 5, 30_000, NOOP)).toEqual([]);
     });
 
     it('retry by hand: a failed or cancelled job back to the queue, attempts reset, the retry in its history', async () => {
@@ -257,7 +259,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       const retried = await store.retryJob(a!);
       expect(retried).toMatchObject({ id: a, state: 'queued', attempts: 0, error: null, finished_at: null });
       expect(JSON.parse(retried!.history!).at(-1)).toEqual({ at: expect.any(Number), attempt: 1, state: 'queued', retried_from: 'failed' });
-      expect((await store.claim('w', 5, 30_000, NOOP)).map((job) => job.id)).toEqual([a]);
+      expect((await claimJobs(store, 'w', 5, 30_000, NOOP)).map((job) => job.id)).toEqual([a]);
     });
 
     it('release gives a job back without counting its attempt', async () => {
@@ -301,7 +303,7 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1 });
       await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1, delayMs: 60_000 });
       const now = Date.now();
-      await store.registerWorker({
+      await registerWorker(store, {
         id: 'w1',
         host: 'h',
         pid: 999_999,
@@ -319,15 +321,15 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
         { task: 'b', ready: 1 },
       ]);
       expect(status.oldest_ready_since).toBe(old);
-      expect(status.workers.map((worker) => worker.id)).toEqual(['w1']);
+      expect((await liveWorkers(store)).map((worker) => worker.id)).toEqual(['w1']);
       expect(await store.hasUnfinishedJobs()).toBe(true);
       expect((await store.unfinishedJobsOf('b')).length).toBe(2);
       expect((await store.listJobs({ task: 'b', limit: 10 })).length).toBe(2);
 
-      await store.heartbeatWorker('w1', 60_000, 7);
-      expect((await store.liveWorkers())[0]).toMatchObject({ id: 'w1', jobs_done: 7 });
-      await store.unregisterWorker('w1');
-      expect(await store.liveWorkers()).toEqual([]);
+      await keepWorkerAlive(store, 'w1', 60_000, 7);
+      expect((await liveWorkers(store))[0]).toMatchObject({ id: 'w1', jobs_done: 7 });
+      await store.deleteWorker('w1');
+      expect(await liveWorkers(store)).toEqual([]);
     });
   });
 

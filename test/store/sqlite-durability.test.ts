@@ -30,7 +30,7 @@ describe('durability', () => {
     const db = await open(file, 'normal');
     expect(await synchronous(db)).toBe(NORMAL);
     await db.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
-    expect(await db.claim('w', 1, 60_000, { tasks: ['noop'] })).toHaveLength(1);
+    expect((await db.claim('w', 1, 60_000, { tasks: ['noop'] })).jobs).toHaveLength(1);
     expect(await synchronous(db)).toBe(NORMAL);
     // Another handle on the same file keeps its own setting: FULL by default.
     expect(await synchronous(await open(file))).toBe(FULL);
@@ -41,9 +41,9 @@ describe('durability', () => {
     const db = await open(file);
     expect(await synchronous(db)).toBe(FULL);
     await db.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
-    expect(await db.claim('w', 1, 60_000, { tasks: ['noop'] })).toHaveLength(1);
+    expect((await db.claim('w', 1, 60_000, { tasks: ['noop'] })).jobs).toHaveLength(1);
     expect(await synchronous(db)).toBe(FULL);
-    expect(await db.claim('w', 1, 60_000, { tasks: ['noop'] })).toHaveLength(0);
+    expect((await db.claim('w', 1, 60_000, { tasks: ['noop'] })).jobs).toHaveLength(0);
     expect(await synchronous(db)).toBe(FULL);
     expect(await synchronous(await open(file, 'full'))).toBe(FULL);
   });

@@ -7,6 +7,7 @@ import { ENGINES } from '../engines.js';
 import { waitFor } from '../helpers.js';
 import { tempPgDatabase } from '../postgres.js';
 import { databaseMade, dropPgDatabase, generate, jobCount, serveOn, storeOf } from './serve-helpers.js';
+import { claimJobs } from '../../src/queue/claim.js';
 
 // `usergen serve`'s defences, on each engine: CSRF, hostile payloads, --auth, loopback names,
 // --read-only; on PostgreSQL, never the database's password in what it prints or serves.
@@ -74,7 +75,7 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
     const store = await openStore(db);
     try {
       await store.enqueue({ task: `x${hostile}`, payload: { name: hostile }, maxAttempts: 1 });
-      const [claimed] = await store.claim('w', 1, 60_000, { tasks: [`x${hostile}`] });
+      const [claimed] = await claimJobs(store, 'w', 1, 60_000, { tasks: [`x${hostile}`] });
       await store.failAttempt(
         { jobId: claimed!.id, workerId: 'w', attempt: 1 },
         JSON.stringify({ name: 'Error', message: hostile, stack: hostile }),

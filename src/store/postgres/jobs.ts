@@ -48,9 +48,9 @@ export function jobRowOf(row: JobRow & { woken?: unknown }): JobRow {
 /**
  * The claim, one statement: the first `limit` ready jobs of the tasks asked for, in claim order,
  * locked with SKIP LOCKED (two workers never wait for each other, nor take the same job), then
- * leased. It also says whether some running job's lease has expired: the caller then puts those
- * back (recoverExpired) and claims again. (Done in this statement, the jobs put back could not be
- * claimed by it: a statement sees the table as it was when it began.) $1 worker, $2 lease end,
+ * leased. It also says whether some running job's lease has expired, for the queue to put back.
+ * (Done in this statement, the jobs put back could not be claimed by it: a statement sees the
+ * table as it was when it began.) $1 worker, $2 lease end,
  * $3 now, $4 tasks, $5 limit, $6 the job asked for (or null). One row: `jobs` (JSON), `expired`.
  */
 export function claimJobs(s: string): string {
@@ -70,46 +70,7 @@ export function claimJobs(s: string): string {
     exists (select 1 from ${s}.jobs where state = 'running' and locked_until < $3) as expired`;
 }
 
-/** Puts back (or fails) the running jobs whose lease expired before $1; those another claim is recovering are skipped. */
-export function recoverExpired(s: string): string {
-  return `with expired as (
-    select id from ${s}.jobs where state = 'running' and locked_until < $1 for update skip locked
-  ) ${recoverJobs(s, 'id in (select id from expired)', `'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)'`, 'LeaseExpiredError', '$1::bigint')}`;
-}
-
 export type ClaimRow = ClaimedJob;
-
-/**
- * Puts back (or fails, with no attempts left) the running jobs `where` selects; the failure is
- * appended to the job's history, and a job put back drops its stale progress. `at` is the time.
- */
-export function recoverJobs(s: string, where: string, message: string, name: string, at: string): string {
-  const ended = 'attempts >= max_attempts';
-  const state = `case when ${ended} then 'failed' else 'queued' end`;
-  const error = `jsonb_build_object('name', '${name}', 'message', ${message})`;
-  return `update ${s}.jobs set
-    state = ${state},
-    finished_at = case when ${ended} then ${at} end,
-    error = ${error}::text,
-    history = (coalesce(history, '[]')::jsonb || jsonb_build_array(jsonb_build_object('at', ${at}, 'attempt', attempts,
-      'state', ${state}, 'error', ${error})))::text,
-    progress_current = case when ${ended} then progress_current end,
-    progress_total = case when ${ended} then progress_total end,
-    locked_by = null, locked_until = null
-    where state = 'running' and ${where}
-    returning id`;
-}
-
-/** The jobs of workers (ids in $2) whose process is gone; $1 is the time. */
-export function recoverDeadWorkersJobs(s: string): string {
-  return recoverJobs(
-    s,
-    'locked_by = any($2::text[])',
-    `'worker ' || locked_by || ' died during attempt ' || attempts || ' (its process on this host is gone)'`,
-    'WorkerDiedError',
-    '$1::bigint',
-  );
-}
 
 const COMPLETE_SET = `state = 'succeeded', finished_at = $1, locked_by = null, locked_until = null,
   progress_current = coalesce(progress_total, progress_current)`;

@@ -2,23 +2,22 @@ import type { Pool } from 'pg';
 import type { Kysely, Transaction } from 'kysely';
 import { liveCompletions, settleCompletions, type PendingCompletion, type Written } from '../completions.js';
 import { CompiledQuery } from '../kysely.js';
-import { thisHost } from '../liveness.js';
 import { printableLocation } from './location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
-import { BuilderQueries, deadWorkersHere, insertWorker, touchWorker } from '../queries.js';
+import { BuilderQueries, touchWorker } from '../queries.js';
 import type { Database, JobRow, JobState } from '../schema.js';
 import type {
   BackupCopy,
   BatchedCompletion,
   CheckReport,
   Claim,
-  ClaimedJob,
+  ClaimResult,
   ClaimOptions,
   Durability,
   DurationHistogram,
   JobStore,
   NewJobSpec,
-  NewWorker,
+  RecoveryError,
   StorageFault,
   StoreTransaction,
   WriteOptions,
@@ -27,6 +26,7 @@ import { durations, purgeJobs, retryJob } from './admin.js';
 import { writeDump } from './backup.js';
 import { describePgError, pgFaultOf } from './faults.js';
 import * as statements from './jobs.js';
+import * as workerStatements from './workers.js';
 import { channelOf, listenForWork } from './listen.js';
 import { openPostgres, type OpenedPg, type PgOpenOptions } from './open.js';
 
@@ -41,8 +41,8 @@ function statementsOf(s: string) {
     insertUnique: statements.insertJob(s, true),
     insertMany: statements.insertJobs(s),
     claim: statements.claimJobs(s),
-    recoverExpired: statements.recoverExpired(s),
-    recoverDead: statements.recoverDeadWorkersJobs(s),
+    recoverExpired: workerStatements.recoverExpired(s),
+    recoverWorkers: workerStatements.recoverWorkers(s),
     complete: statements.completeJob(s),
     completeMany: statements.completeJobs(s),
     renew: statements.renewLeases(s),
@@ -146,38 +146,20 @@ export class PgStore extends BuilderQueries implements JobStore {
     };
   }
 
-  async claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
-    const claimNow = async (wanted: number) => {
-      const now = Date.now();
-      const [row] = await this.#query<{ jobs: ClaimedJob[]; expired: boolean }>(this.#sql.claim, [
-        workerId,
-        now + leaseMs,
-        now,
-        options.tasks,
-        wanted,
-        options.jobId ?? null,
-      ]);
-      return row!;
-    };
-    const first = await claimNow(limit);
-    let claimed = first.jobs;
-    // Jobs whose worker died (a lease run out, or a process of this host gone) are put back, and
-    // this claim takes them too, as on SQLite.
-    const recovered = first.expired ? (await this.#query(this.#sql.recoverExpired, [Date.now()])).length : 0;
-    if (recovered > 0 || (claimed.length === 0 && (await this.#recoverDeadWorkers()) > 0)) {
-      if (claimed.length < limit) claimed = claimed.concat((await claimNow(limit - claimed.length)).jobs);
-    }
-    return claimed.sort(claimOrder);
+  async claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimResult> {
+    const now = Date.now();
+    const [row] = await this.#query<ClaimResult>(this.#sql.claim, [workerId, now + leaseMs, now, options.tasks, limit, options.jobId ?? null]);
+    return row!;
   }
 
-  async #recoverDeadWorkers(now = Date.now()): Promise<number> {
-    const here = thisHost();
-    if (here.boot_id === null || here.pid_namespace === null) return 0;
-    const dead = await deadWorkersHere(this.db, { boot_id: here.boot_id, pid_namespace: here.pid_namespace });
-    if (dead.length === 0) return 0;
+  async recoverExpired(now: number, { name, message }: RecoveryError): Promise<number> {
+    return (await this.#query(this.#sql.recoverExpired, [now, name, message])).length;
+  }
+
+  recoverWorkers(ids: readonly string[], now: number, { name, message }: RecoveryError): Promise<number> {
     return this.#opened.writer.transaction().execute(async (trx) => {
-      const { rows } = await trx.executeQuery<{ id: number }>(CompiledQuery.raw(this.#sql.recoverDead, [now, dead]));
-      await trx.deleteFrom('workers').where('id', 'in', dead).execute();
+      const { rows } = await trx.executeQuery<{ id: number }>(CompiledQuery.raw(this.#sql.recoverWorkers, [now, name, message, ids]));
+      await trx.deleteFrom('workers').where('id', 'in', ids).execute();
       return rows.length;
     });
   }
@@ -219,15 +201,9 @@ export class PgStore extends BuilderQueries implements JobStore {
     return rowCount === 1;
   }
 
-  async registerWorker(worker: NewWorker): Promise<void> {
-    await this.#recoverDeadWorkers();
-    await insertWorker(this.db, worker);
-  }
-
-  async heartbeatWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
+  async touchWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
     const now = Date.now();
     await touchWorker(this.db, workerId, now + leaseMs, jobsDone, now);
-    await this.#recoverDeadWorkers(now);
   }
 
   watchForWork(onWork: () => void): () => void {
@@ -235,7 +211,7 @@ export class PgStore extends BuilderQueries implements JobStore {
     return listenForWork(Client, config, this.#channel, onWork);
   }
 
-  async workerStopped(): Promise<void> {
+  async workerStopped(_last: boolean): Promise<void> {
     // Nothing to tidy: a channel outlives nobody.
   }
 
@@ -301,8 +277,4 @@ export class PgStore extends BuilderQueries implements JobStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
-}
-
-function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
 }

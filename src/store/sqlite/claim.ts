@@ -1,22 +1,17 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../schema.js';
-import type { ClaimedJob, ClaimOptions } from '../store.js';
+import { claimOrder, type ClaimedJob, type ClaimOptions, type ClaimResult } from '../store.js';
 import type { ImmediateSqliteDriver, SyncConnection } from './driver.js';
 import { CompiledQuery } from '../kysely.js';
-import { recoverDeadWorkers, recoverExpiredLeases } from './workers.js';
 
 // The claim: a worker taking ready jobs, with the lease that makes them its own.
 
 /**
  * Claims up to `limit` ready jobs for `workerId`, highest priority first, and leases them for
  * `leaseMs`, inside BEGIN IMMEDIATE: two workers can never both see a job as queued, because the
- * write lock is taken before the read. A DEFERRED transaction reads first and fails with SQLITE_BUSY ("database is locked") on
- * upgrading its lock when another process wrote in between, which the busy timeout cannot retry:
- * with DEFERRED, test/queue/contention.test.ts (3 workers, 1 enqueuer) saw such failures in 2 runs
- * of 2; with IMMEDIATE, none.
- * Jobs whose lease has expired (their worker died) are put back first, in the same transaction;
- * when nothing is found, so are those of workers of this host whose process is gone, and the
- * claim runs again.
+ * write lock is taken before the read. A DEFERRED transaction reads first and fails with
+ * SQLITE_BUSY ("database is locked") on upgrading its lock when another process wrote in between,
+ * which the busy timeout cannot retry: with DEFERRED, test/queue/contention.test.ts (3 workers,
+ * 1 enqueuer) saw such failures in 2 runs of 2; with IMMEDIATE, none. The same transaction says
+ * whether some running job's lease has expired, for the queue to put back.
  *
  * At `full` durability the claim alone commits without an fsync (synchronous=NORMAL for its
  * transaction): a claim lost to a power cut leaves the job queued, which is what a worker killed
@@ -24,24 +19,17 @@ import { recoverDeadWorkers, recoverExpiredLeases } from './workers.js';
  * along with everything before it in the WAL. It saves an fsync per claim, about a third of an
  * idle worker's pickup time.
  */
-export async function claimJobs(
-  db: Kysely<Database>,
+export function claimJobs(
   driver: ImmediateSqliteDriver,
   workerId: string,
   limit: number,
   leaseMs: number,
   options: ClaimOptions & { relaxSynchronous: boolean },
   now?: number,
-): Promise<ClaimedJob[]> {
+): Promise<ClaimResult> {
   // The time is read once the connection is held: a claim that waited for it (behind a long
   // completion) must not write a lease already partly spent.
-  const claimNow = () => driver.exclusive((connection) => claimOn(connection, workerId, limit, leaseMs, options, now ?? Date.now()));
-  const claimed = await claimNow();
-  // Only a claim that found nothing looks for dead workers of this host (an idle worker's claim,
-  // once per poll or wake-up): a claim that finds work costs nothing more. Their jobs come back
-  // at once rather than when their lease runs out.
-  if (claimed.length > 0 || (await recoverDeadWorkers(db, now ?? Date.now())) === 0) return claimed;
-  return claimNow();
+  return driver.exclusive((connection) => claimOn(connection, workerId, limit, leaseMs, options, now ?? Date.now()));
 }
 
 /**
@@ -60,12 +48,12 @@ function claimOn(
   leaseMs: number,
   { tasks, jobId, relaxSynchronous }: ClaimOptions & { relaxSynchronous: boolean },
   now: number,
-): ClaimedJob[] {
+): ClaimResult {
   if (relaxSynchronous) connection.execute(SYNCHRONOUS_NORMAL);
   try {
     connection.execute(BEGIN_IMMEDIATE);
     try {
-      recoverExpiredLeases(connection, now);
+      const expired = connection.execute(CompiledQuery.raw(EXPIRED, [now])).rows.length > 0;
       const lease = [workerId, now + leaseMs, now];
       let claimed: ClaimedJob[];
       if (jobId !== undefined) {
@@ -74,11 +62,9 @@ function claimOn(
         const ids = readyJobs(connection, tasks, limit, now);
         // Read in this transaction, which holds the write lock: still queued, ready, of these tasks.
         claimed = ids.length === 0 ? [] : connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_READY, [...lease, JSON.stringify(ids)])).rows;
-        // RETURNING gives no order: run them in claim order.
-        claimed.sort(claimOrder);
       }
       connection.execute(COMMIT);
-      return claimed;
+      return { jobs: claimed, expired };
     } catch (error) {
       // SQLite has rolled back already after some errors (disk full, I/O); a failed ROLLBACK
       // must not replace the error that matters.
@@ -113,16 +99,14 @@ function readyJobs(connection: SyncConnection, tasks: readonly string[], limit: 
 
 type ReadyJob = Pick<ClaimedJob, 'id' | 'priority' | 'run_at'>;
 
-function claimOrder(a: ReadyJob, b: ReadyJob): number {
-  return b.priority - a.priority || a.run_at - b.run_at || a.id - b.id;
-}
-
 const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
 const SYNCHRONOUS_NORMAL = CompiledQuery.raw('pragma synchronous = normal');
 const SYNCHRONOUS_FULL = CompiledQuery.raw('pragma synchronous = full');
 
+/** Whether some running job's lease ran out (through the index jobs_leases). */
+const EXPIRED = `select 1 from jobs where state = 'running' and locked_until < ? limit 1`;
 const READY_JOBS = `select id, priority, run_at from jobs where state = 'queued' and task = ? and run_at <= ?
   order by priority desc, run_at, id limit ?`;
 const TAKE = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,

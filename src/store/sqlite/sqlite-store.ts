@@ -7,19 +7,19 @@ import {
   type CheckReport,
   type BatchedCompletion,
   type Claim,
-  type ClaimedJob,
+  type ClaimResult,
   type ClaimOptions,
   type Durability,
   type DurationHistogram,
   type JobStore,
   type NewJobSpec,
-  type NewWorker,
   type StorageFault,
   type StoreTransaction,
   type WriteOptions,
+  type RecoveryError,
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
-import { BuilderQueries, getJob, liveWorkers, touchWorker } from '../queries.js';
+import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { checkDatabaseInPlace } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
@@ -29,7 +29,7 @@ import { completeJob, enqueueJob, enqueueJobNow, enqueueJobsInOne, enqueueUnique
 import { openDatabase, type OpenOptions } from './open.js';
 import { removeAbandonedTemporaryFiles, writeSnapshot } from './snapshot.js';
 import { WakeFile } from './wake-file.js';
-import { heartbeatWorker, registerWorker } from './workers.js';
+import { recoverExpired, recoverWorkers } from './workers.js';
 
 /** Opens (creating it, mode 0600, unless `create` is false) a usergen database file as a store. */
 export async function openSqliteStore(file: string, options: OpenOptions = {}): Promise<SqliteStore> {
@@ -151,8 +151,12 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     if (runAts.some((runAt) => runAt <= now)) this.#wakeFile.signal(this.durability === 'full');
   }
 
-  claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
-    return claimJobs(this.db, this.#driver, workerId, limit, leaseMs, { ...options, relaxSynchronous: this.durability === 'full' });
+  claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimResult> {
+    return claimJobs(this.#driver, workerId, limit, leaseMs, { ...options, relaxSynchronous: this.durability === 'full' });
+  }
+
+  recoverExpired(now: number, error: RecoveryError): Promise<number> {
+    return recoverExpired(this.db, now, error);
   }
 
   // Each lease counts from when the renewal runs, not from when it was asked for: it may wait for
@@ -170,15 +174,15 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     return failAttempt(this.db, claim, error, retryAt);
   }
 
-  registerWorker(worker: NewWorker): Promise<void> {
-    return registerWorker(this.db, worker);
-  }
-
-  heartbeatWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
+  touchWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
     return this.db.connection().execute((connection) => {
       const now = Date.now();
-      return heartbeatWorker(connection, workerId, now + leaseMs, jobsDone, now);
+      return touchWorker(connection, workerId, now + leaseMs, jobsDone, now);
     });
+  }
+
+  recoverWorkers(ids: readonly string[], now: number, error: RecoveryError): Promise<number> {
+    return recoverWorkers(this.db, ids, now, error);
   }
 
   watchForWork(onWork: () => void): () => void {
@@ -187,9 +191,8 @@ export class SqliteStore extends BuilderQueries implements JobStore {
 
   // The last worker on the database takes its wake file with it (another one starting meanwhile
   // makes it anew as it watches).
-  async workerStopped(): Promise<void> {
-    const live = await liveWorkers(this.db).catch(() => undefined);
-    if (live?.length === 0) this.#wakeFile.remove();
+  async workerStopped(last: boolean): Promise<void> {
+    if (last) this.#wakeFile.remove();
   }
 
   async retryJob(id: number): Promise<JobRow | undefined> {

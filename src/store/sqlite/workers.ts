@@ -1,62 +1,38 @@
 import type { Kysely } from 'kysely';
 import { CompiledQuery } from '../kysely.js';
 import type { Database } from '../schema.js';
-import type { SyncConnection } from './driver.js';
-import { thisHost } from '../liveness.js';
-import { deadWorkersHere, insertWorker, touchWorker } from '../queries.js';
-import type { NewWorker } from '../store.js';
+import type { RecoveryError } from '../store.js';
 
-// Getting back the jobs of workers that died (killed, or hung past their lease), in SQLite's SQL.
-// Their rows are written by ../queries.ts.
+// Putting back the jobs of workers that died, in SQLite's SQL: which ones, and with what error,
+// is the queue's (src/queue/recovery.ts). The workers' rows themselves are ../queries.ts's.
 
-/** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
-export async function registerWorker(db: Kysely<Database>, worker: NewWorker, now = Date.now()): Promise<void> {
-  await recoverDeadWorkers(db, now);
-  await insertWorker(db, worker);
+/** Puts back (or fails) the running jobs whose lease ran out before `now`; returns how many. */
+export async function recoverExpired(db: Kysely<Database>, now: number, error: RecoveryError): Promise<number> {
+  const { numAffectedRows } = await db.executeQuery(CompiledQuery.raw(RECOVER_EXPIRED, [...recoveryParameters(now, error), now]));
+  return Number(numAffectedRows ?? 0n);
 }
 
-/**
- * Pushes out the worker's `alive_until`, then gets back the jobs of dead workers of this host: a
- * worker whose slots are all busy claims nothing, and would otherwise not look for them.
- */
-export async function heartbeatWorker(db: Kysely<Database>, workerId: string, aliveUntil: number, jobsDone: number, now = Date.now()): Promise<void> {
-  await touchWorker(db, workerId, aliveUntil, jobsDone, now);
-  await recoverDeadWorkers(db, now);
-}
-
-/**
- * Workers of this host whose process is gone lose their jobs at once, as if their leases had
- * expired (the attempt counts), and their rows. Returns how many jobs that put back or failed.
- * Cheap when none died: one read of this host's worker rows and one /proc read per row.
- */
-export async function recoverDeadWorkers(db: Kysely<Database>, now = Date.now()): Promise<number> {
-  const here = thisHost();
-  if (here.boot_id === null || here.pid_namespace === null) return 0;
-  const dead = await deadWorkersHere(db, { boot_id: here.boot_id, pid_namespace: here.pid_namespace });
-  if (dead.length === 0) return 0;
+/** Puts back (or fails) the running jobs of the workers `ids`, and deletes their rows, in one transaction. */
+export function recoverWorkers(db: Kysely<Database>, ids: readonly string[], now: number, error: RecoveryError): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(RECOVER_DEAD, [now, now, JSON.stringify(dead)]));
-    await trx.deleteFrom('workers').where('id', 'in', dead).execute();
+    const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(RECOVER_WORKERS, [...recoveryParameters(now, error), JSON.stringify(ids)]));
+    await trx.deleteFrom('workers').where('id', 'in', ids).execute();
     return Number(numAffectedRows ?? 0n);
   });
 }
 
-/**
- * A running job whose lease has expired lost its worker (killed, or hung past its lease). It goes
- * back to the queue, its attempt counted; with no attempts left it fails instead, so a job that
- * kills its worker every time cannot crash-loop the fleet. Runs in the claim's transaction.
- */
-export function recoverExpiredLeases(connection: SyncConnection, now: number): void {
-  connection.execute(CompiledQuery.raw(RECOVER_EXPIRED, [now, now, now]));
+function recoveryParameters(now: number, { name, message }: RecoveryError): unknown[] {
+  return [now, name, message, now, name, message];
 }
 
 /**
- * Puts back (or fails, with no attempts left) the running jobs `where` selects, with `error`; the
- * failure is appended to the job's history, and a job put back drops its stale progress.
- * Parameters: the time twice, then those of `where`.
+ * Puts back (or fails, with no attempts left) the running jobs `where` selects; the error is
+ * appended to the job's history, and a job put back drops its stale progress. Parameters: the
+ * time, the error's name and message (twice over), then those of `where`.
  */
-function recoverJobs(error: string, where: string): string {
+function recoverJobs(where: string): string {
   const ended = 'attempts >= max_attempts';
+  const error = `json_object('name', ?, 'message', replace(replace(?, '{worker}', locked_by), '{attempt}', attempts))`;
   return `update jobs set
   state = case when ${ended} then 'failed' else 'queued' end,
   finished_at = case when ${ended} then ? end,
@@ -69,14 +45,5 @@ function recoverJobs(error: string, where: string): string {
   where state = 'running' and ${where}`;
 }
 
-const RECOVER_EXPIRED = recoverJobs(
-  `json_object('name', 'LeaseExpiredError', 'message',
-    'worker ' || locked_by || ' stopped renewing its lease during attempt ' || attempts || ' (killed or hung)')`,
-  'locked_until < ?',
-);
-
-const RECOVER_DEAD = recoverJobs(
-  `json_object('name', 'WorkerDiedError', 'message',
-    'worker ' || locked_by || ' died during attempt ' || attempts || ' (its process on this host is gone)')`,
-  'locked_by in (select value from json_each(?))',
-);
+const RECOVER_EXPIRED = recoverJobs('locked_until < ?');
+const RECOVER_WORKERS = recoverJobs('locked_by in (select value from json_each(?))');

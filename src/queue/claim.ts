@@ -1,0 +1,19 @@
+import { claimOrder, type ClaimedJob, type ClaimOptions, type JobStore } from '../store/store.js';
+import { LEASE_EXPIRED, recoverDeadWorkers } from './recovery.js';
+
+/**
+ * A worker's claim: up to `limit` ready jobs of its tasks, leased to it for `leaseMs`, in claim
+ * order. The jobs of workers that died come back first and are claimed with the rest: those whose
+ * lease ran out, which the claim sees; and, when it found nothing, those of workers of this host
+ * whose process is gone (an idle worker's claim looks, once per poll or wake-up; a claim that
+ * finds work costs nothing more).
+ */
+export async function claimJobs(store: JobStore, workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
+  const first = await store.claim(workerId, limit, leaseMs, options);
+  let { jobs } = first;
+  const recovered = first.expired ? await store.recoverExpired(Date.now(), LEASE_EXPIRED) : 0;
+  if ((recovered > 0 || (jobs.length === 0 && (await recoverDeadWorkers(store)) > 0)) && jobs.length < limit) {
+    jobs = jobs.concat((await store.claim(workerId, limit - jobs.length, leaseMs, options)).jobs);
+  }
+  return jobs.length > 1 ? jobs.sort(claimOrder) : jobs;
+}
