@@ -1,12 +1,13 @@
 import type { JobRow } from '../schema.js';
-import type { Claim, ClaimedJob, Completion, NewJobSpec } from '../store.js';
+import { runAtOf, type Claim, type ClaimedJob, type Completion, type NewJobSpec } from '../store.js';
+import { fence } from '../fence.js';
 
 // The statements of a worker's hot path and of enqueueing, in PostgreSQL's SQL. Each is one
 // statement (one round trip); `s` is the schema's name.
 
 /** The values of a new job's row, as bound parameters $1.. in INSERT_COLUMNS' order. */
 export function newJobParameters(spec: NewJobSpec, now: number): unknown[] {
-  return [spec.task, JSON.stringify(spec.payload), spec.priority ?? 0, spec.runAt ?? now + (spec.delayMs ?? 0), spec.maxAttempts, now];
+  return [spec.task, JSON.stringify(spec.payload), spec.priority ?? 0, runAtOf(spec, now), spec.maxAttempts, now];
 }
 
 const INSERT_COLUMNS = '(task, payload, state, priority, run_at, attempts, max_attempts, created_at)';
@@ -78,14 +79,14 @@ const COMPLETE_SET = `state = 'succeeded', finished_at = $1, locked_by = null, l
 /** One job that wrote through its transaction: $2 result, $3 id, $4 worker, $5 attempt. */
 export function completeJob(s: string): string {
   return `update ${s}.jobs set ${COMPLETE_SET}, result = $2
-    where id = $3 and locked_by = $4 and attempts = $5 and state = 'running'`;
+    where ${fence('jobs', '$3', '$4', '$5')}`;
 }
 
 /** A batch of jobs that wrote nothing of their own, from arrays; returns the ids it marked. */
 export function completeJobs(s: string): string {
   return `update ${s}.jobs set ${COMPLETE_SET}, result = done.result
     from unnest($2::bigint[], $3::text[], $4::text[], $5::integer[]) as done(id, result, worker, attempt)
-    where jobs.id = done.id and jobs.locked_by = done.worker and jobs.attempts = done.attempt and jobs.state = 'running'
+    where ${fence('jobs', 'done.id', 'done.worker', 'done.attempt')}
     returning jobs.id`;
 }
 
@@ -97,7 +98,7 @@ export function completionArrays(completions: readonly Completion[]): unknown[] 
 export function renewLeases(s: string): string {
   return `update ${s}.jobs set locked_until = $1
     from unnest($2::bigint[], $3::integer[]) as run(id, attempt)
-    where jobs.id = run.id and jobs.attempts = run.attempt and jobs.locked_by = $4 and jobs.state = 'running'
+    where ${fence('jobs', 'run.id', '$4', 'run.attempt')}
     returning jobs.id`;
 }
 
@@ -123,7 +124,7 @@ export function failAttempt(s: string): string {
     progress_current = case when ${retry} then null else progress_current end,
     progress_total = case when ${retry} then null else progress_total end,
     locked_by = null, locked_until = null
-    where id = $4 and locked_by = $5 and attempts = $6 and state = 'running'`;
+    where ${fence('jobs', '$4', '$5', '$6')}`;
 }
 
 /** An error as the history keeps it: its JSON, or a plain message made into `{name, message}`. */

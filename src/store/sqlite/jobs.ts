@@ -1,7 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import { CompiledQuery, sql } from '../kysely.js';
 import type { Database, JobRow } from '../schema.js';
-import type { Claim, Completion, NewJobSpec } from '../store.js';
+import { runAtOf, type Claim, type Completion, type NewJobSpec } from '../store.js';
+import { fence } from '../fence.js';
 import { heldBy } from '../queries.js';
 import type { ImmediateSqliteDriver } from './driver.js';
 
@@ -100,7 +101,7 @@ function newJobValues(spec: NewJobSpec, now: number) {
     payload: JSON.stringify(spec.payload),
     state: 'queued' as const,
     priority: spec.priority ?? 0,
-    run_at: spec.runAt ?? now + (spec.delayMs ?? 0),
+    run_at: runAtOf(spec, now),
     attempts: 0,
     max_attempts: spec.maxAttempts,
     created_at: now,
@@ -144,7 +145,7 @@ export async function renewLeases(
 
 const RENEW_LEASES = `update jobs set locked_until = ?
   from json_each(?) as run
-  where jobs.id = run.value ->> '$[0]' and attempts = run.value ->> '$[1]' and locked_by = ? and state = 'running'
+  where ${fence('jobs', `run.value ->> '$[0]'`, '?', `run.value ->> '$[1]'`)}
   returning jobs.id`;
 
 // Hot path, precompiled: completions. One statement marks one job that wrote through its
@@ -154,11 +155,10 @@ const RENEW_LEASES = `update jobs set locked_until = ?
 const COMPLETE_SET = `state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null,
   progress_current = coalesce(progress_total, progress_current)`;
 const COMPLETE_JOB = `update jobs set ${COMPLETE_SET}, result = ?
-  where id = ? and locked_by = ? and attempts = ? and state = 'running'`;
+  where ${fence('jobs', '?', '?', '?')}`;
 const COMPLETE_JOBS = `update jobs set ${COMPLETE_SET}, result = done.value ->> '$[1]'
   from json_each(?) as done
-  where jobs.id = done.value ->> '$[0]' and locked_by = done.value ->> '$[2]'
-    and attempts = done.value ->> '$[3]' and state = 'running'
+  where ${fence('jobs', `done.value ->> '$[0]'`, `done.value ->> '$[2]'`, `done.value ->> '$[3]'`)}
   returning jobs.id`;
 
 /** Marks the job succeeded; must run in the transaction that holds the task's writes. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, JobRow, JobState } from '../schema.js';
 import {
+  runAtOf,
   StorageError,
   type BackupCopy,
   type CheckReport,
@@ -102,7 +103,7 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     // The jobs' times are counted from `created`, before the commit: one that fell due during the commit wakes the workers too.
     const created = Date.now();
     const ids = await enqueueJobsInOne(this.db, specs, created);
-    this.#signalIfReady(specs.map((spec) => spec.runAt ?? created + (spec.delayMs ?? 0)));
+    this.#signalIfReady(specs.map((spec) => runAtOf(spec, created)));
     return ids;
   }
 
