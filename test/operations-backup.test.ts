@@ -95,19 +95,18 @@ describe('restore', () => {
     const { file, dir } = await database(50);
     const backup = await withDatabase(file, (store) => backUp(store, { dir, keep: null }));
     await generateUsers(file, [60]);
-    const now = Date.now();
     await withDatabase(file, (store) =>
-      registerWorker(store, {
-        id: 'elsewhere:1',
-        host: os.hostname(),
-        pid: process.pid,
-        concurrency: 1,
-        started_at: now,
-        last_heartbeat_at: now,
-        alive_until: now + 600_000,
-        jobs_done: 0,
-        tasks: '[]',
-      }),
+      registerWorker(
+        store,
+        {
+          id: 'elsewhere:1',
+          host: os.hostname(),
+          pid: process.pid,
+          concurrency: 1,
+          tasks: '[]',
+        },
+        600_000,
+      ),
     );
     const hash = sha256(file);
 

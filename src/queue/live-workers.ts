@@ -1,15 +1,49 @@
 import type { WorkerRow } from '../store/schema.js';
 import type { JobStore } from '../store/store.js';
-import { identityOf, isGoneHere, type ProcessIdentity } from './liveness.js';
+import type { Idle } from './idle.js';
+import { identityOf, isGoneHere } from './liveness.js';
 import { recoverDeadWorkers } from './recovery.js';
+import { RepeatedFailure } from './repeated-failure.js';
+import type { Logger } from './worker-types.js';
 
 // Workers' rows: a worker registers, keeps its row alive, and is alive to others while its lease
 // runs and its process (on this host) is there.
 
-/** Records a worker, with where it runs; first gets back the jobs of dead workers of this host. */
-export async function registerWorker(store: JobStore, worker: Omit<WorkerRow, keyof ProcessIdentity>): Promise<void> {
-  await recoverDeadWorkers(store);
-  await store.insertWorker({ ...worker, ...identityOf(worker.pid) });
+/** How often a worker tries again to claim, or to register, while its database fails. */
+export const CLAIM_RETRY_MS = 1_000;
+
+/** What a worker's row says of it when it registers; the rest (times, where it runs) is filled in here. */
+export type NewWorker = Pick<WorkerRow, 'id' | 'host' | 'pid' | 'concurrency' | 'tasks'>;
+
+/** What waiting out a server out of reach takes of the worker registering. */
+export interface RegisterWait {
+  log: Logger;
+  idle: Idle;
+  /** True once the worker is stopped: it gives up registering. */
+  stopped(): boolean;
+}
+
+/**
+ * Records a worker, with where it runs; first gets back the jobs of dead workers of this host.
+ * With `wait`, a server out of reach (restarting, the network cut) is waited out as a claim waits
+ * it out, until the worker is stopped: its start-up check may have passed just before.
+ */
+export async function registerWorker(store: JobStore, worker: NewWorker, leaseMs: number, wait?: RegisterWait): Promise<void> {
+  const failures = wait && new RepeatedFailure(wait.log, 'registering the worker');
+  while (!wait?.stopped()) {
+    const now = Date.now();
+    const row = { ...worker, started_at: now, last_heartbeat_at: now, alive_until: now + leaseMs, jobs_done: 0, ...identityOf(worker.pid) };
+    try {
+      await recoverDeadWorkers(store);
+      await store.insertWorker(row);
+      failures?.succeeded();
+      return;
+    } catch (error) {
+      if (!failures || store.faultOf(error) !== 'io') throw store.describeError(error);
+      failures.failed(store.describeError(error).message, CLAIM_RETRY_MS);
+      await wait!.idle.wait(CLAIM_RETRY_MS);
+    }
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { runJob, type RunContext } from './job-life.js';
 import { JobRun } from './job-run.js';
 import { Leases } from './leases.js';
 import { liveWorkers, registerWorker } from './live-workers.js';
-import { RepeatedFailure } from './repeated-failure.js';
+import { Idle } from './idle.js';
 import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
 import { StorageFaults } from './storage-faults.js';
@@ -28,7 +28,7 @@ import {
 
 export * from './worker-types.js';
 
-const CLAIM_RETRY_MS = 1_000;
+import { CLAIM_RETRY_MS } from './live-workers.js';
 
 /**
  * Claim-ahead: while the jobs run shorter than SHORT_JOB_MS on average, a claim takes up to the
@@ -58,8 +58,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #running = new Map<number, JobRun>();
   readonly #summary: WorkerSummary = { succeeded: 0, failed: 0, retried: 0, released: 0 };
   #stopping = false;
-  #wake: (() => void) | undefined;
-  #wakePending = false;
+  readonly #idle = new Idle();
   #noneRunning: (() => void) | undefined;
   readonly #faults: StorageFaults;
   readonly #leases: Leases;
@@ -117,9 +116,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) this.stop();
     const register = this.#options.register ?? true;
-    if (register) await this.#register();
+    if (register) {
+      const worker = { id: this.id, host: os.hostname(), pid: process.pid, concurrency: this.#concurrency, tasks: JSON.stringify(this.#taskNames) };
+      await registerWorker(this.#store, worker, this.#leaseMs, { log: this.#log, idle: this.#idle, stopped: () => this.#stopping });
+    }
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
-    const stopWatching = this.#store.watchForWork(() => this.#wakeUp());
+    const stopWatching = this.#store.watchForWork(() => this.#idle.wake());
     this.#options.onRunning?.();
     try {
       await this.#claimUntilStopped();
@@ -141,36 +143,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return { ...this.#summary };
   }
 
-  /**
-   * Writes this worker's row. A server out of reach (restarting, the network cut) is waited out as
-   * a claim waits it out, until the worker is stopped: the start-up check may have passed just before.
-   */
-  async #register(): Promise<void> {
-    const failures = new RepeatedFailure(this.#log, 'registering the worker');
-    while (!this.#stopping) {
-      const now = Date.now();
-      try {
-        await registerWorker(this.#store, {
-          id: this.id,
-          host: os.hostname(),
-          pid: process.pid,
-          concurrency: this.#concurrency,
-          started_at: now,
-          last_heartbeat_at: now,
-          alive_until: now + this.#leaseMs,
-          jobs_done: 0,
-          tasks: JSON.stringify(this.#taskNames),
-        });
-        failures.succeeded();
-        return;
-      } catch (error) {
-        if (this.#store.faultOf(error) !== 'io') throw this.#faults.describe(error);
-        failures.failed(this.#faults.describe(error).message, CLAIM_RETRY_MS);
-        await this.#idle(CLAIM_RETRY_MS);
-      }
-    }
-  }
-
   /** Whether no other worker is alive on the database (unknown, when it cannot be read: not the last). */
   async #isLastWorker(): Promise<boolean> {
     const live = await liveWorkers(this.#store).catch(() => undefined);
@@ -180,7 +152,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Claim nothing more; running jobs get the grace period, then go back to the queue. */
   stop(): void {
     this.#stopping = true;
-    this.#wakeUp();
+    this.#idle.wake();
   }
 
   /** Tells the listeners; one that throws is logged, and changes nothing of the job. */
@@ -221,7 +193,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
             this.stop();
             return;
           }
-          await this.#idle(retryMs);
+          await this.#idle.wait(retryMs);
           continue;
         }
         this.#faults.claimSucceeded();
@@ -229,7 +201,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (jobs.length === free) continue;
         if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain) return;
       }
-      await this.#idle(this.#pollMs);
+      await this.#idle.wait(this.#pollMs);
     }
     // Jobs claimed ahead and not started go back to the queue as they come up (released, not failed).
     for (const run of this.#running.values()) if (!run.started) run.stop(new ShutdownError('worker stopped before the job started'));
@@ -300,7 +272,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
             handlerDone();
             if (this.#running.get(job.id) === run) this.#running.delete(job.id);
             if (this.#running.size === 0) this.#noneRunning?.();
-            this.#wakeUp();
+            this.#idle.wake();
           });
         }),
     );
@@ -315,28 +287,5 @@ export class Worker extends EventEmitter<WorkerEvents> {
         resolve();
       };
     });
-  }
-
-  #idle(ms: number): Promise<void> {
-    if (this.#wakePending) {
-      this.#wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#wake === done) self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-
-  /** Ends the current idle wait, or, if there is none (a claim is under way), the next one. */
-  #wakeUp(): void {
-    if (this.#wake) this.#wake();
-    else this.#wakePending = true;
   }
 }

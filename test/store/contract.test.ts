@@ -302,18 +302,17 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
       await store.enqueue({ task: 'a', payload: {}, maxAttempts: 1, runAt: old });
       await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1 });
       await store.enqueue({ task: 'b', payload: {}, maxAttempts: 1, delayMs: 60_000 });
-      const now = Date.now();
-      await registerWorker(store, {
-        id: 'w1',
-        host: 'h',
-        pid: 999_999,
-        concurrency: 2,
-        started_at: now,
-        last_heartbeat_at: now,
-        alive_until: now + 30_000,
-        jobs_done: 0,
-        tasks: '["a"]',
-      });
+      await registerWorker(
+        store,
+        {
+          id: 'w1',
+          host: 'h',
+          pid: 999_999,
+          concurrency: 2,
+          tasks: '["a"]',
+        },
+        30_000,
+      );
       const status = await store.queueStatus();
       expect(status.counts).toEqual({ queued: 3, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
       expect(status.ready_by_task.sort((x, y) => x.task.localeCompare(y.task))).toEqual([
