@@ -3,8 +3,9 @@ import path from 'node:path';
 import { listBackups } from '../tasks/backup-records.js';
 import { parseStoredError } from '../queue/errors.js';
 import { jobSpec } from '../queue/task.js';
-import type { JobStore } from '../store/store.js';
-import { backupFiles, backupTask, timeOfBackupFileName, type BackupResult } from '../tasks/backup.js';
+import type { JobStore, UnfinishedJob } from '../store/store.js';
+import { countWorkersRunning } from '../queue/live-workers.js';
+import { BACKUP_TASK, backupFiles, backupTask, defaultBackupDir, timeOfBackupFileName, type BackupResult } from '../tasks/backup.js';
 import { iso } from './job-view.js';
 import { BackupFailed } from './refusals.js';
 
@@ -35,6 +36,23 @@ export async function runBackupJob(store: JobStore, jobId: number, signal?: Abor
   const job = await awaitJob(store, jobId, { runHere: 'always', tasks: [backupTask(store)], signal, graceMs: BACKUP_GRACE_MS });
   if (job.state !== 'succeeded') throw new BackupFailed(job.id, job.state, parseStoredError(job.error));
   return JSON.parse(job.result ?? 'null') as BackupResult;
+}
+
+export interface QueuedBackup {
+  job_id: number;
+  /** The live workers that run backups: none means the job waits until one starts. */
+  workers: number;
+}
+
+/** Queues a backup into the default backup folder (beside the database) for a worker to make. */
+export async function queueBackup(store: JobStore): Promise<QueuedBackup> {
+  const job = await store.enqueue(jobSpec(backupTask(store), { dir: defaultBackupDir(store.location), keep: null }));
+  return { job_id: job.id, workers: await countWorkersRunning(store, BACKUP_TASK) };
+}
+
+/** The backup job that runs next: the oldest of those queued or running; undefined when there is none. */
+export async function nextBackupJob(store: JobStore): Promise<UnfinishedJob | undefined> {
+  return (await store.unfinishedJobsOf(BACKUP_TASK)).at(-1);
 }
 
 /** A backup under way when a stop is asked for gets this long to finish. */

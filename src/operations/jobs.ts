@@ -90,3 +90,18 @@ async function requireJob(store: JobStore, id: number): Promise<JobRow> {
   if (!job) throw new NotFound(id);
   return job;
 }
+
+/** What a live view follows of its jobs: one job, or the newest of a state and task. */
+export interface FollowedJobs {
+  job?: number | undefined;
+  state?: JobState | undefined;
+  task?: string | undefined;
+  limit: number;
+}
+
+/** The jobs a live view follows, as rows: read again at each update. */
+export async function followedJobs(store: JobStore, filter: FollowedJobs): Promise<JobRow[]> {
+  if (filter.job === undefined) return store.listJobs({ state: filter.state, task: filter.task, limit: filter.limit });
+  const job = await store.getJob(filter.job);
+  return job ? [job] : [];
+}

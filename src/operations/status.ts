@@ -1,4 +1,5 @@
 import { newestBackupTime } from '../tasks/backup-records.js';
+import { nextBackupJob } from './backups.js';
 import type { JobState } from '../store/schema.js';
 import type { JobStore, QueueStatus } from '../store/store.js';
 import { liveWorkers, tasksRun } from '../queue/live-workers.js';
@@ -15,6 +16,12 @@ export interface WorkerView {
   last_heartbeat_at: string;
 }
 
+export interface NextBackup {
+  job_id: number;
+  state: 'queued' | 'running';
+  run_at: string;
+}
+
 export interface QueueStatusView {
   /** When the status was read: ages (the oldest wait, a heartbeat's) are counted from it. */
   checked_at: string;
@@ -26,6 +33,8 @@ export interface QueueStatusView {
   jobs_ended_last_minute: number;
   jobs_per_second_last_minute: number;
   last_backup_at: string | null;
+  /** The backup job that runs next (queued or running), and when it is due; null when none is. */
+  next_backup: NextBackup | null;
   /** Ready jobs of tasks no live worker runs, per task. */
   waiting_for_a_worker_that_knows_their_task: Array<{ task: string; ready: number }>;
 }
@@ -36,6 +45,7 @@ export async function queueStatusView(store: JobStore, options: { now?: number }
   const status = await store.queueStatus(now);
   const workers = await liveWorkers(store, now);
   const lastBackup = await newestBackupTime(store.db);
+  const nextBackup = await nextBackupJob(store);
   return {
     checked_at: iso(now),
     counts: status.counts,
@@ -52,6 +62,7 @@ export async function queueStatusView(store: JobStore, options: { now?: number }
     jobs_ended_last_minute: status.finished_last_minute,
     jobs_per_second_last_minute: +(status.finished_last_minute / 60).toFixed(2),
     last_backup_at: lastBackup === undefined ? null : iso(lastBackup),
+    next_backup: nextBackup === undefined ? null : { job_id: nextBackup.id, state: nextBackup.state, run_at: iso(nextBackup.run_at) },
     waiting_for_a_worker_that_knows_their_task: waitingForAWorker(workers, status.ready_by_task),
   };
 }
@@ -64,4 +75,15 @@ function waitingForAWorker(workers: readonly WorkerRow[], ready: QueueStatus['re
   const known = tasksRun(workers);
   if (workers.length === 0 || known === undefined) return [];
   return ready.filter((row) => !known.has(row.task));
+}
+
+/** Whether the database answers now: undefined, or why not (one line, naming the database). */
+export function databaseHealth(store: JobStore): Promise<string | undefined> {
+  return store.health();
+}
+
+/** Per task and state, every job and the attempts they used; per task, how long its ended jobs ran against `boundsMs`: what /metrics counts. */
+export async function jobMetrics(store: JobStore, boundsMs: readonly number[]) {
+  const [totals, durations] = await Promise.all([store.jobTotals(), store.durations(boundsMs)]);
+  return { totals, durations };
 }

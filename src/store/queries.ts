@@ -151,7 +151,13 @@ export async function hasUnfinishedJobs(db: Kysely<Database>): Promise<boolean> 
  */
 export async function unfinishedJobsOf(db: Kysely<Database>, task: string): Promise<UnfinishedJob[]> {
   const ofState = (state: 'queued' | 'running') =>
-    db.selectFrom('jobs').select(['id', 'state', 'unique_key', 'payload']).where('state', '=', state).where('task', '=', task).execute();
+    db
+      .selectFrom('jobs')
+      .select(['id', 'unique_key', 'payload', 'run_at'])
+      .where('state', '=', state)
+      .where('task', '=', task)
+      .execute()
+      .then((rows) => rows.map((row) => ({ ...row, state })));
   const jobs = [...(await ofState('running')), ...(await ofState('queued'))];
   return jobs.sort((a, b) => b.id - a.id);
 }

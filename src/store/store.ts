@@ -105,7 +105,7 @@ export interface QueueStatus {
   ready_by_task: Array<{ task: string; ready: number }>;
 }
 
-export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key' | 'payload'>;
+export type UnfinishedJob = Pick<JobRow, 'id' | 'state' | 'unique_key' | 'payload' | 'run_at'> & { state: 'queued' | 'running' };
 
 /** How many jobs of a task are in a state, and the attempts they have used. */
 export interface JobTotal {

@@ -10,12 +10,13 @@ import { DEFAULT_HASH_ITERATIONS } from '../tasks/password.js';
 import { SCRIPT, STYLESHEET } from './assets.js';
 import { liveJobs } from './live.js';
 import { metricsText } from './metrics.js';
-import { backupsView, queueBackup } from './pages/backups.js';
+import { backupsView, queueBackupView } from './pages/backups.js';
 import { GENERATING, generateView, parseTotal } from './pages/generate.js';
 import { jobsView, jobView } from './pages/jobs.js';
 import { usersView } from './pages/users.js';
 import { security, securityHeaders, type Credentials } from './security.js';
 import { sharedStatus } from './shared-status.js';
+import { databaseHealth } from '../operations/status.js';
 
 export interface WebOptions {
   store: JobStore;
@@ -90,11 +91,11 @@ export function createWebApp(options: WebOptions): Hono {
   app.get('/events', (c) => liveJobs(c, store, readStatus, { ...jobsFilter(c), job: positiveInteger(c.req.query('job')) }, shuttingDown));
 
   app.get('/backups', async (c) => c.html(await backupsView(store, { flash: takeFlash(c), csrf, readOnly })));
-  app.post('/backups', async (c) => redirectWithFlash(c, '/backups', await queueBackup(store)));
+  app.post('/backups', async (c) => redirectWithFlash(c, '/backups', await queueBackupView(store)));
 
   app.get('/metrics', async (c) => c.body(await metricsText(store), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
   app.get('/healthz', async (c) => {
-    const reason = await store.health();
+    const reason = await databaseHealth(store);
     if (reason === undefined) return c.text('ok\n');
     // The reason names the database's path: only for who may see the pages.
     return c.text(authorized(c) ? `unavailable: ${reason}\n` : 'unavailable\n', 503);

@@ -4,6 +4,7 @@ import type { QueueStatusView } from '../operations/status.js';
 import type { JobState } from '../store/schema.js';
 import type { JobStore } from '../store/store.js';
 import { JOBS_LISTED } from './pages/jobs.js';
+import { followedJobs } from '../operations/jobs.js';
 
 // Live updates for /jobs and /jobs/<id>: server-sent events carrying the state and progress of the
 // jobs a page shows (the same filter, the same limit). Progress is not a wake-up (only new work
@@ -36,12 +37,7 @@ export function liveJobs(
       try {
         let last = '';
         while (!stream.aborted && !shuttingDown.aborted) {
-          const [status, jobs] = await Promise.all([
-            readStatus(),
-            filter.job !== undefined
-              ? store.getJob(filter.job).then((job) => (job ? [job] : []))
-              : store.listJobs({ state: filter.state, task: filter.task, limit: JOBS_LISTED }),
-          ]);
+          const [status, jobs] = await Promise.all([readStatus(), followedJobs(store, { ...filter, limit: JOBS_LISTED })]);
           const update = JSON.stringify({
             counts: status.counts,
             jobs: jobs.map(({ id, state, progress_current, progress_total, attempts }) => ({

@@ -1,4 +1,4 @@
-import { queueStatusView } from '../operations/status.js';
+import { jobMetrics, queueStatusView } from '../operations/status.js';
 import type { JobStore } from '../store/store.js';
 
 // /metrics in Prometheus' text format, read from the job table at each scrape: it survives restarts
@@ -8,10 +8,12 @@ import type { JobStore } from '../store/store.js';
 const DURATION_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
 export async function metricsText(store: JobStore, now = Date.now()): Promise<string> {
-  const [status, totals, histograms] = await Promise.all([
+  const [status, { totals, durations: histograms }] = await Promise.all([
     queueStatusView(store, { now }),
-    store.jobTotals(),
-    store.durations(DURATION_BUCKETS.map((seconds) => seconds * 1000)),
+    jobMetrics(
+      store,
+      DURATION_BUCKETS.map((seconds) => seconds * 1000),
+    ),
   ]);
   const lines: string[] = [];
   const metric = (name: string, type: string, help: string, samples: Array<[Record<string, string>, number]>) => {

@@ -203,6 +203,22 @@ describe.each(ENGINES)('the CLI on $name', (engine) => {
     expect((await cli.run(['status'])).stdout).toContain('No worker is running. Start one with: usergen worker');
   });
 
+  it('status shows the next backup as /jobs does: the oldest backup job queued or running, and when it is due', async () => {
+    const cli = engineCli(await engine.database());
+    expect((await cli.run(['generate', '50', '--wait'])).code).toBe(0);
+    expect((await cli.json<{ next_backup: unknown }>(['status'])).next_backup).toBeNull();
+    expect((await cli.run(['status'])).stdout).toContain('Next backup: none queued');
+    const store = await storeOf(cli.db);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usergen-next-backup-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const due = Date.parse('2099-01-01T00:00:00.000Z');
+    const next = await store.enqueue({ task: 'backup', payload: { dir, keep: null }, maxAttempts: 1, runAt: due });
+    await store.enqueue({ task: 'backup', payload: { dir, keep: null }, maxAttempts: 1, runAt: due + 3_600_000 });
+    const status = await cli.json<{ next_backup: unknown }>(['status']);
+    expect(status.next_backup).toEqual({ job_id: next.id, state: 'queued', run_at: '2099-01-01T00:00:00.000Z' });
+    expect((await cli.run(['status'])).stdout).toContain(`Next backup: job ${next.id}, queued, due 2099-01-01 00:00:00 UTC`);
+  });
+
   it('purge deletes the ended jobs older than asked, keeping their users', async () => {
     const cli = engineCli(await engine.database());
     for (let i = 0; i < 2; i++) expect((await cli.run(['generate', '50', '--wait'])).code).toBe(0);

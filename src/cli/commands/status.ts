@@ -6,7 +6,7 @@ import { formatInteger, formatTime, printJson, printLine, renderTable } from '..
 export function register(program: Command): void {
   program
     .command('status')
-    .description('jobs per state, live workers, the oldest waiting job, throughput, the last backup')
+    .description('jobs per state, live workers, the oldest waiting job, throughput, the last and next backup')
     .option('--json', 'print the status as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       const status = await withCommandDatabase(command, (store) => queueStatusView(store));
@@ -23,6 +23,7 @@ function statusDocument(status: QueueStatusView) {
     oldest_ready_wait_ms: status.oldest_ready_wait_ms,
     jobs_per_second_last_minute: status.jobs_per_second_last_minute,
     last_backup_at: status.last_backup_at,
+    next_backup: status.next_backup,
     waiting_for_a_worker_that_knows_their_task: status.waiting_for_a_worker_that_knows_their_task,
   };
 }
@@ -34,6 +35,8 @@ async function printStatus(status: QueueStatusView): Promise<void> {
   printLine(oldestWaitMs === null ? 'Nothing is waiting.' : `The oldest ready job has waited ${(oldestWaitMs / 1000).toFixed(1)}s.`);
   printLine(`Throughput: ${formatInteger(status.jobs_ended_last_minute)} jobs ended in the last minute (${status.jobs_per_second_last_minute}/s).`);
   printLine(`Last backup: ${status.last_backup_at === null ? 'none' : `${formatTime(status.last_backup_at)} UTC`}`);
+  const next = status.next_backup;
+  printLine(`Next backup: ${next === null ? 'none queued' : `job ${next.job_id}, ${next.state}, due ${formatTime(next.run_at)} UTC`}`);
   for (const { task, ready } of status.waiting_for_a_worker_that_knows_their_task) {
     printLine(`${formatInteger(ready)} ready job(s) of task ${task} wait for a worker that knows it (start one with --tasks).`);
   }

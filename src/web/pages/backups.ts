@@ -1,9 +1,7 @@
 import { html } from 'hono/html';
-import { backupListing } from '../../operations/backups.js';
-import { countWorkersRunning } from '../../queue/live-workers.js';
-import { jobSpec } from '../../queue/task.js';
+import { backupListing, queueBackup } from '../../operations/backups.js';
 import type { JobStore } from '../../store/store.js';
-import { BACKUP_TASK, backupTask, defaultBackupDir } from '../../tasks/backup.js';
+import { defaultBackupDir } from '../../tasks/backup.js';
 import { actionButton, formatUtc, page, type Html } from '../layout.js';
 import { formatBytes, formatInteger } from '../../format.js';
 
@@ -26,10 +24,9 @@ ${
 }
 
 /** Queues a backup into the backup folder for a worker; the line to show after it. */
-export async function queueBackup(store: JobStore): Promise<string> {
-  const job = await store.enqueue(jobSpec(backupTask(store), { dir: defaultBackupDir(store.location), keep: null }));
-  const workers = await countWorkersRunning(store, BACKUP_TASK);
-  return workers === 0
-    ? `Backup job ${job.id} queued. No worker is running: start one (usergen worker) to make it.`
-    : `Backup job ${job.id} queued: a worker makes it now.`;
+export async function queueBackupView(store: JobStore): Promise<string> {
+  const queued = await queueBackup(store);
+  return queued.workers === 0
+    ? `Backup job ${queued.job_id} queued. No worker is running: start one (usergen worker) to make it.`
+    : `Backup job ${queued.job_id} queued: a worker makes it now.`;
 }

@@ -4,7 +4,6 @@ import type { JobView } from '../../operations/job-view.js';
 import type { QueueStatusView } from '../../operations/status.js';
 import { JOB_STATES, type JobState } from '../../store/schema.js';
 import type { JobStore } from '../../store/store.js';
-import { BACKUP_TASK } from '../../tasks/backup.js';
 import { actionButton, formatUtc, page, progressBar, type Html } from '../layout.js';
 import { formatInteger } from '../../format.js';
 
@@ -24,7 +23,6 @@ export interface JobsRequest {
 export async function jobsView(store: JobStore, readStatus: () => Promise<QueueStatusView>, request: JobsRequest): Promise<Html> {
   const status = await readStatus();
   const listing = await listJobsView(store, { state: request.state, task: request.task, limit: JOBS_LISTED });
-  const backups = await store.unfinishedJobsOf(BACKUP_TASK);
   const waiting = new Set(listing.waiting_for_a_worker_that_knows_their_task);
   const card = (label: string, value: Html | string, count?: string) =>
     html`<div class="card">${label}<b${count === undefined ? '' : html` data-count="${count}"`}>${value}</b></div>`;
@@ -35,7 +33,7 @@ ${card('live workers', formatInteger(status.workers.length))}
 ${card('oldest waiting', status.oldest_ready_wait_ms === null ? 'none' : `${(status.oldest_ready_wait_ms / 1000).toFixed(1)} s`)}
 ${card('last minute', `${formatInteger(status.jobs_ended_last_minute)} done (${status.jobs_per_second_last_minute}/s)`)}
 ${card('last backup', status.last_backup_at === null ? 'none' : formatUtc(status.last_backup_at))}
-${card('next backup', backups.length === 0 ? 'none queued' : `job ${backups.at(-1)!.id}, ${backups.at(-1)!.state}`)}
+${card('next backup', status.next_backup === null ? 'none queued' : `job ${status.next_backup.job_id}, ${status.next_backup.state}`)}
 </div>
 ${
   status.workers.length === 0
