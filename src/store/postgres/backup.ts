@@ -9,7 +9,7 @@ import { MissingProgram, runProgram } from '../programs.js';
 import type { BackupCopy } from '../store.js';
 import { fsyncPath, temporaryNameOf } from '../temporary-files.js';
 import { describePgError } from './faults.js';
-import { PG_SCHEMA_VERSION } from './migrations.js';
+import { PG_SCHEMA_VERSION } from './migrations/index.js';
 import { describeConnectError, type OpenedPg } from './open.js';
 
 // Backups of a PostgreSQL schema: pg_dump archives (custom format) of usergen's schema alone,

@@ -1,0 +1,15 @@
+import * as createTables from './0001_create_tables.js';
+import * as backupsInProgress from './0002_backups_in_progress.js';
+
+// The PostgreSQL schema, in numbered steps like the SQLite file's (../../sqlite/migrations/). Each
+// runs in the transaction that holds the schema's advisory lock (../migrate.ts); `s` is the
+// schema's quoted name.
+
+/** Every migration, in order. Listed here rather than read from a folder at run time. */
+export const MIGRATIONS: Record<string, { up(s: string): string }> = {
+  '0001_create_tables': createTables,
+  '0002_backups_in_progress': backupsInProgress,
+};
+
+/** The schema version once every migration has run (stored in the schema's usergen_schema table). */
+export const PG_SCHEMA_VERSION = Object.keys(MIGRATIONS).length;
