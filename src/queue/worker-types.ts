@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import { toError } from '../errors.js';
 import type { AnyTask } from './task.js';
 
 // What a worker is given and what it tells: its options, its log, its summary and its events.
@@ -64,4 +66,18 @@ export interface WorkerEvents {
   failed: [JobEvent];
   /** The attempt failed; the job is queued again for a later attempt. */
   retried: [JobEvent];
+}
+
+/** Tells `worker`'s listeners of `event`; one that throws (or rejects) is logged, and changes nothing of the job. */
+export function tell<E extends keyof WorkerEvents>(worker: EventEmitter<WorkerEvents>, event: E, make: () => JobEvent, log: Logger): void {
+  for (const listener of worker.listeners(event) as Array<(event: JobEvent) => unknown>) {
+    const failed = (error: unknown) => log.error(`a '${event}' listener failed: ${toError(error).message}`);
+    try {
+      // An async listener's rejection is caught too: it must not become an unhandled rejection.
+      const returned = listener.call(worker, make());
+      if (returned instanceof Promise) returned.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
 }

@@ -19,11 +19,11 @@ import {
   DEFAULT_LEASE_MS,
   DEFAULT_POLL_MS,
   silentLogger,
-  type JobEvent,
   type Logger,
   type WorkerEvents,
   type WorkerOptions,
   type WorkerSummary,
+  tell,
 } from './worker-types.js';
 
 export * from './worker-types.js';
@@ -100,7 +100,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       log: this.#log,
       settled: (outcome, event) => {
         this.#summary[outcome] += 1;
-        if (outcome !== 'released') this.#tell(outcome, event);
+        if (outcome !== 'released') tell(this, outcome, event, this.#log);
       },
       stopWorker: () => this.stop(),
     };
@@ -112,6 +112,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * claims keep failing for the file's sake (full disk, read-only), once its running jobs are settled.
    */
   async run(signal?: AbortSignal): Promise<WorkerSummary> {
+    Worker.#inRun += 1;
+    try {
+      return await this.#run(signal);
+    } finally {
+      Worker.#inRun -= 1;
+    }
+  }
+
+  /** How many workers of this process are running now (their `run` has not settled): none should be once an application has shut down. */
+  static get running(): number {
+    return Worker.#inRun;
+  }
+
+  static #inRun = 0;
+
+  async #run(signal: AbortSignal | undefined): Promise<WorkerSummary> {
     const stop = () => this.stop();
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) this.stop();
@@ -153,20 +169,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   stop(): void {
     this.#stopping = true;
     this.#idle.wake();
-  }
-
-  /** Tells the listeners; one that throws is logged, and changes nothing of the job. */
-  #tell<E extends keyof WorkerEvents>(event: E, make: () => JobEvent): void {
-    for (const listener of this.listeners(event) as Array<(event: JobEvent) => unknown>) {
-      const failed = (error: unknown) => this.#log.error(`a '${event}' listener failed: ${toError(error).message}`);
-      try {
-        // An async listener's rejection is caught too: it must not become an unhandled rejection.
-        const returned = listener.call(this, make());
-        if (returned instanceof Promise) returned.catch(failed);
-      } catch (error) {
-        failed(error);
-      }
-    }
   }
 
   /** A damaged file, or a draining worker that cannot claim: what runs is given back at once. */
