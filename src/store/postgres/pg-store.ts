@@ -24,7 +24,9 @@ import type {
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
 import { writeDump } from './backup.js';
+import { checkSchema } from './check.js';
 import { describePgError, pgFaultOf } from './faults.js';
+import { claimJobs as claimStatement } from './claim.js';
 import * as statements from './jobs.js';
 import * as workerStatements from './workers.js';
 import { channelOf, listenForWork } from './listen.js';
@@ -40,7 +42,7 @@ function statementsOf(s: string) {
     insert: statements.insertJob(s, false),
     insertUnique: statements.insertJob(s, true),
     insertMany: statements.insertJobs(s),
-    claim: statements.claimJobs(s),
+    claim: claimStatement(s),
     recoverExpired: workerStatements.recoverExpired(s),
     recoverWorkers: workerStatements.recoverWorkers(s),
     complete: statements.completeJob(s),
@@ -238,24 +240,8 @@ export class PgStore extends BuilderQueries implements JobStore {
     }
   }
 
-  // PostgreSQL checks its pages as it reads them (and with data checksums, their contents): what
-  // can be checked from here is that every table of the schema reads through to its end.
-  async check(kind: CheckReport['kind']): Promise<CheckReport> {
-    const started = performance.now();
-    const problems: string[] = [];
-    for (const table of ['jobs', 'workers', 'users', 'backups'] as const) {
-      try {
-        await this.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as('n'))
-          .execute();
-      } catch (error) {
-        // A server that cannot be reached (restarting, the network cut) says nothing of the tables.
-        if (pgFaultOf(error) === 'io') throw this.describeError(error);
-        problems.push(`${table}: ${this.describeError(error).message}`);
-      }
-    }
-    return { file: this.location, kind, ok: problems.length === 0, problems, duration_ms: Math.round(performance.now() - started) };
+  check(kind: CheckReport['kind']): Promise<CheckReport> {
+    return checkSchema(this.db, this.location, kind, (error) => this.describeError(error));
   }
 
   writeBackup(file: string, jobId: number): Promise<BackupCopy> {
