@@ -20,10 +20,10 @@ export function everyCadence(periodMs: number, label: string): Cadence {
   };
 }
 
-/** The run times of a cron expression (five fields, or six with seconds first), from node-cron. */
+/** The run times of a cron expression (five fields, or six with seconds first), from node-cron; a UsageError says why one is refused. */
 export async function cronCadence(expression: string): Promise<Cadence> {
   const cron = await import('node-cron');
-  if (!cron.validate(expression)) throw new UsageError(`--cron: not a valid cron expression: '${expression}'`);
+  if (!cron.validate(expression)) throw new UsageError(`not a valid cron expression: '${expression}'`);
   const task = cron.createTask(expression, () => {});
   const runsAfter = (after: number, count: number) =>
     task
@@ -32,7 +32,7 @@ export async function cronCadence(expression: string): Promise<Cadence> {
       .filter((time) => time > after)
       .slice(0, count);
   const [first, second] = runsAfter(Date.now(), 2);
-  if (first === undefined || second === undefined) throw new UsageError(`--cron: '${expression}' never runs`);
+  if (first === undefined || second === undefined) throw new UsageError(`'${expression}' never runs`);
   const periodMs = second - first;
   return {
     label: `on cron '${expression}'`,

@@ -1,9 +1,18 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, inspectDb, startCli, stopCli, waitFor } from '../helpers.js';
+import { count, inspectDb, runCli, startCli, stopCli, waitFor } from '../helpers.js';
 import { backupFiles, backupsWritten, tempDatabase } from './backup-helpers.js';
 
 describe('schedule backup --cron', () => {
+  it('refuses an expression that is not cron with one line naming --cron, and makes nothing', async () => {
+    const { dir, db: file } = await tempDatabase();
+    const refused = await runCli(['schedule', 'backup', '--cron', 'every day', '--db', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe("usergen: error: --cron: not a valid cron expression: 'every day'\n");
+    expect(fs.existsSync(path.join(dir, 'backups'))).toBe(false);
+  });
+
   it('with a six-field (seconds) expression, backs up at its times, one job per slot, and stops on SIGTERM', async () => {
     const { dir, db: file } = await tempDatabase();
     const scheduler = startCli(['schedule', 'backup', '--cron', '*/2 * * * * *', '--db', file]);

@@ -19,7 +19,9 @@ async function parseCadence(flags: Flags): Promise<Cadence> {
     throw new UsageError('schedule backup needs exactly one of --every <duration> or --cron "<expression>"');
   }
   if (flags.every !== undefined) return everyCadence(parseDuration(flags.every, '--every', 1000), flags.every);
-  return cronCadence(flags.cron!);
+  return cronCadence(flags.cron!).catch((error: unknown) => {
+    throw error instanceof UsageError ? new UsageError(`--cron: ${error.message}`) : error;
+  });
 }
 
 export function register(program: Command, context: CliContext): void {
