@@ -3,9 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { expect, onTestFinished } from 'vitest';
 import { wakeFileOf } from '../src/store/sqlite/wake-file.js';
+import { inspect, type Probe } from './inspect.js';
+
+export { inspectDb } from './inspect.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = path.join(ROOT, 'bin', 'usergen.js');
@@ -107,16 +110,6 @@ export async function waitFor<T>(condition: () => T | Promise<T>, what: string, 
   }
 }
 
-/** Opens a database file directly, for assertions; closed when the test ends. */
-export function inspectDb(file: string): BetterSqlite3.Database {
-  const db = new BetterSqlite3(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 10000');
-  onTestFinished(() => {
-    db.close();
-  });
-  return db;
-}
-
 export function count(db: BetterSqlite3.Database, sqlText: string, ...params: unknown[]): number {
   return db
     .prepare(sqlText)
@@ -124,8 +117,8 @@ export function count(db: BetterSqlite3.Database, sqlText: string, ...params: un
     .get(...params) as number;
 }
 
-export function succeeded(db: BetterSqlite3.Database): number {
-  return count(db, "select count(*) from jobs where state = 'succeeded'");
+export function succeeded(db: Probe): Promise<number> {
+  return db.count("select count(*) from jobs where state = 'succeeded'");
 }
 
 /** `usergen generate <total> [flags]` on `file`, which must exit 0. */
@@ -134,11 +127,11 @@ export async function generate(file: string, total: number, ...flags: string[]):
   expect(run.code, run.stderr).toBe(0);
 }
 
-/** Starts `usergen worker [args]` on `file` and waits until it has registered (the `nth` worker there). */
-export async function startWorker(file: string, args: string[] = [], nth = 1): Promise<{ worker: CliProcess; db: BetterSqlite3.Database }> {
-  const worker = startCli(['worker', '--db', file, ...args]);
-  const db = inspectDb(file);
-  await waitFor(() => count(db, 'select count(*) from workers') === nth, 'the worker to register');
+/** Starts `usergen worker [args]` on the database at `location` and waits until it has registered (the `nth` worker there). */
+export async function startWorker(location: string, args: string[] = [], nth = 1): Promise<{ worker: CliProcess; db: Probe }> {
+  const worker = startCli(['worker', '--db', location, ...args]);
+  const db = await inspect(location);
+  await waitFor(async () => (await db.count('select count(*) from workers')) === nth, 'the worker to register');
   return { worker, db };
 }
 
@@ -153,8 +146,8 @@ export interface JobRecord {
   payload: string;
 }
 
-export function jobs(db: BetterSqlite3.Database): JobRecord[] {
-  return db.prepare('select * from jobs order by id').all() as JobRecord[];
+export function jobs(db: Probe): Promise<JobRecord[]> {
+  return db.all<JobRecord>('select * from jobs order by id');
 }
 
 /** The state letter of process `pid` (field 3 of /proc/<pid>/stat): `T` once it is stopped. */
@@ -163,31 +156,17 @@ function processState(pid: number): string {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
 }
 
-/** Whether a write transaction could begin on the file now, without waiting. */
-function writeLockFree(db: BetterSqlite3.Database): boolean {
-  db.pragma('busy_timeout = 0');
-  try {
-    db.exec('begin immediate');
-    db.exec('rollback');
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
-    throw error;
-  } finally {
-    db.pragma('busy_timeout = 10000');
-  }
-}
-
 /**
- * SIGSTOPs `worker` at a moment it holds no write lock on the file: stopped inside a write (a
- * progress save, a heartbeat), it would block every other process until it is woken.
+ * SIGSTOPs `worker` at a moment it holds no write open on the database: stopped inside a write (a
+ * progress save, a heartbeat), it would block every other process (SQLite's one write lock) or
+ * every writer of its rows (PostgreSQL's row locks) until it is woken.
  */
-export async function pauseOutsideWrite(worker: CliProcess, db: BetterSqlite3.Database): Promise<void> {
+export async function pauseOutsideWrite(worker: CliProcess, db: Probe): Promise<void> {
   const pid = worker.child.pid!;
   await waitFor(async () => {
     worker.child.kill('SIGSTOP');
     await waitFor(() => processState(pid) === 'T', 'the worker to stop');
-    if (writeLockFree(db)) return true;
+    if (!(await db.writeHeldElsewhere())) return true;
     worker.child.kill('SIGCONT');
     return false;
   }, 'the worker to be stopped outside a write');

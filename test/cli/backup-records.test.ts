@@ -81,7 +81,7 @@ describe('backup records', () => {
     const watched = startCli(['schedule', 'backup', '--every', '1h', '--enqueue-only', '--db', served]);
     await waitFor(() => watched.stdout().includes('Next backup at'), 'the next backup time');
     await stopCli(watched);
-    await waitFor(() => succeeded(db) === 1, 'the worker to run the queued backup');
+    await waitFor(async () => (await succeeded(db)) === 1, 'the worker to run the queued backup');
     await stopCli(worker);
     expect(watched.stdout()).toMatch(/Queued backup job \d+/);
     expect(watched.stderr()).toBe('');

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isBackupFileName } from '../../src/tasks/backup.js';
 import { enqueueJobs, generateJob } from '../queue/enqueue.js';
 import { count, generate, inspectDb, runCli, startCli, startWorker, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { backupFiles, backupsWritten, checkSnapshot, tempDatabase } from './backup-helpers.js';
 
 function sha256(file: string): string {
@@ -40,17 +41,17 @@ describe('backup', () => {
       Array.from({ length: 30 }, (_, i) => generateJob(50 + i, 50_000)),
     );
     const workers = [1, 2, 3].map(() => startCli(['worker', '--db', file, '--concurrency', '2']));
-    const db = inspectDb(file);
-    await waitFor(() => succeeded(db) >= 3, 'some jobs to succeed');
+    const db = await inspect(file);
+    await waitFor(async () => (await succeeded(db)) >= 3, 'some jobs to succeed');
     const taken = await runCli(['backup', '--db', file, '--json']);
     expect(taken.code, taken.stderr).toBe(0);
-    await waitFor(() => succeeded(db) === 31, 'every job to succeed', 60_000);
+    await waitFor(async () => (await succeeded(db)) === 31, 'every job to succeed', 60_000);
     await Promise.all(workers.map(stopCli));
 
     const { file: backup } = JSON.parse(taken.stdout) as { file: string };
     const { users } = checkSnapshot(backup);
     expect(users).toBeGreaterThan(0);
-    expect(users).toBeLessThan(count(db, 'select count(*) from users'));
+    expect(users).toBeLessThan(await db.count('select count(*) from users'));
     expect(backupFiles(path.join(dir, 'backups'))).toEqual([backup]);
   });
 

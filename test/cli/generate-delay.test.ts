@@ -12,7 +12,7 @@ describe('generate --delay', () => {
     const run = await runCli(['generate', '50', '--delay', '2s', '--db', file]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Queued job 1');
-    const queued = jobRow(db, 1);
+    const queued = await jobRow(db, 1);
     expect(queued.state).toBe('queued');
     // run_at is taken just before created_at, both in the enqueuing process.
     expect(queued.run_at - queued.created_at).toBeGreaterThan(1_900);
@@ -21,9 +21,9 @@ describe('generate --delay', () => {
     // Every row seen before run_at must still be queued, though the worker claims every 50 ms.
     const early: string[] = [];
     await waitFor(
-      () => {
+      async () => {
         const seenAt = Date.now();
-        const row = jobRow(db, 1);
+        const row = await jobRow(db, 1);
         if (seenAt < row.run_at && row.state !== 'queued') early.push(`${row.state} ${row.run_at - seenAt} ms early`);
         return row.state === 'succeeded';
       },
@@ -33,7 +33,7 @@ describe('generate --delay', () => {
     await stopCli(worker);
 
     expect(early).toEqual([]);
-    const done = jobRow(db, 1);
+    const done = await jobRow(db, 1);
     expect(done.attempts).toBe(1);
     expect(done.started_at!).toBeGreaterThanOrEqual(done.run_at);
   });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { count, inspectDb, jobs, runCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { enqueueJobs } from '../queue/enqueue.js';
 
 /** A rejected command prints one error line, nothing on stdout, and creates no file. */
@@ -73,11 +74,11 @@ describe('generate', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('Queued job 1: generate 60 users.\n');
     expect(run.stderr).toContain('No worker is running');
-    const db = inspectDb(file);
-    expect(jobs(db).map(({ id, task, state }) => ({ id, task, state }))).toEqual([{ id: 1, task: 'generate_users', state: 'queued' }]);
+    const db = await inspect(file);
+    expect((await jobs(db)).map(({ id, task, state }) => ({ id, task, state }))).toEqual([{ id: 1, task: 'generate_users', state: 'queued' }]);
     const json = await runCli(['generate', '70', '--json', '--db', file]);
     expect(JSON.parse(json.stdout)).toMatchObject({ job: { id: 2, task: 'generate_users', state: 'queued', payload: { total: 70 } } });
-    expect(jobs(db).map((job) => job.state)).toEqual(['queued', 'queued']);
+    expect((await jobs(db)).map((job) => job.state)).toEqual(['queued', 'queued']);
   });
 
   it('--wait with no worker alive runs the job in the waiting process', async () => {
@@ -99,7 +100,7 @@ describe('generate', () => {
     await waitFor(() => worker.stderr().includes('Task generate_users[1] succeeded'), "the worker's success line", 5_000);
     expect(worker.stderr()).toContain('Task generate_users[1] received');
     expect(worker.stderr()).toMatch(/Task generate_users\[1\] succeeded in [\d.]+s: '60 random users created with success!'/);
-    expect(count(db, 'select count(*) from users where job_id = 1')).toBe(60);
+    expect(await db.count('select count(*) from users where job_id = 1')).toBe(60);
     await stopCli(worker);
   });
 

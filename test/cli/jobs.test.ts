@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { count, FIXTURE_TASKS, generate, inspectDb, jobs, runCli, startWorker, stopCli, succeeded, tempDb, waitFor } from '../helpers.js';
+import { inspect, type Probe } from '../inspect.js';
 import { enqueueJobs, generateJob, hashingWorker } from '../queue/enqueue.js';
 
 /** A database with a succeeded generate job (1), a job failed for its invalid payload (2) and a delayed queued job (3). */
-async function queueWithHistory(): Promise<{ file: string; db: ReturnType<typeof inspectDb> }> {
+async function queueWithHistory(): Promise<{ file: string; db: Probe }> {
   const { db: file } = tempDb();
   await generate(file, 50, '--wait');
   await enqueueJobs(file, [{ task: 'generate_users', payload: { total: 'lots' } }]);
   expect((await runCli(['worker', '--drain', '--db', file])).code).toBe(0);
   await generate(file, 60, '--delay', '1h');
-  return { file, db: inspectDb(file) };
+  return { file, db: await inspect(file) };
 }
 
 async function json<T>(args: string[]): Promise<T> {
@@ -195,7 +196,7 @@ describe('steering the queue', () => {
       expect.objectContaining({ attempt: 1, state: 'queued', retried_from: 'failed' }),
     ]);
 
-    const before = jobs(db);
+    const before = await jobs(db);
     for (const [id, code, message] of [
       ['1', 1, 'is succeeded'],
       ['3', 1, 'is queued'],
@@ -206,7 +207,7 @@ describe('steering the queue', () => {
       expect(run.code, id).toBe(code);
       expect(run.stderr).toContain(message);
     }
-    expect(jobs(db)).toEqual(before);
+    expect(await jobs(db)).toEqual(before);
   });
 
   it('cancel cancels a queued job, and refuses one that ended', async () => {
@@ -214,15 +215,15 @@ describe('steering the queue', () => {
     const run = await runCli(['cancel', '3', '--db', file]);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('Job 3 cancelled.\n');
-    const before = jobs(db);
+    const before = await jobs(db);
     expect(before[2]).toMatchObject({ state: 'cancelled' });
     for (const id of ['1', '3', '99']) expect((await runCli(['cancel', id, '--db', file])).code).toBe(1);
-    expect(jobs(db)).toEqual(before);
+    expect(await jobs(db)).toEqual(before);
     expect((await runCli(['retry', '3', '--db', file])).code).toBe(0);
   });
 
   it('cancel stops a running generate_users job: it ends cancelled with none of its users written', async () => {
-    const { file, id, db, worker } = await hashingWorker([]);
+    const { file, id, db, worker } = await hashingWorker(tempDb().db, []);
     const run = await runCli(['cancel', String(id), '--db', file]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('stops it at its next progress point');
@@ -230,10 +231,10 @@ describe('steering the queue', () => {
 
     // The worker carries on with other jobs.
     await enqueueJobs(file, [generateJob(50)]);
-    await waitFor(() => succeeded(db) === 1, 'the next job');
+    await waitFor(async () => (await succeeded(db)) === 1, 'the next job');
     await stopCli(worker);
-    expect(jobs(db)[0]).toMatchObject({ state: 'cancelled' });
-    expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(0);
+    expect((await jobs(db))[0]).toMatchObject({ state: 'cancelled' });
+    expect(await db.count('select count(*) from users where job_id = ?', id)).toBe(0);
   });
 
   it('purge deletes ended jobs older than asked, keeping their users', async () => {
@@ -241,9 +242,9 @@ describe('steering the queue', () => {
     expect(await json<{ deleted: number }>(['purge', '--state', 'succeeded', '--older-than', '1h', '--db', file])).toEqual({ deleted: 0 });
     const run = await runCli(['purge', '--state', 'succeeded', '--older-than', '0s', '--db', file]);
     expect(run.stdout).toBe('Deleted 1 succeeded job(s).\n');
-    expect(jobs(db).map((job) => job.id)).toEqual([2, 3]);
-    expect(count(db, 'select count(*) from users where job_id is null')).toBe(50);
-    const before = jobs(db);
+    expect((await jobs(db)).map((job) => job.id)).toEqual([2, 3]);
+    expect(await db.count('select count(*) from users where job_id is null')).toBe(50);
+    const before = await jobs(db);
     for (const args of [
       ['--state', 'queued', '--older-than', '0s'],
       ['--state', 'failed'],
@@ -251,6 +252,6 @@ describe('steering the queue', () => {
     ]) {
       expect((await runCli(['purge', ...args, '--db', file])).code, args.join(' ')).toBe(2);
     }
-    expect(jobs(db)).toEqual(before);
+    expect(await jobs(db)).toEqual(before);
   });
 });

@@ -236,10 +236,14 @@ describe('backups of a PostgreSQL database', () => {
     const { file } = JSON.parse(sqliteBackup.stdout) as BackupJson;
     const wrongWay = await db.cli(['restore', file, '--yes']);
     expect(wrongWay.code).toBe(1);
-    expect(wrongWay.stderr).toMatch(/^usergen: error: .* is an SQLite copy of a usergen database \(usergen-<time>\.db\): a PostgreSQL database is restored from pg_dump archives \(usergen-<time>\.dump\) only\n$/);
+    expect(wrongWay.stderr).toMatch(
+      /^usergen: error: .* is an SQLite copy of a usergen database \(usergen-<time>\.db\): a PostgreSQL database is restored from pg_dump archives \(usergen-<time>\.dump\) only\n$/,
+    );
     const ontoSqlite = await runCli(['restore', other.file, '--yes', '--db', sqlite]);
     expect(ontoSqlite.code).toBe(1);
-    expect(ontoSqlite.stderr).toMatch(/^usergen: error: .* is a pg_dump archive of a PostgreSQL database \(usergen-<time>\.dump\): an SQLite file is restored from SQLite copies \(usergen-<time>\.db\) only\n$/);
+    expect(ontoSqlite.stderr).toMatch(
+      /^usergen: error: .* is a pg_dump archive of a PostgreSQL database \(usergen-<time>\.dump\): an SQLite file is restored from SQLite copies \(usergen-<time>\.db\) only\n$/,
+    );
     expect(await usernames(db)).toHaveLength(50);
   });
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { damagePages, fillDisk, remount, smallDisk } from '../faults.js';
-import { BIN, count, generate, inspectDb, runCli, startCli, startWorker, tempDb, waitFor } from '../helpers.js';
+import { BIN, count, generate, runCli, startCli, startWorker, tempDb, waitFor } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { enqueueJobs, generateJob, progressOf, SLOW_ITERATIONS } from '../queue/enqueue.js';
 
 // What a user sees when the file or its disk is in trouble: one line naming the file and the
@@ -27,10 +28,10 @@ describe('a full disk', () => {
   it('a draining worker exits 1 with one line; nothing committed is lost; work goes on once space is freed', async () => {
     const { dir, db: file } = smallDisk(4096);
     const ids = await enqueueJobs(file, [generateJob(200, SLOW_ITERATIONS), generateJob(200), generateJob(200)]);
-    const db = inspectDb(file);
+    const db = await inspect(file);
 
     const worker = startCli(['worker', '--drain', '--concurrency', '1', '--lease', '1s', '--db', file]);
-    await waitFor(() => progressOf(db, ids[0]!) > 0, 'the worker to be hashing');
+    await waitFor(async () => (await progressOf(db, ids[0]!)) > 0, 'the worker to be hashing');
     const free = fillDisk(dir);
     const exit = await worker.exited;
 
@@ -44,13 +45,16 @@ describe('a full disk', () => {
 
     free();
     expect(integrity(file)).toBe('ok');
-    expect(count(db, 'select count(*) from jobs')).toBe(3);
+    expect(await db.count('select count(*) from jobs')).toBe(3);
     // The job the worker held comes back through its lease, like any job of a worker that died.
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'running' and locked_until > ?", Date.now()) === 0, 'the lease to lapse');
+    await waitFor(
+      async () => (await db.count("select count(*) from jobs where state = 'running' and locked_until > ?", Date.now())) === 0,
+      'the lease to lapse',
+    );
     const drained = await runCli(['worker', '--drain', '--db', file]);
     expect(drained.code, drained.stderr).toBe(0);
-    expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(3);
-    expect(count(db, 'select count(*) from users')).toBe(600);
+    expect(await db.count("select count(*) from jobs where state = 'succeeded'")).toBe(3);
+    expect(await db.count('select count(*) from users')).toBe(600);
   });
 
   it('a long-running worker logs a failing claim once, then keeps trying until space is freed', async () => {
@@ -60,7 +64,7 @@ describe('a full disk', () => {
     await generate(file, 50, '--delay', '8s');
     const { worker, db } = await startWorker(file, ['--loglevel', 'debug']);
     fillDisk(dir);
-    expect(count(db, "select count(*) from jobs where state = 'queued'"), 'the job was claimed before the disk was full').toBe(1);
+    expect(await db.count("select count(*) from jobs where state = 'queued'"), 'the job was claimed before the disk was full').toBe(1);
     await waitFor(() => /claiming jobs failed again \(3 in a row\)/.test(worker.stderr()), 'three failed claims in a row');
 
     const warnings = worker
@@ -70,7 +74,10 @@ describe('a full disk', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('database or disk is full');
     fs.rmSync(path.join(dir, 'filler'));
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 1, 'the job to be done once space is freed');
+    await waitFor(
+      async () => (await db.count("select count(*) from jobs where state = 'succeeded'")) === 1,
+      'the job to be done once space is freed',
+    );
     expect(worker.stderr()).toMatch(/claiming jobs works again after \d+ failure\(s\) in a row/);
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);

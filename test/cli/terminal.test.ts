@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, count, inspectDb, tempDb, TEST_ITERATIONS, waitFor } from '../helpers.js';
+import { BIN, tempDb, TEST_ITERATIONS, waitFor } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { progressOf } from '../queue/enqueue.js';
 
 // The CLI on a real terminal: `script` runs it on a pseudo-terminal, and what the test writes to
@@ -46,13 +47,13 @@ describe('generate --wait on a terminal', () => {
     const { db: file } = tempDb();
     const run = onTerminal(['generate', '500', '--wait', '--hash-iterations', '200000', '--db', file]);
     await waitFor(() => run.output().includes('Queued job 1'), 'the job to be queued');
-    const db = inspectDb(file);
-    await waitFor(() => progressOf(db, 1) > 0, 'the job to be running here');
+    const db = await inspect(file);
+    await waitFor(async () => (await progressOf(db, 1)) > 0, 'the job to be running here');
     run.type('\x03');
     expect(await run.exited, run.output()).toBe(130);
     expect(run.output()).toContain('usergen: error: stopped waiting for job 1; it stays in the queue');
 
-    expect(count(db, "select count(*) from jobs where id = 1 and state = 'queued' and attempts = 0")).toBe(1);
-    expect(count(db, 'select count(*) from users')).toBe(0);
+    expect(await db.count("select count(*) from jobs where id = 1 and state = 'queued' and attempts = 0")).toBe(1);
+    expect(await db.count('select count(*) from users')).toBe(0);
   });
 });

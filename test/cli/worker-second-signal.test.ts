@@ -8,7 +8,7 @@ describe('a second signal', () => {
     const { db: file } = tempDb();
     const [id] = await enqueueJobs(file, [{ task: 'test_hold', payload: { ms: 3_600_000 } }]);
     const { worker, db } = await startWorker(file, ['--grace', '1h', '--tasks', BEHAVIOUR_TASKS]);
-    await waitFor(() => jobRow(db, id!).state === 'running', 'the job to be running');
+    await waitFor(async () => (await jobRow(db, id!)).state === 'running', 'the job to be running');
 
     worker.child.kill(signal);
     await waitFor(() => worker.stderr().includes('running job(s) to finish'), 'the grace period to begin');
@@ -19,6 +19,6 @@ describe('a second signal', () => {
     expect(exit.stderr).toContain(`interrupted by ${signal}: stopping`);
     expect(exit.stderr).toContain(`usergen: ${signal} again: exiting now\n`);
     // Nothing was given back: its lease (an hour of grace was left) brings the job back.
-    expect(jobRow(db, id!)).toMatchObject({ state: 'running', attempts: 1 });
+    expect(await jobRow(db, id!)).toMatchObject({ state: 'running', attempts: 1 });
   });
 });

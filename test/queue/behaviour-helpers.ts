@@ -1,6 +1,8 @@
 import path from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import type { Engine } from '../engines.js';
 import { ROOT, waitFor, type CliProcess, type CliResult, type JobRecord } from '../helpers.js';
+import type { Probe } from '../inspect.js';
+import { watchWithShell } from '../sqlite-clients.js';
 
 /** Tasks for the behaviour tests: `usergen worker --tasks BEHAVIOUR_TASKS`. */
 export const BEHAVIOUR_TASKS = path.join(ROOT, 'test', 'fixtures', 'behaviour-tasks.mjs');
@@ -15,8 +17,10 @@ export interface JobTimes extends JobRecord {
   history: string | null;
 }
 
-export function jobRow(db: BetterSqlite3.Database, id: number): JobTimes {
-  return db.prepare('select * from jobs where id = ?').get(id) as JobTimes;
+export async function jobRow(db: Probe, id: number): Promise<JobTimes> {
+  const row = await db.one<JobTimes>('select * from jobs where id = ?', id);
+  if (row === undefined) throw new Error(`no job ${id}`);
+  return row;
 }
 
 export interface HistoryRecord {
@@ -40,4 +44,12 @@ export async function exitWithin(process: CliProcess, timeoutMs: number, what: s
   let exit: CliResult | undefined;
   void process.exited.then((result) => (exit = result));
   return waitFor(() => exit, what, timeoutMs);
+}
+
+/**
+ * On a file, an operator watching it the whole time with the sqlite3 shell (stopped, and its reads
+ * checked, when the test ends): other SQLite clients on the file must not trouble the workers.
+ */
+export function watchedByOperator(engine: Engine, location: string): { stop(): Promise<number> } | undefined {
+  return engine.name === 'sqlite' ? watchWithShell(location) : undefined;
 }

@@ -1,32 +1,35 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defineTask } from '../../src/queue/task.js';
+import { defineTask } from '../../src/index.js';
 import { Worker } from '../../src/queue/worker.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { count, inspectDb, tempDb, waitFor } from '../helpers.js';
+import { openStore } from '../../src/store/open.js';
+import type { JobStore } from '../../src/store/store.js';
+import { ENGINES } from '../engines.js';
+import { waitFor } from '../helpers.js';
+import { inspect, type Probe } from '../inspect.js';
 
 // Claim-ahead: a worker whose jobs are short takes a few more than its free slots, and gives back
 // those it has not started when it stops; a worker whose jobs are long claims for free slots only.
 
-let file: string;
-let store: SqliteStore;
-/** Another connection on the file, as another process would read it. */
-let db: ReturnType<typeof inspectDb>;
-
-beforeEach(async () => {
-  file = tempDb().db;
-  store = await openSqliteStore(file);
-  db = inspectDb(file);
-});
-
-afterEach(async () => {
-  await store.close();
-});
-
 const asObject = (payload: unknown) => payload as { n: number };
-const runningJobs = () => count(db, "select count(*) from jobs where state = 'running'");
 
-describe('claim-ahead', () => {
+describe.each(ENGINES)('claim-ahead on $name', (engine) => {
+  let store: JobStore;
+  /** Another connection on the database, as another process would read it. */
+  let db: Probe;
+
+  beforeEach(async () => {
+    const file = await engine.database();
+    store = await openStore(file);
+    db = await inspect(file);
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const runningJobs = () => db.count("select count(*) from jobs where state = 'running'");
+
   it('short jobs: a worker of concurrency 1 holds more than one, and gives back those not started when it stops', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -42,8 +45,11 @@ describe('claim-ahead', () => {
     const worker = new Worker(store, { tasks: [quick], concurrency: 1, register: false, graceMs: 5_000 });
     const run = worker.run(stopping.signal);
 
-    await waitFor(() => count(db, "select count(*) from jobs where state = 'succeeded'") === 39, 'the first 39 jobs');
-    const waiting = await waitFor(() => (runningJobs() > 1 ? runningJobs() : undefined), 'jobs claimed ahead of the running one');
+    await waitFor(async () => (await db.count("select count(*) from jobs where state = 'succeeded'")) === 39, 'the first 39 jobs');
+    const waiting = await waitFor(async () => {
+      const running = await runningJobs();
+      return running > 1 ? running : undefined;
+    }, 'jobs claimed ahead of the running one');
     expect(waiting).toBeLessThanOrEqual(1 + store.claimAhead);
 
     stopping.abort();
@@ -51,10 +57,10 @@ describe('claim-ahead', () => {
     const summary = await run;
     expect(summary.failed).toBe(0);
     expect(summary.released).toBe(waiting - 1);
-    expect(count(db, "select count(*) from jobs where state = 'running'")).toBe(0);
-    expect(count(db, "select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
-    expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(40);
-    expect(count(db, "select count(*) from jobs where state = 'queued'")).toBe(160);
+    expect(await db.count("select count(*) from jobs where state = 'running'")).toBe(0);
+    expect(await db.count("select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
+    expect(await db.count("select count(*) from jobs where state = 'succeeded'")).toBe(40);
+    expect(await db.count("select count(*) from jobs where state = 'queued'")).toBe(160);
   });
 
   it('a slot is free once its handler returns: the next starts while the completion commits, never two handlers at once', async () => {
@@ -85,7 +91,7 @@ describe('claim-ahead', () => {
       return n > 0 && !order.slice(0, i).includes(`done ${n - 1}`);
     });
     expect(overlapped).toBe(true);
-    expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(50);
+    expect(await db.count("select count(*) from jobs where state = 'succeeded'")).toBe(50);
   });
 
   it('a long job among short ones: the jobs claimed ahead behind it go back to the queue, for other workers', async () => {
@@ -99,11 +105,11 @@ describe('claim-ahead', () => {
 
     // Job 30 runs past the claim-ahead's bound: those claimed with it go back unstarted, and no more are claimed.
     await waitFor(
-      () => runningJobs() === 1 && count(db, "select count(*) from jobs where id = 30 and state = 'running'") === 1,
+      async () => (await runningJobs()) === 1 && (await db.count("select count(*) from jobs where id = 30 and state = 'running'")) === 1,
       'job 30 alone running',
     );
-    expect(count(db, "select count(*) from jobs where state = 'succeeded'")).toBe(29);
-    expect(count(db, "select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
+    expect(await db.count("select count(*) from jobs where state = 'succeeded'")).toBe(29);
+    expect(await db.count("select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
 
     stopping.abort();
     release();
@@ -113,11 +119,11 @@ describe('claim-ahead', () => {
   it('long jobs: a worker claims for its free slots only', async () => {
     const slow = defineTask({ name: 'slow', maxAttempts: 1, validate: asObject, handler: async ({ n }) => sleep(20).then(() => n) });
     await store.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ task: 'slow', payload: { n: i }, maxAttempts: 1 })));
-    const seen: number[] = [];
+    const seen: Array<Promise<number>> = [];
     const worker = new Worker(store, { tasks: [slow], concurrency: 1, drain: true, register: false });
     worker.on('succeeded', () => seen.push(runningJobs()));
     expect(await worker.run()).toMatchObject({ succeeded: 6 });
     // Read as each job ended: never more than the one running job leased to the worker.
-    expect(Math.max(...seen)).toBeLessThanOrEqual(1);
+    expect(Math.max(...(await Promise.all(seen)))).toBeLessThanOrEqual(1);
   });
 });

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectDb, runCli, tempDb } from '../helpers.js';
+import { ENGINES, type Engine } from '../engines.js';
+import { runCli, tempDb } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { BEHAVIOUR_TASKS, jobRow } from './behaviour-helpers.js';
 import { enqueueJobs } from './enqueue.js';
 
@@ -17,10 +19,10 @@ const JOBS: Array<[label: string, priority: number, runAt: number]> = [
 ];
 const CLAIM_ORDER = ['d', 'b', 'c', 'a', 'e', 'f'];
 
-/** Enqueues JOBS, drains them with a worker of `concurrency`; returns the labels in the order they ran, and the file. */
-async function runInOrder(concurrency: number): Promise<{ ran: string[]; file: string; ids: number[] }> {
-  const { dir, db: file } = tempDb();
-  const order = path.join(dir, 'order');
+/** Enqueues JOBS, drains them with a worker of `concurrency`; returns the labels in the order they ran, and the database. */
+async function runInOrder(engine: Engine, concurrency: number): Promise<{ ran: string[]; file: string; ids: number[] }> {
+  const order = path.join(tempDb().dir, 'order');
+  const file = await engine.database();
   const ids = await enqueueJobs(
     file,
     JOBS.map(([label, priority, runAt]) => ({ task: 'test_record_order', payload: { file: order, label }, priority, runAt })),
@@ -30,18 +32,19 @@ async function runInOrder(concurrency: number): Promise<{ ran: string[]; file: s
   return { ran: fs.readFileSync(order, 'utf8').trim().split('\n'), file, ids };
 }
 
-describe('claim order', () => {
+describe.each(ENGINES)('claim order on $name', (engine) => {
   it('higher priority first, then earlier run_at, then lower id', async () => {
-    const { ran, file, ids } = await runInOrder(1);
+    const { ran, file, ids } = await runInOrder(engine, 1);
     expect(ran).toEqual(CLAIM_ORDER);
-    const db = inspectDb(file);
-    const started = CLAIM_ORDER.map((label) => jobRow(db, ids[JOBS.findIndex(([name]) => name === label)]!).started_at!);
+    const db = await inspect(file);
+    const started: number[] = [];
+    for (const label of CLAIM_ORDER) started.push((await jobRow(db, ids[JOBS.findIndex(([name]) => name === label)]!)).started_at!);
     expect(started).toEqual([...started].sort((x, y) => x - y));
   });
 
   it('the jobs of one claim start in that order too', async () => {
     // All six are ready when the worker starts: its first claim takes them together.
-    const { ran } = await runInOrder(6);
+    const { ran } = await runInOrder(engine, 6);
     expect(ran).toEqual(CLAIM_ORDER);
   });
 });

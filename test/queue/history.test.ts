@@ -1,71 +1,83 @@
-import BetterSqlite3 from 'better-sqlite3';
-import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ImmediateSqliteDriver } from '../../src/store/sqlite/driver.js';
-import { openDatabase } from '../../src/store/sqlite/open.js';
-import type { Database, HistoryEntry } from '../../src/store/schema.js';
-import { retryJob } from '../../src/store/sqlite/admin.js';
-import { claimJobs } from '../../src/store/sqlite/claim.js';
-import { recoverExpired } from '../../src/store/sqlite/workers.js';
-import { LEASE_EXPIRED } from '../../src/queue/recovery.js';
-import { enqueueJob, failAttempt } from '../../src/store/sqlite/jobs.js';
-import { getJob, releaseJob, saveProgress } from '../../src/store/queries.js';
-import type { Claim } from '../../src/store/store.js';
-import { tempDb } from '../helpers.js';
+import { openStore } from '../../src/store/open.js';
+import type { HistoryEntry } from '../../src/store/schema.js';
+import type { Claim, JobStore, RecoveryError } from '../../src/store/store.js';
+import { ENGINES } from '../engines.js';
 
 // Every failed attempt's error goes into the job's history when it fails, whichever way it
 // fails; a job put back in the queue drops the progress of the attempt that ended.
 
-let file: string;
-let db: Kysely<Database>;
-let driver: ImmediateSqliteDriver;
-const NOOP_TASK = { tasks: ['noop'], relaxSynchronous: false };
+const NOOP_TASK = { tasks: ['noop'] };
 
-beforeEach(async () => {
-  file = tempDb().db;
-  ({ db, driver } = await openDatabase(file));
-});
-
-afterEach(async () => {
-  await db.destroy();
-});
+/** The error a job whose lease ran out is recovered with (the queue's; its placeholders filled in by the store). */
+const LEASE_EXPIRED: RecoveryError = {
+  name: 'LeaseExpiredError',
+  message: 'worker {worker} stopped renewing its lease during attempt {attempt} (killed or hung)',
+};
 
 const error = (message: string) => JSON.stringify({ name: 'Error', message, stack: `Error: ${message}\n    at here` });
 
-/** Enqueues a job, claims it as worker `w` and records progress 3/10; returns its claim. */
-async function claimedWithProgress(maxAttempts = 3, now = Date.now()): Promise<Claim> {
-  const job = await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts }, undefined, now);
-  const {
-    jobs: [claimed],
-  } = await claimJobs(driver, 'w', 1, 1_000, NOOP_TASK, now);
-  const claim = { jobId: job.id, workerId: 'w', attempt: claimed!.attempts };
-  expect(await saveProgress(db, claim, 3, 10)).toBe(true);
-  return claim;
+/** In an equality check, a time (ms since the epoch) from `from` to `to`. */
+function between(from: number, to: number) {
+  return {
+    asymmetricMatch: (actual: unknown) => typeof actual === 'number' && actual >= from && actual <= to,
+    toString: () => `a time from ${from} to ${to}`,
+  };
 }
 
-async function historyOf(id: number): Promise<HistoryEntry[]> {
-  return JSON.parse((await getJob(db, id))!.history ?? '[]') as HistoryEntry[];
+/** What `work` resolves to, and a match for the times it can have recorded: while it ran. */
+async function timed<T>(work: () => Promise<T>): Promise<[T, ReturnType<typeof between>]> {
+  const from = Date.now();
+  const value = await work();
+  return [value, between(from, Date.now())];
 }
 
-describe('history', () => {
+describe.each(ENGINES)('history on $name', (engine) => {
+  let store: JobStore;
+
+  beforeEach(async () => {
+    store = await openStore(await engine.database());
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** Enqueues a job, claims it as worker `w` and records progress 3/10; returns its claim. */
+  async function claimedWithProgress(maxAttempts = 3): Promise<Claim> {
+    const job = await store.enqueue({ task: 'noop', payload: {}, maxAttempts });
+    const {
+      jobs: [claimed],
+    } = await store.claim('w', 1, 60_000, NOOP_TASK);
+    const claim = { jobId: job.id, workerId: 'w', attempt: claimed!.attempts };
+    expect(await store.saveProgress(claim, 3, 10)).toBe(true);
+    return claim;
+  }
+
+  async function historyOf(id: number): Promise<HistoryEntry[]> {
+    return JSON.parse((await store.getJob(id))!.history ?? '[]') as HistoryEntry[];
+  }
+
   it('a failed attempt that will be retried is recorded, and the job drops its progress', async () => {
     const claim = await claimedWithProgress();
-    expect(await failAttempt(db, claim, error('boom'), 5_000, 4_000)).toBe(true);
-    expect(await getJob(db, claim.jobId)).toMatchObject({ state: 'queued', run_at: 5_000, progress_current: null, progress_total: null });
+    const retryAt = Date.now() + 60_000;
+    const [failed, at] = await timed(() => store.failAttempt(claim, error('boom'), retryAt));
+    expect(failed).toBe(true);
+    expect(await store.getJob(claim.jobId)).toMatchObject({ state: 'queued', run_at: retryAt, progress_current: null, progress_total: null });
     expect(await historyOf(claim.jobId)).toEqual([
-      { at: 4_000, attempt: 1, state: 'queued', retry_at: 5_000, error: { name: 'Error', message: 'boom', stack: 'Error: boom\n    at here' } },
+      { at, attempt: 1, state: 'queued', retry_at: retryAt, error: { name: 'Error', message: 'boom', stack: 'Error: boom\n    at here' } },
     ]);
   });
 
   it('an attempt whose lease expired is recorded when the job is recovered, and the job drops its progress', async () => {
-    const claim = await claimedWithProgress(3, 1_000);
-    // After the 1 s lease ran out, a claim sees it expired, and the job is put back.
-    expect((await claimJobs(driver, 'other', 0, 1_000, NOOP_TASK, 10_000)).expired).toBe(true);
-    await recoverExpired(db, 10_000, LEASE_EXPIRED);
-    expect(await getJob(db, claim.jobId)).toMatchObject({ state: 'queued', attempts: 1, progress_current: null, locked_by: null });
+    const claim = await claimedWithProgress();
+    // Once its 60 s lease has run out, the job is put back (the queue does it when a claim sees such a lease).
+    const later = Date.now() + 120_000;
+    expect(await store.recoverExpired(later, LEASE_EXPIRED)).toBe(1);
+    expect(await store.getJob(claim.jobId)).toMatchObject({ state: 'queued', attempts: 1, progress_current: null, locked_by: null });
     expect(await historyOf(claim.jobId)).toEqual([
       {
-        at: 10_000,
+        at: later,
         attempt: 1,
         state: 'queued',
         error: { name: 'LeaseExpiredError', message: 'worker w stopped renewing its lease during attempt 1 (killed or hung)' },
@@ -75,68 +87,34 @@ describe('history', () => {
 
   it('every attempt of a job that fails for good is kept, the last one included, and a retry by hand after them', async () => {
     const first = await claimedWithProgress(2);
-    await failAttempt(db, first, error('first'), 0, 1_000);
+    const [, firstFailedAt] = await timed(() => store.failAttempt(first, error('first'), 0));
     const {
       jobs: [again],
-    } = await claimJobs(driver, 'w', 1, 60_000, NOOP_TASK, 2_000);
+    } = await store.claim('w', 1, 60_000, NOOP_TASK);
     const second = { jobId: first.jobId, workerId: 'w', attempt: again!.attempts };
-    await saveProgress(db, second, 7, 10);
-    await failAttempt(db, second, error('second'), null, 3_000);
+    await store.saveProgress(second, 7, 10);
+    const [, secondFailedAt] = await timed(() => store.failAttempt(second, error('second'), null));
     // A job that failed for good keeps how far it got.
-    expect(await getJob(db, first.jobId)).toMatchObject({ state: 'failed', attempts: 2, progress_current: 7 });
-    await retryJob(db, first.jobId, 4_000);
+    expect(await store.getJob(first.jobId)).toMatchObject({ state: 'failed', attempts: 2, progress_current: 7 });
+    const [, retriedAt] = await timed(() => store.retryJob(first.jobId));
 
     const history = await historyOf(first.jobId);
     expect(history.map(({ at, attempt, state, error, retried_from }) => [at, attempt, state, error?.message ?? retried_from])).toEqual([
-      [1_000, 1, 'queued', 'first'],
-      [3_000, 2, 'failed', 'second'],
-      [4_000, 2, 'queued', 'failed'],
+      [firstFailedAt, 1, 'queued', 'first'],
+      [secondFailedAt, 2, 'failed', 'second'],
+      [retriedAt, 2, 'queued', 'failed'],
     ]);
   });
 
   it('a job given back at shutdown drops its progress; that is no failure, so nothing goes into history', async () => {
     const claim = await claimedWithProgress();
-    expect(await releaseJob(db, claim)).toBe(true);
-    expect(await getJob(db, claim.jobId)).toMatchObject({
+    expect(await store.release(claim)).toBe(true);
+    expect(await store.getJob(claim.jobId)).toMatchObject({
       state: 'queued',
       attempts: 0,
       progress_current: null,
       progress_total: null,
       history: null,
     });
-  });
-});
-
-describe('upgrading a database whose history was written by an earlier version', () => {
-  it('turns each retry entry into the failure and the retry, and records the last failure of failed and waiting jobs', async () => {
-    const retried = await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts: 3 });
-    const failed = await enqueueJob(db, { task: 'noop', payload: {}, maxAttempts: 3 });
-    await db.destroy();
-
-    // Back to schema version 3, with rows as that version wrote them.
-    const sqlite = new BetterSqlite3(file);
-    const old = [{ state: 'failed', attempts: 3, error: { name: 'Error', message: 'old failure' }, finished_at: 1_000, retried_at: 2_000 }];
-    sqlite.prepare('update jobs set history = ? where id = ?').run(JSON.stringify(old), retried.id);
-    sqlite
-      .prepare(`update jobs set state = 'failed', attempts = 3, error = ?, finished_at = 5_000 where id = ?`)
-      .run(error('last failure'), failed.id);
-    for (const column of ['boot_id', 'pid_namespace', 'start_ticks', 'tasks']) sqlite.exec(`alter table workers drop column ${column}`);
-    sqlite.exec(`drop table job_id_floor; delete from kysely_migration where name >= '0004'; pragma user_version = 3`);
-    sqlite.close();
-
-    ({ db, driver } = await openDatabase(file));
-    expect(await historyOf(retried.id)).toEqual([
-      { at: 1_000, attempt: 3, state: 'failed', error: { name: 'Error', message: 'old failure' } },
-      { at: 2_000, attempt: 3, state: 'queued', retried_from: 'failed' },
-    ]);
-    expect(await historyOf(failed.id)).toEqual([
-      {
-        at: 5_000,
-        attempt: 3,
-        state: 'failed',
-        retry_at: null,
-        error: { name: 'Error', message: 'last failure', stack: 'Error: last failure\n    at here' },
-      },
-    ]);
   });
 });

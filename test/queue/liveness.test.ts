@@ -1,19 +1,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  count,
-  generate,
-  inspectDb,
-  jobs,
-  runCli,
-  startCli,
-  stopCli,
-  succeeded,
-  tempDb,
-  waitFor,
-  type CliProcess,
-  type CliResult,
-} from '../helpers.js';
+import { ENGINES } from '../engines.js';
+import { generate, jobs, runCli, startCli, startWorker, stopCli, succeeded, waitFor, type CliProcess, type CliResult } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { enqueueJobs, generateJob, hashingWorker } from './enqueue.js';
 
 // A worker on this host whose process is gone is dead at once: no lease to wait out. "This host"
@@ -45,9 +34,9 @@ async function liveWorkers(file: string): Promise<StatusJson['workers']> {
   return (JSON.parse(run.stdout) as StatusJson).workers;
 }
 
-describe('a killed worker on this host', () => {
+describe.each(ENGINES)('a killed worker on this host, on $name', (engine) => {
   it('is not live at once, and generate --wait runs its own job here instead of waiting', async () => {
-    const { file, id, db, worker } = await hashingWorker(['--lease', '1h'], 200);
+    const { file, id, db, worker } = await hashingWorker(await engine.database(), ['--lease', '1h'], 200);
     expect(await liveWorkers(file)).toEqual([expect.objectContaining({ pid: worker.child.pid })]);
     worker.child.kill('SIGKILL');
     await worker.exited;
@@ -59,7 +48,7 @@ describe('a killed worker on this host', () => {
     expect(exit.code, exit.stderr).toBe(0);
     expect(exit.stdout).toContain('50 random users created with success!');
     // Its claim, finding nothing more, put the dead worker's job back, stale progress dropped.
-    expect(db.prepare('select state, attempts, progress_current, locked_by from jobs where id = ?').get(id)).toEqual({
+    expect(await db.one('select state, attempts, progress_current, locked_by from jobs where id = ?', id)).toEqual({
       state: 'queued',
       attempts: 1,
       progress_current: null,
@@ -68,19 +57,19 @@ describe('a killed worker on this host', () => {
   });
 
   it('has its job taken over at once by a worker with a long lease, the attempt counted and its error kept', async () => {
-    const { file, id, db, worker } = await hashingWorker(['--lease', '1h'], 200);
+    const { file, id, db, worker } = await hashingWorker(await engine.database(), ['--lease', '1h'], 200);
     worker.child.kill('SIGKILL');
     await worker.exited;
 
     const second = startCli(['worker', '--db', file, '--lease', '1h']);
-    await waitFor(() => succeeded(db) === 1, 'the second worker to take the job over');
-    expect(count(db, 'select count(*) from workers')).toBe(1);
+    await waitFor(async () => (await succeeded(db)) === 1, 'the second worker to take the job over');
+    expect(await db.count('select count(*) from workers')).toBe(1);
     await stopCli(second);
 
-    expect(jobs(db)[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(count(db, 'select count(*) from users where job_id = ?', id)).toBe(200);
-    const history = JSON.parse(db.prepare('select history from jobs where id = ?').pluck().get(id) as string) as unknown[];
-    expect(history).toEqual([
+    expect((await jobs(db))[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(await db.count('select count(*) from users where job_id = ?', id)).toBe(200);
+    const { history } = (await db.one<{ history: string }>('select history from jobs where id = ?', id))!;
+    expect(JSON.parse(history)).toEqual([
       expect.objectContaining({
         attempt: 1,
         state: 'queued',
@@ -90,41 +79,44 @@ describe('a killed worker on this host', () => {
   });
 });
 
-describe('worker rows', () => {
+describe.each(ENGINES)('worker rows on $name', (engine) => {
   it('a row whose pid now belongs to a process started at another time is dead; a row from another boot is left to its lease', async () => {
-    const { db: file } = tempDb();
+    const file = await engine.database();
     const [reusedJob, elsewhereJob] = await enqueueJobs(file, [generateJob(50), generateJob(50)]);
-    const db = inspectDb(file);
+    const db = await inspect(file);
     const now = Date.now();
     const hour = now + 3_600_000;
-    const insertWorker = db.prepare(`insert into workers (id, host, pid, concurrency, started_at, last_heartbeat_at, alive_until, jobs_done,
-      boot_id, pid_namespace, start_ticks) values (?, 'here', ?, 1, ?, ?, ?, 0, ?, ?, ?)`);
+    const insertWorker = (...values: unknown[]) =>
+      db.run(
+        `insert into workers (id, host, pid, concurrency, started_at, last_heartbeat_at, alive_until, jobs_done,
+        boot_id, pid_namespace, start_ticks) values (?, 'here', ?, 1, ?, ?, ?, 0, ?, ?, ?)`,
+        ...values,
+      );
     // This test's own pid, alive, but not the process that registered: it started at another time.
-    insertWorker.run('reused', process.pid, now, now, hour, BOOT_ID, PID_NAMESPACE, startTicksOf(process.pid) + 1);
+    await insertWorker('reused', process.pid, now, now, hour, BOOT_ID, PID_NAMESPACE, startTicksOf(process.pid) + 1);
     // No such pid here, but written in another boot (or another container): only the lease counts.
-    insertWorker.run('elsewhere', 4_194_304 + 1, now, now, hour, 'another-boot-id', PID_NAMESPACE, 1);
-    const lease = db.prepare(`update jobs set state = 'running', attempts = 1, locked_by = ?, locked_until = ?, started_at = ? where id = ?`);
-    lease.run('reused', hour, now, reusedJob);
-    lease.run('elsewhere', hour, now, elsewhereJob);
+    await insertWorker('elsewhere', 4_194_304 + 1, now, now, hour, 'another-boot-id', PID_NAMESPACE, 1);
+    const lease = (...values: unknown[]) =>
+      db.run(`update jobs set state = 'running', attempts = 1, locked_by = ?, locked_until = ?, started_at = ? where id = ?`, ...values);
+    await lease('reused', hour, now, reusedJob);
+    await lease('elsewhere', hour, now, elsewhereJob);
 
     expect((await liveWorkers(file)).map((worker) => worker.id)).toEqual(['elsewhere']);
 
     const drain = await runCli(['worker', '--drain', '--lease', '1h', '--db', file]);
     expect(drain.code, drain.stderr).toBe(0);
-    expect(jobs(db).map((job) => [job.id, job.state, job.attempts])).toEqual([
+    expect((await jobs(db)).map((job) => [job.id, job.state, job.attempts])).toEqual([
       [reusedJob, 'succeeded', 2],
       [elsewhereJob, 'running', 1],
     ]);
-    expect(db.prepare('select id from workers').pluck().all()).toEqual(['elsewhere']);
+    expect(await db.all('select id from workers')).toEqual([{ id: 'elsewhere' }]);
   });
 
   it('a worker records where it runs: boot, pid namespace and its start time', async () => {
-    const { db: file } = tempDb();
+    const file = await engine.database();
     await generate(file, 50, '--delay', '1h');
-    const worker = startCli(['worker', '--db', file]);
-    const db = inspectDb(file);
-    await waitFor(() => count(db, 'select count(*) from workers') === 1, 'the worker to register');
-    const row = db.prepare('select pid, boot_id, pid_namespace, start_ticks from workers').get();
+    const { worker, db } = await startWorker(file);
+    const row = await db.one('select pid, boot_id, pid_namespace, start_ticks from workers');
     expect(row).toEqual({ pid: worker.child.pid, boot_id: BOOT_ID, pid_namespace: PID_NAMESPACE, start_ticks: startTicksOf(worker.child.pid!) });
     await stopCli(worker);
   });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { inspectDb, startCli, stopCli, tempDb, waitFor } from '../helpers.js';
+import { ENGINES } from '../engines.js';
+import { startCli, stopCli, waitFor } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { BEHAVIOUR_TASKS, historyOf, jobRow } from './behaviour-helpers.js';
 import { enqueueJobs } from './enqueue.js';
 
@@ -7,16 +9,16 @@ import { enqueueJobs } from './enqueue.js';
 // "equal jitter" of the base: from half of it to all of it.
 const BASE_MS = 2_000;
 
-describe('retry backoff', () => {
+describe.each(ENGINES)('retry backoff on $name', (engine) => {
   it("a failed attempt's retry has run_at pushed out by the backoff, and does not run before it", async () => {
-    const { db: file } = tempDb();
+    const file = await engine.database();
     const [id] = await enqueueJobs(file, [{ task: 'test_fails_with_backoff', payload: {}, maxAttempts: 2 }]);
-    const db = inspectDb(file);
+    const db = await inspect(file);
     const worker = startCli(['worker', '--db', file, '--poll', '20ms', '--tasks', BEHAVIOUR_TASKS]);
-    await waitFor(() => jobRow(db, id!).state === 'failed', 'both attempts to fail', 15_000);
+    await waitFor(async () => (await jobRow(db, id!)).state === 'failed', 'both attempts to fail', 15_000);
     await stopCli(worker);
 
-    const row = jobRow(db, id!);
+    const row = await jobRow(db, id!);
     const [first, last] = historyOf(row);
     expect(first).toMatchObject({ attempt: 1, state: 'queued' });
     expect(last).toMatchObject({ attempt: 2, state: 'failed', retry_at: null });

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { count, FIXTURE_TASKS, inspectDb, jobs, runCli, startCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+import { ENGINES } from '../engines.js';
+import { FIXTURE_TASKS, jobs, runCli, startCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+import { inspect } from '../inspect.js';
 import { enqueueJobs, generateJob } from './enqueue.js';
 
-describe('worker', () => {
+describe.each(ENGINES)('worker on $name', (engine) => {
   it('drains 30 jobs with --concurrency 4: each once, every user once', async () => {
-    const { db: file } = tempDb();
+    const file = await engine.database();
     const totals = Array.from({ length: 30 }, (_, i) => 50 + (i % 7));
     await enqueueJobs(
       file,
@@ -16,20 +18,20 @@ describe('worker', () => {
     const run = await runCli(['worker', '--db', file, '--concurrency', '4', '--drain']);
     expect(run.code, run.stderr).toBe(0);
 
-    const db = inspectDb(file);
-    const rows = jobs(db);
+    const db = await inspect(file);
+    const rows = await jobs(db);
     expect(rows.map((job) => [job.state, job.attempts])).toEqual(totals.map(() => ['succeeded', 1]));
     const sum = totals.reduce((a, b) => a + b, 0);
-    expect(count(db, 'select count(*) from users')).toBe(sum);
-    expect(count(db, 'select count(distinct username) from users')).toBe(sum);
+    expect(await db.count('select count(*) from users')).toBe(sum);
+    expect(await db.count('select count(distinct username) from users')).toBe(sum);
     for (const [i, job] of rows.entries()) {
-      expect(count(db, 'select count(*) from users where job_id = ?', job.id)).toBe(totals[i]);
+      expect(await db.count('select count(*) from users where job_id = ?', job.id)).toBe(totals[i]);
     }
     expect(run.stderr).toMatch(/Task generate_users\[1\] succeeded in \d+\.\d+s: '50 random users created with success!'/);
   });
 
   it('retries a failing job with backoff, fails a bad payload at once, and leaves a task it does not know queued', async () => {
-    const { db: file } = tempDb();
+    const file = await engine.database();
     const [flaky, alwaysFails, unknown, invalid] = await enqueueJobs(file, [
       { task: 'test_flaky', payload: { failures: 2 }, maxAttempts: 5 },
       { task: 'test_always_fails', payload: {}, maxAttempts: 3 },
@@ -37,11 +39,14 @@ describe('worker', () => {
       { task: 'generate_users', payload: { total: 'lots' } },
     ]);
     const worker = startCli(['worker', '--db', file, '--tasks', FIXTURE_TASKS, '--poll', '10ms']);
-    const db = inspectDb(file);
-    await waitFor(() => count(db, "select count(*) from jobs where state in ('succeeded', 'failed')") === 3, 'the three jobs it knows to end');
+    const db = await inspect(file);
+    await waitFor(
+      async () => (await db.count("select count(*) from jobs where state in ('succeeded', 'failed')")) === 3,
+      'the three jobs it knows to end',
+    );
     await stopCli(worker);
 
-    const byId = new Map(jobs(db).map((job) => [job.id, job]));
+    const byId = new Map((await jobs(db)).map((job) => [job.id, job]));
     expect(byId.get(flaky!)).toMatchObject({ state: 'succeeded', attempts: 3, result: '"succeeded on attempt 3"' });
 
     const failed = byId.get(alwaysFails!)!;
@@ -57,9 +62,9 @@ describe('worker', () => {
   });
 
   it('writes its log to --logfile at --loglevel', async () => {
-    const { dir, db: file } = tempDb();
+    const logfile = path.join(tempDb().dir, 'worker.log');
+    const file = await engine.database();
     await enqueueJobs(file, [generateJob(50), { task: 'generate_users', payload: { total: 'lots' } }]);
-    const logfile = path.join(dir, 'worker.log');
 
     const quiet = await runCli(['worker', '--db', file, '--drain', '--loglevel', 'error', '--logfile', logfile]);
     expect(quiet.code).toBe(0);
@@ -71,14 +76,14 @@ describe('worker', () => {
   });
 
   it('an idle worker is woken by an enqueue from another process, not by its poll', async () => {
-    const { db: file } = tempDb();
+    const file = await engine.database();
     await enqueueJobs(file, []);
     const { worker, db } = await startWorker(file, ['--poll', '1h']);
     // A claim needs a wake-up from here on: the next poll is an hour away.
     for (const total of ['50', '51']) {
       expect((await runCli(['generate', total, '--db', file])).code).toBe(0);
       await waitFor(
-        () => count(db, "select count(*) from jobs where state = 'succeeded' and payload like ?", `%${total}%`),
+        () => db.count("select count(*) from jobs where state = 'succeeded' and payload like ?", `%${total}%`),
         `job of ${total}`,
         10_000,
       );

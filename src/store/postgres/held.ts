@@ -14,9 +14,14 @@ export class HeldWrites implements KyselyPlugin {
     return this.#held.run(message, work);
   }
 
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+  /** Throws inside such a callback: for the store's statements that go to the pool without kysely. */
+  refuseIfHeld(): void {
     const message = this.#held.getStore();
     if (message !== undefined) throw new Error(message);
+  }
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.refuseIfHeld();
     return args.node;
   }
 

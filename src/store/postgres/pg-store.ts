@@ -85,7 +85,9 @@ export class PgStore extends BuilderQueries implements JobStore {
     this.#channel = channelOf(opened.schema);
   }
 
+  // Every statement on the pool goes through here, refused inside a held write as kysely's are.
   async #query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    this.#opened.held.refuseIfHeld();
     return (await this.#pool.query<R>(text, values)).rows;
   }
 
@@ -191,6 +193,7 @@ export class PgStore extends BuilderQueries implements JobStore {
   }
 
   async failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
+    this.#opened.held.refuseIfHeld();
     const { rowCount } = await this.#pool.query(this.#sql.fail, [
       error,
       retryAt,
@@ -219,7 +222,7 @@ export class PgStore extends BuilderQueries implements JobStore {
 
   async retryJob(id: number): Promise<JobRow | undefined> {
     const job = await retryJob(this.db, id);
-    if (job) await this.#pool.query('select pg_notify($1, $2)', [this.#channel, '']);
+    if (job) await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
     return job;
   }
 
@@ -260,7 +263,11 @@ export class PgStore extends BuilderQueries implements JobStore {
     return describePgError(error, this.#opened.url, this.#opened.schema);
   }
 
+  // kysely ends the pool only once it has run a query of its own on it: a store that ran only the
+  // pool's statements (a process that enqueues and exits) kept its idle connections, and the
+  // process alive, for the pool's idle timeout (10 s).
   async close(): Promise<void> {
     await this.db.destroy();
+    if (!this.#pool.ended) await this.#pool.end();
   }
 }

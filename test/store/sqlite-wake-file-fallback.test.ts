@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { wakeFileOf } from '../../src/store/sqlite/wake-file.js';
-import { count, runCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
-import { enqueueJobs } from './enqueue.js';
+import { runCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
+import { enqueueJobs } from '../queue/enqueue.js';
 
 describe('without a wake file', () => {
   it('a worker finds jobs by polling', async () => {
@@ -22,13 +22,13 @@ describe('without a wake file', () => {
       const run = await runCli(['generate', total, '--db', file]);
       expect(run.code, run.stderr).toBe(0);
       await waitFor(
-        () => count(db, "select count(*) from jobs where state = 'succeeded' and json_extract(payload, '$.total') = ?", Number(total)),
+        () => db.count("select count(*) from jobs where state = 'succeeded' and json_extract(payload, '$.total') = ?", Number(total)),
         `the job of ${total} users`,
         10_000,
       );
     }
     expect(fs.lstatSync(wake).isSymbolicLink()).toBe(true);
     await stopCli(worker);
-    expect(count(db, 'select count(*) from users')).toBe(101);
+    expect(await db.count('select count(*) from users')).toBe(101);
   });
 });

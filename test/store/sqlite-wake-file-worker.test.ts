@@ -26,6 +26,8 @@ describe('wake files', () => {
     const gone = tempDb();
     await generate(gone.db, 50);
     const { worker: killed } = await startWorker(gone.db);
+    // A worker makes its wake file just after it has registered.
+    await waitFor(() => fs.existsSync(wakeFileOf(gone.db)), 'the worker to make its wake file');
     killed.child.kill('SIGKILL');
     await killed.exited;
     expect(fs.existsSync(wakeFileOf(gone.db))).toBe(true);
