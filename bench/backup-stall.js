@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { openSqliteStore } = await import(`${root}/dist/store/sqlite/sqlite-store.js`);
+const { openSqliteStore } = await import(`${root}/dist/store/sqlite/store.js`);
+const { claimJobs } = await import(`${root}/dist/queue/claim.js`);
 const { largeDatabase } = await import('./large-database.js');
 
 if (process.argv[2] === 'probe') await probe(process.argv[3]);
@@ -52,7 +53,7 @@ async function probe(file) {
   while (!stopping) {
     const begun = performance.now();
     const { id } = await store.enqueue({ task: 'probe', payload: {}, maxAttempts: 1 });
-    const [job] = await store.claim('probe', 1, 30_000, { jobId: id, tasks: ['probe'] });
+    const [job] = await claimJobs(store, 'probe', 1, 30_000, { jobId: id, tasks: ['probe'] });
     const completion = { jobId: job.id, workerId: 'probe', attempt: job.attempts, result: 'null' };
     await store.write((tx) => tx.complete(completion));
     cycles.push([Date.now(), +(performance.now() - begun).toFixed(2)]);

@@ -14,7 +14,7 @@ export async function largeDatabase(users) {
 }
 
 async function build(file, users) {
-  const { openSqliteStore } = await import(`${root}/dist/store/sqlite/sqlite-store.js`);
+  const { openSqliteStore } = await import(`${root}/dist/store/sqlite/store.js`);
   const store = await openSqliteStore(file, { durability: 'normal' });
   const { insertUsers } = await import(`${root}/dist/tasks/users.js`);
   const hash = `pbkdf2_sha256$600000$${'s'.repeat(22)}$${'h'.repeat(43)}=`;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { onTestFinished } from 'vitest';
-import { wakeFileOf } from '../src/store/sqlite/wake-file.js';
+import { wakeFileOf } from '../src/store/sqlite/wake.js';
 
 // Real files and filesystems in trouble, for the fault tests: a tiny tmpfs that can be filled or
 // mounted read-only (mounting needs root, which CI has), and pages of a file overwritten.

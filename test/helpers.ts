@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import { expect, onTestFinished } from 'vitest';
-import { wakeFileOf } from '../src/store/sqlite/wake-file.js';
+import { wakeFileOf } from '../src/store/sqlite/wake.js';
 import { inspect, type Probe } from './inspect.js';
 
 export { inspectDb } from './inspect.js';

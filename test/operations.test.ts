@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobStore } from '../src/store/store.js';
 import { enqueueGeneration } from '../src/operations/generate.js';
 import { cancel, jobDetail, listJobsView, purge, retry } from '../src/operations/jobs.js';

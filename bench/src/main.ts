@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatInteger, renderTable } from '../../dist/cli/output.js';
-import { isPostgresUrl, printableLocation } from '../../dist/store/location.js';
+import { isPostgresUrl, printableLocation } from '../../dist/store/postgres/location.js';
 import { bareCommitRate } from './bare-commit-rate.js';
 import { claimsPastOthers, drainRate, enqueueManyRate, enqueueRate, generation, measureOn, median, pickupLatency } from './measure.js';
 

@@ -6,11 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openQueue, type Queue } from '../../dist/index.js';
+import { claimJobs } from '../../dist/queue/claim.js';
+import { liveWorkers } from '../../dist/queue/live-workers.js';
 import { jobSpec } from '../../dist/queue/task.js';
 import { awaitJob } from '../../dist/queue/wait.js';
 import { sql } from '../../dist/store/kysely.js';
 import { openStore } from '../../dist/store/open.js';
-import { wakeFileOf } from '../../dist/store/sqlite/wake-file.js';
+import { wakeFileOf } from '../../dist/store/sqlite/wake.js';
 import type { Durability, JobStore } from '../../dist/store/store.js';
 import { generateUsers } from '../../dist/tasks/generate-users.js';
 import { noop } from './noop-task.js';
@@ -99,7 +101,7 @@ export async function claimsPastOthers(others: number, claims = 2_000): Promise<
     await scratch.store.enqueueMany(Array.from({ length: claims }, () => jobSpec(noop, {})));
     const started = performance.now();
     for (let i = 0; i < claims; i++) {
-      const [job] = await scratch.store.claim('bench', 1, 60_000, { tasks: [noop.name] });
+      const [job] = await claimJobs(scratch.store, 'bench', 1, 60_000, { tasks: [noop.name] });
       if (job === undefined) throw new Error('a claim found nothing');
     }
     return perSecond(claims, performance.now() - started);
@@ -177,7 +179,7 @@ async function withWorkers<T>(
 ): Promise<T> {
   const processes = Array.from({ length: workers }, () => startWorker(bin, scratch, args));
   try {
-    await until(async () => (await scratch.store.liveWorkers()).length === workers, 30_000, 'the workers to start');
+    await until(async () => (await liveWorkers(scratch.store)).length === workers, 30_000, 'the workers to start');
     return await work(processes);
   } finally {
     for (const worker of processes) worker.child.kill('SIGTERM');

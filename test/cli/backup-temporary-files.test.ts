@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostTag } from '../../src/store/sqlite/snapshot.js';
+import { hostTag } from '../../src/store/sqlite/backup.js';
 import { count, generate, inspectDb, runCli, startCli, tempDb, waitFor } from '../helpers.js';
 import { backupFiles } from './backup-helpers.js';
 

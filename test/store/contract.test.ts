@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '../../src/store/kysely.js';
-import { openPgStore } from '../../src/store/postgres/pg-store.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openPgStore } from '../../src/store/postgres/store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { BatchedCompletion, Completion, JobStore } from '../../src/store/store.js';
 import { tempDb } from '../helpers.js';
 import { tempPgDatabase } from '../postgres.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
 import { tempDb } from '../helpers.js';
 
 // `pragma synchronous`: 2 is FULL, 1 is NORMAL. It is a setting of the connection, so it is read

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { wakeFileOf } from '../../src/store/sqlite/wake-file.js';
+import { wakeFileOf } from '../../src/store/sqlite/wake.js';
 import { runCli, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
 import { enqueueJobs } from '../queue/enqueue.js';
 

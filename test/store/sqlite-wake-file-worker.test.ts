@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { wakeFileOf } from '../../src/store/sqlite/wake-file.js';
+import { wakeFileOf } from '../../src/store/sqlite/wake.js';
 import { generate, startWorker, stopCli, tempDb, waitFor } from '../helpers.js';
 
 // The wake files in /dev/shm: made by the workers that watch them, gone with the last worker on

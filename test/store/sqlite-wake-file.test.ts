@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { wakeFileOf } from '../../src/store/sqlite/wake-file.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
+import { wakeFileOf } from '../../src/store/sqlite/wake.js';
 import { tempDb, waitFor } from '../helpers.js';
 
 let store: SqliteStore | undefined;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openSqliteStore } from '../../../dist/store/sqlite/sqlite-store.js';
+import { openSqliteStore } from '../../../dist/store/sqlite/store.js';
 import type { ChildResult, ChildSpec } from './child.js';
 import { peakRssMiB } from './proc.js';
 import { durabilityOf, usergenFile } from './system-usergen.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { defineTask, openQueue, type Durability, type Queue } from '../../../dist/index.js';
-import { wakeFileOf } from '../../../dist/store/sqlite/wake-file.js';
+import { wakeFileOf } from '../../../dist/store/sqlite/wake.js';
 import type { BenchWorker, Payload, Place, Producer, System, WorkerHooks } from './system.js';
 
 // usergen through its library, as an application uses it: openQueue, defineTask, queue.worker.

@@ -10,8 +10,8 @@ function schemaOf(options: LocationOptions): string {
   return checkSchemaName(options.pgSchema ?? DEFAULT_PG_SCHEMA);
 }
 
-async function withStore<T>(location: string, options: LocationOptions, work: (store: import('./pg-store.js').PgStore) => Promise<T>): Promise<T> {
-  const { openPgStore } = await import('./pg-store.js');
+async function withStore<T>(location: string, options: LocationOptions, work: (store: import('./store.js').PgStore) => Promise<T>): Promise<T> {
+  const { openPgStore } = await import('./store.js');
   const store = await openPgStore(location, { create: false, schema: options.pgSchema });
   try {
     return await work(store);
@@ -31,7 +31,7 @@ export const postgresEngine: Engine = {
   defaultBackupDir: () => path.resolve('backups'),
   missingHere: () => false,
   open: async (location, options) => {
-    const { openPgStore } = await import('./pg-store.js');
+    const { openPgStore } = await import('./store.js');
     return openPgStore(location, { ...options, schema: options.pgSchema });
   },
   // A connection of its own, which writes nothing: the server checks its pages as it reads them.

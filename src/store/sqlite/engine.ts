@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Engine } from '../engine.js';
 import { readHead } from '../file-head.js';
 import { checkDatabaseInPlace } from './check.js';
-import { openSqliteStore } from './sqlite-store.js';
-import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot } from './snapshot.js';
+import { openSqliteStore } from './store.js';
+import { copyDatabaseFiles, inspectSnapshot, restoreSnapshot } from './backup.js';
 
 /** What every SQLite database file begins with. */
 const HEADER = 'SQLite format 3\0';

@@ -28,8 +28,8 @@ import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
 import { GroupCommitter } from './group-commit.js';
 import { completeJob, enqueueJob, enqueueJobNow, enqueueJobsInOne, enqueueUniqueJob, failAttempt, renewLeases } from './jobs.js';
 import { openDatabase, type OpenOptions } from './open.js';
-import { removeAbandonedTemporaryFiles, writeSnapshot } from './snapshot.js';
-import { WakeFile } from './wake-file.js';
+import { removeAbandonedTemporaryFiles, writeSnapshot } from './backup.js';
+import { WakeFile } from './wake.js';
 import { recoverExpired, recoverWorkers } from './workers.js';
 
 /** Opens (creating it, mode 0600, unless `create` is false) a usergen database file as a store. */

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../../errors.js';
-import { writeSnapshotSync, type SnapshotReply, type SnapshotRequest } from './snapshot.js';
+import { writeSnapshotSync, type SnapshotReply, type SnapshotRequest } from './backup.js';
 
 // Runs one snapshot off the main thread (see writeSnapshot) and replies with its outcome.
 let reply: SnapshotReply;

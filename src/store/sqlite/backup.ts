@@ -24,7 +24,7 @@ export type SnapshotInfo = BackupCopy;
  * work, which would otherwise freeze this process's event loop (heartbeats, other jobs).
  */
 export async function writeSnapshot(sourceFile: string, targetFile: string, jobId: number): Promise<SnapshotInfo> {
-  const thread = new Worker(new URL('./snapshot-thread.js', import.meta.url), {
+  const thread = new Worker(new URL('./backup-thread.js', import.meta.url), {
     workerData: { sourceFile, targetFile, jobId } satisfies SnapshotRequest,
   });
   const [reply] = (await once(thread, 'message')) as [SnapshotReply];

@@ -29,7 +29,7 @@ import { describePgError, pgFaultOf } from './faults.js';
 import { claimJobs as claimStatement } from './claim.js';
 import * as statements from './jobs.js';
 import * as workerStatements from './workers.js';
-import { channelOf, listenForWork } from './listen.js';
+import { channelOf, listenForWork } from './wake.js';
 import { openPostgres, type OpenedPg, type PgOpenOptions } from './open.js';
 
 export async function openPgStore(url: string, options: PgOpenOptions = {}): Promise<PgStore> {
