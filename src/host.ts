@@ -42,10 +42,10 @@ export function processStat(pid: number): ProcessStat | undefined {
 }
 
 /**
- * Signal 0 checks existence without signalling. /proc/<pid> can be missing for a live process
- * (/proc mounted with hidepid, another user's process): only ESRCH says the pid is gone.
+ * Whether a process of this pid exists here (EPERM: another user's, alive). Signal 0 checks
+ * existence without signalling; /proc/<pid> can be missing for a live process (/proc mounted with
+ * hidepid, another user's process): only ESRCH says the pid is gone.
  */
-/** Whether a process of this pid exists here (EPERM: another user's, alive). */
 export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -11,9 +11,15 @@ import { LEASE_EXPIRED, recoverDeadWorkers } from './recovery.js';
 export async function claimJobs(store: JobStore, workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
   const first = await store.claim(workerId, limit, leaseMs, options);
   let { jobs } = first;
-  const recovered = first.expired ? await store.recoverExpired(Date.now(), LEASE_EXPIRED) : 0;
-  if ((recovered > 0 || (jobs.length === 0 && (await recoverDeadWorkers(store)) > 0)) && jobs.length < limit) {
-    jobs = jobs.concat((await store.claim(workerId, limit - jobs.length, leaseMs, options)).jobs);
+  // The jobs claimed are committed: a recovery that fails now must not lose them (they would wait
+  // out their lease as this worker's, unrun). It is tried again at the next claim.
+  try {
+    const recovered = first.expired ? await store.recoverExpired(Date.now(), LEASE_EXPIRED) : 0;
+    if ((recovered > 0 || (jobs.length === 0 && (await recoverDeadWorkers(store)) > 0)) && jobs.length < limit) {
+      jobs = jobs.concat((await store.claim(workerId, limit - jobs.length, leaseMs, options)).jobs);
+    }
+  } catch (error) {
+    if (jobs.length === 0) throw error;
   }
   return jobs.length > 1 ? jobs.sort(claimOrder) : jobs;
 }

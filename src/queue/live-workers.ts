@@ -21,14 +21,17 @@ export interface RegisterWait {
   idle: Idle;
   /** True once the worker is stopped: it gives up registering. */
   stopped(): boolean;
+  /** Give up after this many failures in a row (a draining worker); default never. */
+  giveUpAfter?: number | undefined;
 }
 
 /**
  * Records a worker, with where it runs; first gets back the jobs of dead workers of this host.
  * With `wait`, a server out of reach (restarting, the network cut) is waited out as a claim waits
- * it out, until the worker is stopped: its start-up check may have passed just before.
+ * it out, until the worker is stopped (then false: not registered): its start-up check may have
+ * passed just before.
  */
-export async function registerWorker(store: JobStore, worker: NewWorker, leaseMs: number, wait?: RegisterWait): Promise<void> {
+export async function registerWorker(store: JobStore, worker: NewWorker, leaseMs: number, wait?: RegisterWait): Promise<boolean> {
   const failures = wait && new RepeatedFailure(wait.log, 'registering the worker');
   while (!wait?.stopped()) {
     const now = Date.now();
@@ -37,13 +40,15 @@ export async function registerWorker(store: JobStore, worker: NewWorker, leaseMs
       await recoverDeadWorkers(store);
       await store.insertWorker(row);
       failures?.succeeded();
-      return;
+      return true;
     } catch (error) {
       if (!failures || store.faultOf(error) !== 'io') throw store.describeError(error);
-      failures.failed(store.describeError(error).message, CLAIM_RETRY_MS);
+      const count = failures.failed(store.describeError(error).message, CLAIM_RETRY_MS);
+      if (wait?.giveUpAfter !== undefined && count >= wait.giveUpAfter) throw store.describeError(error);
       await wait!.idle.wait(CLAIM_RETRY_MS);
     }
   }
+  return false;
 }
 
 /**

@@ -3,7 +3,7 @@ import { RepeatedFailure } from './repeated-failure.js';
 import type { Logger } from './worker-types.js';
 
 /** A draining worker gives up once this many claims in a row failed for the file's sake (disk full, read-only). */
-const DRAIN_GIVE_UP_AFTER = 3;
+export const DRAIN_GIVE_UP_AFTER = 3;
 
 /**
  * What a worker does about failures of its database: which ones stop it (a damaged file; claims

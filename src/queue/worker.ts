@@ -12,7 +12,7 @@ import { liveWorkers, registerWorker } from './live-workers.js';
 import { Idle } from './idle.js';
 import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
-import { StorageFaults } from './storage-faults.js';
+import { DRAIN_GIVE_UP_AFTER, StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
 import {
   DEFAULT_GRACE_MS,
@@ -134,7 +134,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const register = this.#options.register ?? true;
     if (register) {
       const worker = { id: this.id, host: os.hostname(), pid: process.pid, concurrency: this.#concurrency, tasks: JSON.stringify(this.#taskNames) };
-      await registerWorker(this.#store, worker, this.#leaseMs, { log: this.#log, idle: this.#idle, stopped: () => this.#stopping });
+      const giveUpAfter = this.#options.drain ? DRAIN_GIVE_UP_AFTER : undefined;
+      const wait = { log: this.#log, idle: this.#idle, stopped: () => this.#stopping, giveUpAfter };
+      // Stopped before it could register (or it gave up): nothing was claimed, nothing to tidy up.
+      const registered = await registerWorker(this.#store, worker, this.#leaseMs, wait).catch((error: unknown) => {
+        signal?.removeEventListener('abort', stop);
+        throw error;
+      });
+      if (!registered) {
+        signal?.removeEventListener('abort', stop);
+        return { ...this.#summary };
+      }
     }
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
     const stopWatching = this.#store.watchForWork(() => this.#idle.wake());

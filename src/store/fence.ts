@@ -1,4 +1,5 @@
-// The fence every write about a running job goes through, as each engine's SQL spells it: this
+// The fence every write about a running job goes through, as each engine's raw SQL spells it
+// (kysely's builder spells the same in ../queries.ts, heldBy): this
 // job, still this run's (the worker that claimed it, and the attempt it counted), still running.
 // A run whose lease lapsed and whose job was claimed again, even by the same worker, no longer
 // matches: none of its writes land.

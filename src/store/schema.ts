@@ -44,7 +44,7 @@ export interface WorkerTable {
   /** The worker counts as alive until then; every heartbeat pushes it out. */
   alive_until: number;
   jobs_done: number;
-  /** Where the worker runs (see src/store/liveness.ts); null where that cannot be known. */
+  /** Where the worker runs (see src/queue/liveness.ts); null where that cannot be known. */
   boot_id: string | null;
   pid_namespace: string | null;
   /** When its process started, in clock ticks since boot: tells a reused pid apart. */

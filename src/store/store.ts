@@ -206,7 +206,7 @@ export interface JobStore {
   write<T>(work: (tx: StoreTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
 
   // A worker's hot path. Every write about a running job is fenced by its claim (worker and attempt).
-  /** Claims up to `limit` ready jobs, best first (priority, run_at, id), leased for `leaseMs`. */
+  /** Claims the best `limit` ready jobs (by claimOrder), leased for `leaseMs`; they come in no particular order. */
   claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimResult>;
   /** Puts back (or fails, with no attempts left) the running jobs whose lease ran out before `now`; returns how many. */
   recoverExpired(now: number, error: RecoveryError): Promise<number>;

@@ -4,7 +4,8 @@ import type { Engine, LocationOptions } from '../engine.js';
 import { isDumpFile } from './backup.js';
 import { checkSchemaName, DEFAULT_PG_SCHEMA, isPostgresUrl, printableLocation } from './location.js';
 
-// The store and the backups' code are loaded (import()) only for a PostgreSQL database.
+// The store, and with it pg, is loaded (import()) only for a PostgreSQL database; backup.ts is
+// loaded with this file, for isDumpFile, and loads nothing of pg itself.
 
 function schemaOf(options: LocationOptions): string {
   return checkSchemaName(options.pgSchema ?? DEFAULT_PG_SCHEMA);

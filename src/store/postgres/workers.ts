@@ -30,7 +30,7 @@ export function recoverExpired(s: string): string {
   ) ${recoverJobs(s, 'id in (select id from expired)')}`;
 }
 
-/** The running jobs of the workers whose ids are $4, and (deleteWorkers) then their rows. */
+/** The running jobs of the workers whose ids are $4 (their rows are deleted in the same transaction, by store.ts). */
 export function recoverWorkers(s: string): string {
   return recoverJobs(s, 'locked_by = any($4::text[])');
 }

@@ -150,7 +150,7 @@ const RENEW_LEASES = `update jobs set locked_until = ?
 
 // Hot path, precompiled: completions. One statement marks one job that wrote through its
 // transaction; one statement marks a whole batch of jobs that wrote nothing of their own. Both
-// spell out heldBy's fence: a run whose lease lapsed and whose job this same worker claimed again
+// go through the fence (../fence.ts): a run whose lease lapsed and whose job this same worker claimed again
 // must not complete the newer attempt.
 const COMPLETE_SET = `state = 'succeeded', finished_at = ?, locked_by = null, locked_until = null,
   progress_current = coalesce(progress_total, progress_current)`;

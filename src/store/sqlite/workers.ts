@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 import type { RecoveryError } from '../store.js';
 
 // Putting back the jobs of workers that died, in SQLite's SQL: which ones, and with what error,
-// is the queue's (src/queue/recovery.ts). The workers' rows themselves are ../queries.ts's.
+// is the queue's (src/queue/recovery.ts). The workers' rows are written by ../queries.ts.
 
 /** Puts back (or fails) the running jobs whose lease ran out before `now`; returns how many. */
 export async function recoverExpired(db: Kysely<Database>, now: number, error: RecoveryError): Promise<number> {

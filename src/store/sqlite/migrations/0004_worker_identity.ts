@@ -3,7 +3,7 @@ import { sql } from '../../kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Where a worker runs, so that one on this host whose process is gone is known dead at once
-  // (src/store/liveness.ts). Null where it cannot be known: then its lease alone decides.
+  // (src/queue/liveness.ts). Null where it cannot be known: then its lease alone decides.
   await db.schema.alterTable('workers').addColumn('boot_id', 'text').execute();
   await db.schema.alterTable('workers').addColumn('pid_namespace', 'text').execute();
   await db.schema.alterTable('workers').addColumn('start_ticks', 'integer').execute();
