@@ -4,7 +4,6 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'pg';
 import { UserError } from '../../errors.js';
 import { passwordOf, printableLocation, urlWithoutPassword, withoutPassword } from './location.js';
-import { readHead } from '../file-head.js';
 import { MissingProgram, runProgram } from '../programs.js';
 import type { BackupCopy } from '../store.js';
 import { fsyncPath, temporaryNameOf } from '../temporary-files.js';
@@ -20,16 +19,8 @@ const MISSING = {
   install: 'apt-get install postgresql-client-15',
 };
 
-/** What every custom-format archive begins with. */
-const ARCHIVE_MAGIC = 'PGDMP';
-
 /** The tables every usergen schema has: an archive without their data is not a backup of one. */
 const TABLES = ['usergen_schema', 'jobs', 'workers', 'users', 'backups'];
-
-/** Whether `file` is a pg_dump archive (custom format), by its first bytes; false for anything unreadable. */
-export function isDumpFile(file: string): boolean {
-  return readHead(file, ARCHIVE_MAGIC.length) === ARCHIVE_MAGIC;
-}
 
 /**
  * Runs pg_dump or pg_restore on the database `url` names (when given). The password goes in their

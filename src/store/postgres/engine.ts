@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 import type { Engine, LocationOptions } from '../engine.js';
-import { isDumpFile } from './backup.js';
+import { isDumpFile } from './dump-file.js';
 import { checkSchemaName, DEFAULT_PG_SCHEMA, isPostgresUrl, printableLocation } from './location.js';
 
-// The store, and with it pg, is loaded (import()) only for a PostgreSQL database; backup.ts is
-// loaded with this file, for isDumpFile, and loads nothing of pg itself.
+// The store and the backups' code, and with them pg, are loaded (import()) only for a PostgreSQL
+// database: an SQLite command loads this file and dump-file.ts alone.
 
 function schemaOf(options: LocationOptions): string {
   return checkSchemaName(options.pgSchema ?? DEFAULT_PG_SCHEMA);
