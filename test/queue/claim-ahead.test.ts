@@ -108,8 +108,17 @@ describe.each(ENGINES)('claim-ahead on $name', (engine) => {
       async () => (await runningJobs()) === 1 && (await db.count("select count(*) from jobs where id = 30 and state = 'running'")) === 1,
       'job 30 alone running',
     );
-    expect(await db.count("select count(*) from jobs where state = 'succeeded'")).toBe(29);
-    expect(await db.count("select count(*) from jobs where state = 'queued' and attempts > 0")).toBe(0);
+    // All at once, so that a failure shows where every job went.
+    const states = await db.all<{ state: string; attempts: number; jobs: number; first: number; last: number }>(
+      'select state, attempts, count(*) as jobs, min(id) as first, max(id) as last from jobs group by state, attempts order by first',
+    );
+    expect(
+      states.map((row) => ({ ...row, jobs: Number(row.jobs), attempts: Number(row.attempts), first: Number(row.first), last: Number(row.last) })),
+    ).toEqual([
+      { state: 'succeeded', attempts: 1, jobs: 29, first: 1, last: 29 },
+      { state: 'running', attempts: 1, jobs: 1, first: 30, last: 30 },
+      { state: 'queued', attempts: 0, jobs: 70, first: 31, last: 100 },
+    ]);
 
     stopping.abort();
     release();
