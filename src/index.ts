@@ -5,6 +5,8 @@ export { openQueue, Queue, type Job, type OpenQueueOptions, type QueueTransactio
 export { defineTask, type CompletionJobs, type EnqueueOptions, type TaskContext, type TaskDefinition, type TaskSpec } from './queue/task.js';
 export type { JobEvent, Logger, Worker, WorkerEvents, WorkerOptions, WorkerSummary } from './queue/worker.js';
 export type { BackoffOptions } from './queue/backoff.js';
+export type { Schedule, ScheduleCadence, ScheduleOptions } from './queue/schedules.js';
+export type { CatchUp } from './store/schema.js';
 export { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from './queue/errors.js';
 export { StorageError, type Durability, type StorageFault } from './store/store.js';
 export { UsageError, UserError } from './errors.js';

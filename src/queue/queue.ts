@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { JobRow } from '../store/schema.js';
 import { openStore } from '../store/open.js';
 import type { Durability, JobStore } from '../store/store.js';
+import { listSchedules, pauseSchedule, removeSchedule, resumeSchedule, saveSchedule, type Schedule, type ScheduleOptions } from './schedules.js';
 import { jobSpec, type EnqueueOptions, type TaskOf } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
@@ -103,6 +104,34 @@ export class Queue {
   /** The job with this id, as it is now. */
   getJob(id: number): Promise<Job | undefined> {
     return this.#store.getJob(id);
+  }
+
+  /**
+   * Saves the schedule `name` (inserted, or updated in place): a job of `task` with `payload` at
+   * each slot, fired by every worker that runs the task, one job per slot however many run.
+   */
+  schedule<P>(name: string, task: TaskOf<P>, payload: NoInfer<P>, options: ScheduleOptions): Promise<Schedule> {
+    return saveSchedule(this.#store, name, task, payload, options);
+  }
+
+  /** Every schedule, by name, with its next slot and its last job. */
+  schedules(): Promise<Schedule[]> {
+    return listSchedules(this.#store);
+  }
+
+  /** Removes the schedule (its jobs stay); rejects when there is none of that name. */
+  unschedule(name: string): Promise<void> {
+    return removeSchedule(this.#store, name);
+  }
+
+  /** No slot of the schedule fires until it is resumed. */
+  pauseSchedule(name: string): Promise<Schedule> {
+    return pauseSchedule(this.#store, name);
+  }
+
+  /** The schedule fires again from its next slot; those that came while it was paused are not fired. */
+  resumeSchedule(name: string): Promise<Schedule> {
+    return resumeSchedule(this.#store, name);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,8 @@ import { claimJobs } from './claim.js';
 import { runJob, type RunContext } from './job-life.js';
 import { JobRun } from './job-run.js';
 import { Leases } from './leases.js';
-import { liveWorkers, registerWorker } from './live-workers.js';
+import { CLAIM_RETRY_MS, liveWorkers, registerWorker } from './live-workers.js';
+import { fireSchedules } from './schedule-firing.js';
 import { Idle } from './idle.js';
 import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
@@ -27,8 +28,6 @@ import {
 } from './worker-types.js';
 
 export * from './worker-types.js';
-
-import { CLAIM_RETRY_MS } from './live-workers.js';
 
 /**
  * Claim-ahead: while the jobs run shorter than SHORT_JOB_MS on average, a claim takes up to the
@@ -148,6 +147,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
     const stopWatching = this.#store.watchForWork(() => this.#idle.wake());
+    // A draining worker, or one run for a single job, fires no schedule: it is about to exit.
+    const oneOff = this.#options.drain === true || this.#options.jobId !== undefined;
+    const stopFiring = oneOff ? undefined : fireSchedules(this.#store, this.#tasks, this.#pollMs, this.#log);
     this.#options.onRunning?.();
     try {
       await this.#claimUntilStopped();
@@ -158,6 +160,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } finally {
       clearInterval(heartbeat);
       stopWatching();
+      await stopFiring?.();
       signal?.removeEventListener('abort', stop);
       if (register) {
         await this.#store

@@ -1,5 +1,7 @@
 import type { Expression, Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
-import { JOB_STATES, type Database, type JobRow, type JobState, type WorkerRow } from './schema.js';
+import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow, type WorkerRow } from './schema.js';
+import * as schedules from './schedules.js';
+import type { ScheduleSpec } from './schedules.js';
 import type { Claim, HostIdentity, JobFilter, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
 
 // The statements every engine runs alike: kysely's builder only, no SQL of one engine. Each engine
@@ -265,5 +267,33 @@ export abstract class BuilderQueries {
 
   jobTotals(): Promise<JobTotal[]> {
     return jobTotals(this.db);
+  }
+
+  saveSchedule(spec: ScheduleSpec, now: number): Promise<ScheduleRow> {
+    return schedules.saveSchedule(this.db, spec, now);
+  }
+
+  getSchedule(name: string): Promise<ScheduleRow | undefined> {
+    return schedules.getSchedule(this.db, name);
+  }
+
+  listSchedules(): Promise<ScheduleRow[]> {
+    return schedules.listSchedules(this.db);
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return schedules.deleteSchedule(this.db, name);
+  }
+
+  setSchedulePaused(name: string, paused: boolean, nextRunAt: number | undefined, now: number): Promise<ScheduleRow | undefined> {
+    return schedules.setSchedulePaused(this.db, name, paused, nextRunAt, now);
+  }
+
+  dueSchedules(tasks: readonly string[], now: number): Promise<ScheduleRow[]> {
+    return schedules.dueSchedules(this.db, tasks, now);
+  }
+
+  nextScheduleAt(tasks: readonly string[]): Promise<number | undefined> {
+    return schedules.nextScheduleAt(this.db, tasks);
   }
 }

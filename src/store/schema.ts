@@ -102,15 +102,49 @@ export interface BackupTable {
   job_id: number | null;
 }
 
+/** What a slot missed while no worker ran becomes (see src/queue/schedules.ts). */
+export const CATCH_UPS = ['none', 'latest', 'all'] as const;
+export type CatchUp = (typeof CATCH_UPS)[number];
+
+/** A schedule: its task's job is enqueued at each slot of its cadence (`every_ms`, or `cron` in `timezone`). */
+export interface ScheduleTable {
+  name: string;
+  task: string;
+  /** JSON. */
+  payload: string;
+  every_ms: number | null;
+  cron: string | null;
+  /** IANA zone of the cron expression; null: UTC. */
+  timezone: string | null;
+  catch_up: CatchUp;
+  /** 1: a slot fires even while the schedule's previous job is queued or running. */
+  overlap: number;
+  priority: number;
+  /** Null: the task's own. */
+  max_attempts: number | null;
+  paused: number;
+  /** The first slot not yet fired (or skipped). */
+  next_run_at: number;
+  last_slot: number | null;
+  last_job_id: number | null;
+  last_fired_at: number | null;
+  /** Slots not fired: missed while no worker ran, or come while the previous job had not ended. */
+  skipped: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   jobs: JobTable;
   workers: WorkerTable;
+  schedules: ScheduleTable;
   users: UserTable;
   backups: BackupTable;
 }
 
 export type JobRow = Selectable<JobTable>;
 export type WorkerRow = Selectable<WorkerTable>;
+export type ScheduleRow = Selectable<ScheduleTable>;
 export type UserRow = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;
 export type BackupRow = Selectable<BackupTable>;

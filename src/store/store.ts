@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { UserError } from '../errors.js';
-import type { Database, JobRow, JobState, WorkerRow } from './schema.js';
+import type { Database, JobRow, JobState, ScheduleRow, WorkerRow } from './schema.js';
+import type { ScheduleAdvance, ScheduleSpec } from './schedules.js';
 
 // The seam between the queue and the engines that keep its tables (src/store/sqlite/,
 // src/store/postgres/). Each method is a narrow question or a write of rows: which job to run
@@ -147,6 +148,11 @@ export interface StoreTransaction {
   /** kysely's builder, for the task's or application's own tables. */
   readonly db: Transaction<Database>;
   enqueue(spec: NewJobSpec): Promise<JobRow>;
+  /** Undefined when a job with this key was ever enqueued. */
+  enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined>;
+  getJob(id: number): Promise<JobRow | undefined>;
+  /** Moves a schedule on from its slot `from` (see schedules.ts); false when another fired it first, or it was paused or removed. */
+  advanceSchedule(name: string, from: number, advance: ScheduleAdvance): Promise<boolean>;
   /** Marks the job succeeded, fenced by its claim; false when the claim no longer holds it. */
   complete(completion: Completion): Promise<boolean>;
   /** Pushes out the leases of `runs` and the worker's row, as the heartbeat does. */
@@ -236,6 +242,20 @@ export interface JobStore {
   watchForWork(onWork: () => void): () => void;
   /** A worker has stopped; `last` when no other is alive on the database, which then tidies up its wake-up channel. */
   workerStopped(last: boolean): Promise<void>;
+
+  // Schedules (their rules are the queue's: src/queue/schedules.ts).
+  /** Inserts or updates the schedule of its name (its fires, skips and pause kept). */
+  saveSchedule(spec: ScheduleSpec, now: number): Promise<ScheduleRow>;
+  getSchedule(name: string): Promise<ScheduleRow | undefined>;
+  /** By name. */
+  listSchedules(): Promise<ScheduleRow[]>;
+  deleteSchedule(name: string): Promise<boolean>;
+  /** Undefined when there is none of that name; resumed, it goes on from `nextRunAt`. */
+  setSchedulePaused(name: string, paused: boolean, nextRunAt: number | undefined, now: number): Promise<ScheduleRow | undefined>;
+  /** The unpaused schedules of `tasks` due at `now`, the most overdue first. */
+  dueSchedules(tasks: readonly string[], now: number): Promise<ScheduleRow[]>;
+  /** The next slot of the unpaused schedules of `tasks`. */
+  nextScheduleAt(tasks: readonly string[]): Promise<number | undefined>;
 
   // Seeing and steering the queue.
   getJob(id: number): Promise<JobRow | undefined>;

@@ -4,7 +4,8 @@ import { liveCompletions, settleCompletions, type PendingCompletion, type Writte
 import { CompiledQuery } from '../kysely.js';
 import { printableLocation } from './location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
-import { BuilderQueries, touchWorker } from '../queries.js';
+import { BuilderQueries, getJob, touchWorker } from '../queries.js';
+import { advanceSchedule } from '../schedules.js';
 import type { Database, JobRow, JobState } from '../schema.js';
 import type {
   BackupCopy,
@@ -138,6 +139,13 @@ export class PgStore extends BuilderQueries implements JobStore {
         const [row] = await run<JobRow>(this.#sql.insert, [...statements.newJobParameters(spec, now), now, this.#channel]);
         return statements.jobRowOf(row!);
       },
+      enqueueUnique: async (spec) => {
+        const now = Date.now();
+        const [row] = await run<JobRow>(this.#sql.insertUnique, [...statements.newJobParameters(spec, now), now, this.#channel, spec.uniqueKey]);
+        return row && statements.jobRowOf(row);
+      },
+      getJob: (id) => getJob(trx, id),
+      advanceSchedule: (name, from, advance) => advanceSchedule(trx, name, from, advance),
       complete: async ({ jobId, workerId, attempt, result }) => {
         const { numAffectedRows } = await trx.executeQuery(CompiledQuery.raw(this.#sql.complete, [Date.now(), result, jobId, workerId, attempt]));
         return numAffectedRows === 1n;

@@ -21,6 +21,7 @@ import {
 } from '../store.js';
 import { durations, purgeJobs, retryJob } from './admin.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
+import { advanceSchedule } from '../schedules.js';
 import { checkDatabaseInPlace } from './check.js';
 import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
@@ -129,6 +130,13 @@ export class SqliteStore extends BuilderQueries implements JobStore {
         runAts.push(job.run_at);
         return job;
       },
+      async enqueueUnique(spec) {
+        const job = await enqueueUniqueJob(trx, spec);
+        if (job) runAts.push(job.run_at);
+        return job;
+      },
+      getJob: (id) => getJob(trx, id),
+      advanceSchedule: (name, from, advance) => advanceSchedule(trx, name, from, advance),
       complete: (completion) => completeJob(trx, completion),
       async renewLeases(workerId, runs, leaseMs, jobsDone) {
         const now = Date.now();

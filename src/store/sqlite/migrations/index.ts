@@ -6,6 +6,7 @@ import * as workerIdentity from './0004_worker_identity.js';
 import * as workerTasks from './0005_worker_tasks.js';
 import * as readyJobsByTask from './0006_ready_jobs_by_task.js';
 import * as jobsWithoutAutoincrement from './0007_jobs_without_autoincrement.js';
+import * as createSchedules from './0008_create_schedules.js';
 
 /** Every migration, in order. Listed here rather than read from a folder at run time. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_worker_tasks': workerTasks,
   '0006_ready_jobs_by_task': readyJobsByTask,
   '0007_jobs_without_autoincrement': jobsWithoutAutoincrement,
+  '0008_create_schedules': createSchedules,
 };
 
 /** The schema version a file is at once every migration has run (stored in `PRAGMA user_version`). */
