@@ -12,6 +12,7 @@ import * as purge from './commands/purge.js';
 import * as restore from './commands/restore.js';
 import * as retryCancel from './commands/retry-cancel.js';
 import * as schedule from './commands/schedule.js';
+import * as schedules from './commands/schedules.js';
 import * as serve from './commands/serve.js';
 import * as status from './commands/status.js';
 import * as worker from './commands/worker.js';
@@ -34,7 +35,7 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, serve])
+  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, schedules, serve])
     command.register(program, context);
   return program;
 }

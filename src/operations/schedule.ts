@@ -13,6 +13,8 @@ import { runBackupJob } from './backups.js';
 // run it here) made here and told as events; the caller prints them (the CLI) or shows them.
 
 export interface BackupScheduleOptions {
+  /** The schedule's name (default backup): its slots' jobs have its slot keys. */
+  name?: string;
   /** When the slots are: everyCadence or cronCadence. */
   cadence: Cadence;
   payload: BackupPayload;
@@ -51,7 +53,7 @@ export async function runBackupSchedule(store: JobStore, options: BackupSchedule
     const next = cadence.next(Date.now());
     report({ type: 'next', at: next });
     if (!(await sleepUntil(next, signal))) return;
-    await runSlot(store, options, next, slotKey(BACKUP_TASK, next));
+    await runSlot(store, options, next, slotKey(options.name ?? BACKUP_TASK, next));
   }
 }
 
@@ -85,7 +87,7 @@ async function catchUp(store: JobStore, options: BackupScheduleOptions): Promise
   }
   report({ type: 'catch-up', newest });
   const slot = options.cadence.slotOf(Date.now());
-  await runSlot(store, options, slot, `${slotKey(BACKUP_TASK, slot)}/catch-up:${dir}`);
+  await runSlot(store, options, slot, `${slotKey(options.name ?? BACKUP_TASK, slot)}/catch-up:${dir}`);
 }
 
 /** The folder a backup job writes to; undefined for a payload that fails validation (its job fails at once). */

@@ -64,6 +64,11 @@ export function cadenceOf(row: Pick<ScheduleRow, 'every_ms' | 'cron' | 'timezone
   return row.every_ms !== null ? Promise.resolve(everyCadence(row.every_ms)) : cronCadence(row.cron!, row.timezone ?? undefined);
 }
 
+/** The cadence `options` describe; a UsageError when they are wrong. */
+export function cadenceOfOptions(options: ScheduleCadence): Promise<Cadence> {
+  return cadenceOf(cadenceColumns(options));
+}
+
 function cadenceColumns(options: ScheduleCadence): Pick<ScheduleRow, 'every_ms' | 'cron' | 'timezone'> {
   const every = 'every' in options ? options.every : undefined;
   const cron = 'cron' in options ? options.cron : undefined;

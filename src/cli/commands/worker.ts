@@ -1,12 +1,11 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import { missingHere, runWorker, workerTasks } from '../../operations/worker.js';
 import { checkGlobalOptions, databaseFile, openCommandDatabase, type CliContext } from '../context.js';
 import { checkLogFile, createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseChoice, parseDuration, parseInteger } from '../parse.js';
+import { collect, taskModules } from '../task-modules.js';
 
 interface Flags {
   concurrency?: string;
@@ -39,11 +38,7 @@ function parseOptions(flags: Flags): WorkerCommandOptions {
     leaseMs: parseDuration(flags.lease, '--lease', 500),
     logLevel: parseChoice(flags.loglevel === 'warn' ? 'warning' : flags.loglevel, '--loglevel', LOG_LEVELS),
     logFile: flags.logfile,
-    taskModules: flags.tasks.map((module) => {
-      const resolved = path.resolve(module);
-      if (!fs.existsSync(resolved)) throw new UsageError(`--tasks: no such file: ${module}`);
-      return resolved;
-    }),
+    taskModules: taskModules(flags.tasks),
   };
 }
 
@@ -89,8 +84,4 @@ async function runWorkerCommand(options: WorkerCommandOptions, command: Command,
   } finally {
     await store.close().catch(() => {});
   }
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
