@@ -70,8 +70,37 @@ worker.on('succeeded', (event) => events.push(event));
 const summary = await worker.run();
 const done = await queue.getJob(many[1]!);
 const greeted = await queue.transaction((tx) => tx.db.selectFrom('greeted').select('name').execute());
+
+// A schedule of its own task, kept in the database, fired by the worker that runs the task.
+const tick = defineTask<{ n: number }, number>({
+  name: 'tick',
+  validate(payload) {
+    const { n } = payload as Partial<{ n: number }>;
+    if (typeof n !== 'number') throw new Error('n must be a number');
+    return { n };
+  },
+  async handler({ n }) {
+    return n;
+  },
+});
+const saved = await queue.schedule('ticker', tick, { n: 7 }, { every: '1s', catchUp: 'none' });
+// @ts-expect-error: the payload of tick is { n: number }
+await queue.schedule('bad', tick, { n: 'x' }, { every: '1s' }).catch(() => undefined);
+// @ts-expect-error: a schedule has a period or a cron expression
+await queue.schedule('bad', tick, { n: 1 }, { catchUp: 'all' }).catch(() => undefined);
+const ticking = new AbortController();
+const ticker = queue.worker({ tasks: [tick], concurrency: 1 });
+const ticks: unknown[] = [];
+ticker.on('succeeded', (event) => {
+  ticks.push(event.result);
+  if (ticks.length === 2) ticking.abort();
+});
+await ticker.run(ticking.signal);
+const listed = (await queue.schedules()).map((schedule) => [schedule.name, schedule.cadence, schedule.last_job_state]);
+await queue.unschedule('ticker');
+const left = await queue.schedules();
 await queue.close();
-console.log(JSON.stringify({ one: one.id, many, unique: [once?.id, twice ?? null], refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted }));
+console.log(JSON.stringify({ one: one.id, many, unique: [once?.id, twice ?? null], refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted, schedule: { name: saved.name, ticks, listed, left: left.length } }));
 `;
 
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -105,7 +134,7 @@ function projectWithPackedUsergen(): string {
 }
 
 describe('usergen as a library', () => {
-  it('a TypeScript program importing only from usergen compiles under --strict, enqueues (one, many, unique, in its own transaction) and runs a worker in-process', () => {
+  it('a TypeScript program importing only from usergen compiles under --strict, enqueues (one, many, unique, in its own transaction), runs a worker in-process, and schedules its own task', () => {
     const project = projectWithPackedUsergen();
     fs.writeFileSync(path.join(project, 'program.ts'), PROGRAM);
     run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project);
@@ -120,6 +149,7 @@ describe('usergen as a library', () => {
       results: ['hello, ada', 'hello, alan', 'hello, grace', 'hello, linus', 'hello, once'],
       last: 'succeeded',
       greeted: [{ name: 'linus' }],
+      schedule: { name: 'ticker', ticks: [7, 7], listed: [['ticker', 'every 1s', 'succeeded']], left: 0 },
     });
 
     // Each @ts-expect-error line is what the compiler must refuse: without it, the program fails to compile.

@@ -11,6 +11,8 @@ import { NotFound, WrongState } from './refusals.js';
 export interface ListJobsOptions {
   state?: JobState | undefined;
   task?: string | undefined;
+  /** The jobs of this schedule only. */
+  schedule?: string | undefined;
   limit: number;
 }
 
@@ -23,7 +25,7 @@ export interface JobsListing {
 
 export async function listJobsView(store: JobStore, options: ListJobsOptions): Promise<JobsListing> {
   const workers = await liveWorkers(store);
-  const jobs = await store.listJobs({ state: options.state, task: options.task, limit: options.limit });
+  const jobs = await store.listJobs({ state: options.state, task: options.task, schedule: options.schedule, limit: options.limit });
   // With no worker alive every job waits for one; only a live worker's task list says which it will never take.
   const known = workers.length === 0 ? undefined : tasksRun(workers);
   const waiting = known === undefined ? [] : jobs.filter((job) => job.state === 'queued' && !known.has(job.task));

@@ -3,6 +3,7 @@ import { nextBackupJob } from './backups.js';
 import type { JobState } from '../store/schema.js';
 import type { JobStore, QueueStatus } from '../store/store.js';
 import { liveWorkers, tasksRun } from '../queue/live-workers.js';
+import { listSchedules } from '../queue/schedules.js';
 import type { WorkerRow } from '../store/schema.js';
 import { iso } from './job-view.js';
 
@@ -22,6 +23,19 @@ export interface NextBackup {
   run_at: string;
 }
 
+export interface ScheduleView {
+  name: string;
+  task: string;
+  /** `every 1h`, `on cron '0 3 * * *' in Europe/Berlin`. */
+  cadence: string;
+  paused: boolean;
+  next_run_at: string;
+  last_job_id: number | null;
+  last_job_state: JobState | null;
+  last_fired_at: string | null;
+  skipped: number;
+}
+
 export interface QueueStatusView {
   /** When the status was read: ages (the oldest wait, a heartbeat's) are counted from it. */
   checked_at: string;
@@ -37,6 +51,8 @@ export interface QueueStatusView {
   next_backup: NextBackup | null;
   /** Ready jobs of tasks no live worker runs, per task. */
   waiting_for_a_worker_that_knows_their_task: Array<{ task: string; ready: number }>;
+  /** Every schedule, by name. */
+  schedules: ScheduleView[];
 }
 
 /** Jobs per state, live workers, the oldest waiting job, throughput, the last backup. */
@@ -46,6 +62,7 @@ export async function queueStatusView(store: JobStore, options: { now?: number }
   const workers = await liveWorkers(store, now);
   const lastBackup = await newestBackupTime(store.db);
   const nextBackup = await nextBackupJob(store);
+  const schedules = await listSchedules(store);
   return {
     checked_at: iso(now),
     counts: status.counts,
@@ -64,6 +81,17 @@ export async function queueStatusView(store: JobStore, options: { now?: number }
     last_backup_at: lastBackup === undefined ? null : iso(lastBackup),
     next_backup: nextBackup === undefined ? null : { job_id: nextBackup.id, state: nextBackup.state, run_at: iso(nextBackup.run_at) },
     waiting_for_a_worker_that_knows_their_task: waitingForAWorker(workers, status.ready_by_task),
+    schedules: schedules.map((schedule) => ({
+      name: schedule.name,
+      task: schedule.task,
+      cadence: schedule.cadence,
+      paused: schedule.paused,
+      next_run_at: iso(schedule.next_run_at),
+      last_job_id: schedule.last_job_id,
+      last_job_state: schedule.last_job_state,
+      last_fired_at: schedule.last_fired_at === null ? null : iso(schedule.last_fired_at),
+      skipped: schedule.skipped,
+    })),
   };
 }
 

@@ -106,22 +106,43 @@ export async function fireSchedule(store: JobStore, task: TaskDefinition, row: S
 export function fireSchedules(store: JobStore, tasks: ReadonlyMap<string, TaskDefinition>, pollMs: number, log: Logger): () => Promise<void> {
   const stopping = new AbortController();
   const names = [...tasks.keys()];
+  /** The schedules that could not be fired, and why, each told once (until it fires again). */
+  const failing = new Map<string, string>();
+  const fireDue = async (): Promise<boolean> => {
+    let allFired = true;
+    for (const row of await store.dueSchedules(names, Date.now())) {
+      try {
+        const jobs = await fireSchedule(store, tasks.get(row.task)!, row, Date.now(), log);
+        failing.delete(row.name);
+        for (const job of jobs) log.info(`Schedule ${row.name}: queued job ${job.id} for ${new Date(job.run_at).toISOString()}`);
+      } catch (error) {
+        // One schedule that cannot be fired (a row this usergen cannot read, a database fault)
+        // holds up none of the others.
+        allFired = false;
+        const message = toError(error).message;
+        if (failing.get(row.name) !== message) log.warn(`schedule ${row.name}: could not fire its slot (${message}); trying again`);
+        failing.set(row.name, message);
+      }
+    }
+    return allFired;
+  };
+  let unread: string | undefined;
   const loop = (async () => {
     while (!stopping.signal.aborted) {
       let wakeAt = Date.now() + pollMs;
       try {
         const next = await store.nextScheduleAt(names);
         if (next !== undefined && next <= Date.now()) {
-          for (const row of await store.dueSchedules(names, Date.now())) {
-            const jobs = await fireSchedule(store, tasks.get(row.task)!, row, Date.now(), log);
-            for (const job of jobs) log.info(`Schedule ${row.name}: queued job ${job.id} for ${new Date(job.run_at).toISOString()}`);
-          }
-          continue;
+          if (await fireDue()) continue;
+        } else if (next !== undefined) {
+          wakeAt = Math.min(wakeAt, next);
         }
-        if (next !== undefined) wakeAt = Math.min(wakeAt, next);
+        unread = undefined;
       } catch (error) {
-        // The database busy, full or out of reach: the slot is fired once it answers again.
-        log.warn(`could not fire the schedules (${toError(error).message}); trying again in ${pollMs} ms`);
+        // The database busy, full or out of reach: the slots are fired once it answers again.
+        const message = toError(error).message;
+        if (unread !== message) log.warn(`could not read the schedules (${message}); trying again every ${pollMs} ms`);
+        unread = message;
       }
       await sleepUntil(wakeAt, stopping.signal);
     }

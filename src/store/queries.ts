@@ -1,5 +1,6 @@
 import type { Expression, Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow, type WorkerRow } from './schema.js';
+import { sql } from './kysely.js';
 import * as schedules from './schedules.js';
 import type { ScheduleSpec } from './schedules.js';
 import type { Claim, HostIdentity, JobFilter, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
@@ -48,6 +49,11 @@ export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise
   let query = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(filter.limit);
   if (filter.state !== undefined) query = query.where('state', '=', filter.state);
   if (filter.task !== undefined) query = query.where('task', '=', filter.task);
+  if (filter.schedule !== undefined) {
+    // Not LIKE: a name may hold its wildcard `_`.
+    const prefix = `${filter.schedule}@`;
+    query = query.where(sql<string>`substr(unique_key, 1, ${prefix.length})`, '=', prefix);
+  }
   return query.execute();
 }
 

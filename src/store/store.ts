@@ -93,6 +93,8 @@ export interface HostIdentity {
 export interface JobFilter {
   state?: JobState | undefined;
   task?: string | undefined;
+  /** The jobs of the schedule of this name (their unique keys are its slots'). */
+  schedule?: string | undefined;
   limit: number;
 }
 

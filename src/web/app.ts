@@ -4,6 +4,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { cancel, retry } from '../operations/jobs.js';
 import { enqueueGeneration } from '../operations/generate.js';
 import { NotFound, WrongState } from '../operations/refusals.js';
+import { scheduleView } from './pages/schedules.js';
 import { JOB_STATES, type JobState } from '../store/schema.js';
 import type { JobStore } from '../store/store.js';
 import { DEFAULT_HASH_ITERATIONS } from '../tasks/password.js';
@@ -87,6 +88,10 @@ export function createWebApp(options: WebOptions): Hono {
         ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.`
         : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
+  });
+  app.get('/schedules/:name', async (c) => {
+    const view = await scheduleView(store, c.req.param('name'), { readOnly });
+    return view === undefined ? c.notFound() : c.html(view);
   });
   app.get('/events', (c) => liveJobs(c, store, readStatus, { ...jobsFilter(c), job: positiveInteger(c.req.query('job')) }, shuttingDown));
 

@@ -55,6 +55,26 @@ export async function metricsText(store: JobStore, now = Date.now()): Promise<st
     [{}, (status.oldest_ready_wait_ms ?? 0) / 1000],
   ]);
   metric('usergen_workers_alive', 'gauge', 'Workers alive on this database.', [[{}, status.workers.length]]);
+  const scheduleSamples = (value: (schedule: (typeof status.schedules)[number]) => number): Array<[Record<string, string>, number]> =>
+    status.schedules.map((schedule) => [{ schedule: schedule.name, task: schedule.task }, value(schedule)]);
+  metric(
+    'usergen_schedule_last_fire_timestamp_seconds',
+    'gauge',
+    'When each schedule last fired a slot (0: never).',
+    scheduleSamples((schedule) => (schedule.last_fired_at === null ? 0 : Date.parse(schedule.last_fired_at) / 1000)),
+  );
+  metric(
+    'usergen_schedule_next_run_timestamp_seconds',
+    'gauge',
+    'When the next slot of each schedule is due (0: paused).',
+    scheduleSamples((schedule) => (schedule.paused ? 0 : Date.parse(schedule.next_run_at) / 1000)),
+  );
+  metric(
+    'usergen_schedule_skipped_slots_total',
+    'counter',
+    'Slots of each schedule not fired: missed while no worker ran, or come while its previous job had not ended.',
+    scheduleSamples((schedule) => schedule.skipped),
+  );
   metric('usergen_last_backup_timestamp_seconds', 'gauge', 'When the newest backup on record was made (0: none).', [
     [{}, status.last_backup_at === null ? 0 : Date.parse(status.last_backup_at) / 1000],
   ]);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { queueStatusView, type QueueStatusView } from '../../operations/status.js';
+import { queueStatusView, type QueueStatusView, type ScheduleView } from '../../operations/status.js';
 import { withCommandDatabase } from '../context.js';
 import { formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 
 export function register(program: Command): void {
   program
     .command('status')
-    .description('jobs per state, live workers, the oldest waiting job, throughput, the last and next backup')
+    .description('jobs per state, live workers, the oldest waiting job, throughput, the last and next backup, the schedules')
     .option('--json', 'print the status as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       const status = await withCommandDatabase(command, (store) => queueStatusView(store));
@@ -25,6 +25,7 @@ function statusDocument(status: QueueStatusView) {
     last_backup_at: status.last_backup_at,
     next_backup: status.next_backup,
     waiting_for_a_worker_that_knows_their_task: status.waiting_for_a_worker_that_knows_their_task,
+    schedules: status.schedules,
   };
 }
 
@@ -37,6 +38,7 @@ async function printStatus(status: QueueStatusView): Promise<void> {
   printLine(`Last backup: ${status.last_backup_at === null ? 'none' : `${formatTime(status.last_backup_at)} UTC`}`);
   const next = status.next_backup;
   printLine(`Next backup: ${next === null ? 'none queued' : `job ${next.job_id}, ${next.state}, due ${formatTime(next.run_at)} UTC`}`);
+  for (const schedule of status.schedules) printLine(scheduleLine(schedule));
   for (const { task, ready } of status.waiting_for_a_worker_that_knows_their_task) {
     printLine(`${formatInteger(ready)} ready job(s) of task ${task} wait for a worker that knows it (start one with --tasks).`);
   }
@@ -53,4 +55,11 @@ async function printStatus(status: QueueStatusView): Promise<void> {
     `${((checkedAt - Date.parse(worker.last_heartbeat_at)) / 1000).toFixed(1)}s ago`,
   ]);
   printLine(await renderTable(['Host', 'PID', 'Concurrency', 'Jobs done', 'Last heartbeat'], rows));
+}
+
+function scheduleLine(schedule: ScheduleView): string {
+  const next = schedule.paused ? 'paused' : `next ${formatTime(schedule.next_run_at)} UTC`;
+  const last = schedule.last_job_id === null ? 'no job yet' : `last job ${schedule.last_job_id} ${schedule.last_job_state ?? 'purged'}`;
+  const skipped = schedule.skipped === 0 ? '' : `, ${formatInteger(schedule.skipped)} slot(s) skipped`;
+  return `Schedule ${schedule.name} (task ${schedule.task}, ${schedule.cadence}): ${next}, ${last}${skipped}.`;
 }

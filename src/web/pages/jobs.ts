@@ -6,6 +6,7 @@ import { JOB_STATES, type JobState } from '../../store/schema.js';
 import type { JobStore } from '../../store/store.js';
 import { actionButton, formatUtc, page, progressBar, type Html } from '../layout.js';
 import { formatInteger } from '../../format.js';
+import { schedulesTable } from './schedules.js';
 
 // `/jobs` (the dashboard and the list) and `/jobs/<id>`. Both are live: the script follows
 // /events and moves each job's state and progress bar without a reload.
@@ -40,6 +41,7 @@ ${
     ? html`<p class="muted">No worker is running: queued jobs wait for one (<code>usergen worker</code>, or <code>usergen serve --worker</code>).</p>`
     : html`<p class="muted">Workers: ${status.workers.map((worker) => `${worker.host}:${worker.pid} (${worker.concurrency} at once, ${worker.jobs_done} done)`).join(', ')}</p>`
 }
+${schedulesTable(status.schedules)}
 <form method="get" action="/jobs">
 <label>State <select name="state"><option value="">any</option>${JOB_STATES.map(
     (state) => html`<option${request.state === state ? html` selected` : ''}>${state}</option>`,
