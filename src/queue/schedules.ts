@@ -89,7 +89,8 @@ function checkInteger(value: number | undefined, what: string, min: number): voi
 
 /**
  * Inserts the schedule `name`, or updates it (what it fired, skipped and its pause are kept; with
- * the same cadence it goes on from the slot it was at). The payload is validated by the task.
+ * the same cadence it goes on from the slot it was at, unless `fromNow`: a scheduler that makes
+ * its own catch-up starts it from its next slot). The payload is validated by the task.
  */
 export async function saveSchedule<P>(
   store: JobStore,
@@ -97,7 +98,7 @@ export async function saveSchedule<P>(
   task: TaskOf<P>,
   payload: P,
   options: ScheduleOptions,
-  now = Date.now(),
+  { now = Date.now(), fromNow = false }: { now?: number; fromNow?: boolean } = {},
 ): Promise<Schedule> {
   checkName(name);
   const columns = cadenceColumns(options);
@@ -123,7 +124,7 @@ export async function saveSchedule<P>(
       overlap: options.overlap === true ? 1 : 0,
       priority: options.priority ?? 0,
       max_attempts: options.maxAttempts ?? null,
-      next_run_at: known && sameCadence ? known.next_run_at : cadence.next(now),
+      next_run_at: known && sameCadence && !fromNow ? known.next_run_at : cadence.next(now),
     },
     now,
   );

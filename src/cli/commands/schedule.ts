@@ -93,7 +93,9 @@ export function register(program: Command, context: CliContext): void {
       const tasks = await workerTasks(taskModules(flags.tasks));
       const name = flags.name ?? taskName;
       await withCommandDatabase(command, async (store) => {
-        const schedule = await saveSchedule(store, name, taskNamed(store, tasks, taskName), payload, options);
+        // A foreground backup scheduler makes its own catch-up, from the backups of its folder.
+        const fromNow = taskName === BACKUP_TASK && !flags.save;
+        const schedule = await saveSchedule(store, name, taskNamed(store, tasks, taskName), payload, options, { fromNow });
         if (flags.save) return printSaved(schedule, flags.json === true);
         const signal = context.shutdownSignal();
         if (taskName !== BACKUP_TASK) {
