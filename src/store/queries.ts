@@ -1,6 +1,5 @@
 import type { Expression, Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow, type WorkerRow } from './schema.js';
-import { sql } from './kysely.js';
 import * as schedules from './schedules.js';
 import type { ScheduleSpec } from './schedules.js';
 import type { Claim, HostIdentity, JobFilter, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
@@ -52,7 +51,7 @@ export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise
   if (filter.schedule !== undefined) {
     // Not LIKE: a name may hold its wildcard `_`.
     const prefix = `${filter.schedule}@`;
-    query = query.where(sql<string>`substr(unique_key, 1, ${prefix.length})`, '=', prefix);
+    query = query.where((eb) => eb(eb.fn<string>('substr', ['unique_key', eb.lit(1), eb.lit(prefix.length)]), '=', prefix));
   }
   return query.execute();
 }
