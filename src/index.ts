@@ -7,7 +7,17 @@ export type { JobEvent, Logger, Worker, WorkerEvents, WorkerOptions, WorkerSumma
 export type { BackoffOptions } from './queue/backoff.js';
 export type { Schedule, ScheduleCadence, ScheduleOptions } from './queue/schedules.js';
 export type { CatchUp } from './store/schema.js';
-export { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from './queue/errors.js';
+export {
+  JobCancelledError,
+  JobFailedError,
+  JobNotFoundError,
+  JobTimeoutError,
+  LeaseLostError,
+  PermanentJobError,
+  ResultTimeoutError,
+  ShutdownError,
+} from './queue/errors.js';
+export type { ResultOptions } from './queue/results.js';
 export { StorageError, type Durability, type StorageFault } from './store/store.js';
 export { UsageError, UserError } from './errors.js';
 export type { Database, JobState } from './store/schema.js';

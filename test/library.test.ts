@@ -69,6 +69,10 @@ const events: JobEvent[] = [];
 worker.on('succeeded', (event) => events.push(event));
 const summary = await worker.run();
 const done = await queue.getJob(many[1]!);
+// The result, typed by the task: greet's is a string.
+const greeting: string = await queue.result(one, { timeoutMs: 10_000 });
+// @ts-expect-error: greet's result is a string, not a number
+const notANumber: number = await queue.result(one);
 const greeted = await queue.transaction((tx) => tx.db.selectFrom('greeted').select('name').execute());
 
 // A schedule of its own task, kept in the database, fired by the worker that runs the task.
@@ -100,7 +104,7 @@ const listed = (await queue.schedules()).map((schedule) => [schedule.name, sched
 await queue.unschedule('ticker');
 const left = await queue.schedules();
 await queue.close();
-console.log(JSON.stringify({ one: one.id, many, unique: [once?.id, twice ?? null], refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted, schedule: { name: saved.name, ticks, listed, left: left.length } }));
+console.log(JSON.stringify({ one: one.id, many, unique: [once?.id, twice ?? null], refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted, greeting, notANumber, schedule: { name: saved.name, ticks, listed, left: left.length } }));
 `;
 
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -149,6 +153,8 @@ describe('usergen as a library', () => {
       results: ['hello, ada', 'hello, alan', 'hello, grace', 'hello, linus', 'hello, once'],
       last: 'succeeded',
       greeted: [{ name: 'linus' }],
+      greeting: 'hello, ada',
+      notANumber: 'hello, ada',
       schedule: { name: 'ticker', ticks: [7, 7], listed: [['ticker', 'every 1s', 'succeeded']], left: 0 },
     });
 

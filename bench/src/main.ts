@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { formatInteger, renderTable } from '../../dist/cli/output.js';
 import { isPostgresUrl, printableLocation } from '../../dist/store/postgres/location.js';
 import { bareCommitRate } from './bare-commit-rate.js';
-import { claimsPastOthers, drainRate, enqueueManyRate, enqueueRate, generation, measureOn, median, pickupLatency } from './measure.js';
+import { claimsPastOthers, drainRate, enqueueManyRate, enqueueRate, generation, measureOn, median, pickupLatency, resultLatency } from './measure.js';
 
 interface BenchOptions {
   jobs: number;
@@ -121,6 +121,17 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
     `pickup latency p99 (${options.pickups} jobs)`,
     'ms',
     latencies.map((latency) => latency.p99Ms),
+  );
+  const results = await repeat(() => resultLatency(BIN, options.pickups));
+  figure(
+    `result latency p50, another process waiting (${options.pickups} jobs)`,
+    'ms',
+    results.map((latency) => latency.p50Ms),
+  );
+  figure(
+    `result latency p99, another process waiting (${options.pickups} jobs)`,
+    'ms',
+    results.map((latency) => latency.p99Ms),
   );
   const generations = await repeat(() => generation(options.generateTotal, options.generateIterations));
   const label = `${options.generateTotal} users at ${formatInteger(options.generateIterations)} iterations`;

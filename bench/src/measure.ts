@@ -9,6 +9,7 @@ import { openQueue, type Queue } from '../../dist/index.js';
 import { claimJobs } from '../../dist/queue/claim.js';
 import { liveWorkers } from '../../dist/queue/live-workers.js';
 import { jobSpec } from '../../dist/queue/task.js';
+import { ResultWaits } from '../../dist/queue/results.js';
 import { awaitJob } from '../../dist/queue/wait.js';
 import { sql } from '../../dist/store/kysely.js';
 import { openStore } from '../../dist/store/open.js';
@@ -233,6 +234,32 @@ export async function pickupLatency(bin: string, count: number): Promise<Latency
         }
         samples.push(performance.now() - committed);
         await until(async () => (await scratch.store.getJob(job.id))?.state === 'succeeded', 10_000, 'the job to finish');
+      }
+      samples.sort((a, b) => a - b);
+      const at = (q: number) => +samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!.toFixed(2);
+      return { p50Ms: at(0.5), p99Ms: at(0.99) };
+    });
+  } finally {
+    await scratch.close();
+  }
+}
+
+/**
+ * How long after its completion was written a result reaches a waiter in another process than the
+ * worker (queue.result, woken by the commit): the waiter's clock at the result, less the job's
+ * finished_at (the worker's clock as it wrote the completion, the same machine's).
+ */
+export async function resultLatency(bin: string, count: number): Promise<Latency> {
+  const scratch = await scratchDatabase();
+  try {
+    return await withWorkers(bin, scratch, 1, [], async () => {
+      const samples: number[] = [];
+      const results = new ResultWaits(scratch.store);
+      for (let i = 0; i < count; i++) {
+        const job = await scratch.store.enqueue(jobSpec(noop, {}));
+        await results.wait(job.id, { timeoutMs: 10_000 });
+        const resolved = Date.now();
+        samples.push(resolved - (await scratch.store.getJob(job.id))!.finished_at!);
       }
       samples.sort((a, b) => a - b);
       const at = (q: number) => +samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!.toFixed(2);

@@ -37,3 +37,52 @@ export function parseStoredError(text: string | null): StoredError | null {
     return { name: 'Error', message: text };
   }
 }
+
+/** What `queue.result` rejects with when the job failed: its last attempt's error. */
+export class JobFailedError extends Error {
+  override name = 'JobFailedError';
+
+  constructor(
+    readonly jobId: number,
+    /** The error the job failed with, as stored. */
+    readonly error: StoredError | null,
+  ) {
+    super(`job ${jobId} failed: ${error ? `${error.name}: ${error.message}` : 'no error recorded'}`);
+  }
+}
+
+/** What `queue.result` rejects with when the job was cancelled. */
+export class JobCancelledError extends Error {
+  override name = 'JobCancelledError';
+
+  constructor(readonly jobId: number) {
+    super(`job ${jobId} was cancelled`);
+  }
+}
+
+/** What `queue.result` rejects with when there is no such job: never was, or deleted (purged) while waited for. */
+export class JobNotFoundError extends Error {
+  override name = 'JobNotFoundError';
+
+  constructor(
+    readonly jobId: number,
+    /** It was there when the wait began, and was deleted (purged) since. */
+    readonly purged: boolean,
+  ) {
+    super(purged ? `job ${jobId} was purged before its result was read` : `no job ${jobId}`);
+  }
+}
+
+/** What `queue.result` rejects with when its timeout came first; the job goes on. */
+export class ResultTimeoutError extends Error {
+  override name = 'ResultTimeoutError';
+
+  constructor(
+    readonly jobId: number,
+    readonly timeoutMs: number,
+    /** The job's state when the wait gave up. */
+    readonly state: string,
+  ) {
+    super(`job ${jobId} is still ${state} after ${timeoutMs} ms`);
+  }
+}

@@ -5,6 +5,7 @@ import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, Shu
 import type { JobRun } from './job-run.js';
 import type { LeaseKeeping } from './leases.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
+import { runHandler } from './results.js';
 import type { StorageFaults } from './storage-faults.js';
 import { jobSpec, type TaskContext, type TaskDefinition } from './task.js';
 import type { JobEvent, Logger, WorkerEvents } from './worker-types.js';
@@ -57,7 +58,7 @@ export async function runJob(run: JobRun, context: RunContext, returned: () => v
       const timeoutMs = task.timeoutMs;
       timer = setTimeout(() => run.abort(new JobTimeoutError(`timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
     }
-    const result = await run.race(task.handler(payload, taskContext(context.store, run, context.leases))).finally(returned);
+    const result = await run.race(runHandler(job.id, () => task.handler(payload, taskContext(context.store, run, context.leases)))).finally(returned);
     if (run.state !== 'succeeded') await completeBatched(context.store, run, result);
   } catch (thrown) {
     // Its completion committed, and then it threw or was stopped (timed out, shut down): it succeeded.

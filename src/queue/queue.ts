@@ -3,7 +3,8 @@ import type { JobRow } from '../store/schema.js';
 import { openStore } from '../store/open.js';
 import type { Durability, JobStore } from '../store/store.js';
 import { listSchedules, pauseSchedule, removeSchedule, resumeSchedule, saveSchedule, type Schedule, type ScheduleOptions } from './schedules.js';
-import { jobSpec, type EnqueueOptions, type TaskOf } from './task.js';
+import { ResultWaits, type ResultOptions } from './results.js';
+import { jobSpec, type EnqueueOptions, type TaskDefinition, type TaskOf } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
 export interface OpenQueueOptions {
@@ -20,8 +21,13 @@ export interface OpenQueueOptions {
   connections?: number;
 }
 
-/** A job as the table holds it (times in ms since the epoch, payload and result as JSON). */
-export type Job = JobRow;
+declare const resultType: unique symbol;
+
+/**
+ * A job as the table holds it (times in ms since the epoch, payload and result as JSON). `R` is
+ * its task's result, as `queue.result(job)` gives it (unknown for a job read by id).
+ */
+export type Job<R = unknown> = JobRow & { readonly [resultType]?: R };
 
 export interface QueueWorkerOptions extends Omit<WorkerOptions, 'register' | 'jobId' | 'logger'> {
   logger?: Logger;
@@ -47,9 +53,11 @@ export class Queue {
   /** Where the jobs are: the database file's absolute path, or the PostgreSQL URL without its password. */
   readonly file: string;
   readonly #store: JobStore;
+  readonly #results: ResultWaits;
 
   private constructor(store: JobStore) {
     this.#store = store;
+    this.#results = new ResultWaits(store);
     this.file = store.location;
   }
 
@@ -63,10 +71,10 @@ export class Queue {
    * Validates the payload and commits one job; when this resolves the job is in the database.
    * With `uniqueKey`, resolves undefined (and enqueues nothing) when a job with that key was ever enqueued.
    */
-  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options: EnqueueOptions & { uniqueKey: string }): Promise<Job | undefined>;
-  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options?: EnqueueOptions & { uniqueKey?: undefined }): Promise<Job>;
-  enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job | undefined>;
-  async enqueue<P>(task: TaskOf<P>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job | undefined> {
+  enqueue<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options: EnqueueOptions & { uniqueKey: string }): Promise<Job<R> | undefined>;
+  enqueue<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options?: EnqueueOptions & { uniqueKey?: undefined }): Promise<Job<R>>;
+  enqueue<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<Job<R> | undefined>;
+  async enqueue<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job<R> | undefined> {
     const { uniqueKey, ...rest } = options;
     const spec = jobSpec(task, payload, rest);
     return uniqueKey === undefined ? this.#store.enqueue(spec) : this.#store.enqueueUnique({ ...spec, uniqueKey });
@@ -99,6 +107,23 @@ export class Queue {
   /** A worker on this database, running `options.tasks` only; `await worker.run(signal)` works the queue. */
   worker(options: QueueWorkerOptions): Worker {
     return new Worker(this.#store, options);
+  }
+
+  /**
+   * The result of the job (its task's return value) once it has succeeded, waiting for it across
+   * processes (woken by the commit that ends it, not by polling). Rejects with JobFailedError,
+   * JobCancelledError, JobNotFoundError (no such job, or purged meanwhile), ResultTimeoutError
+   * after `timeoutMs` (default 30 s), or the signal's reason. Refused inside a task's handler.
+   */
+  result<R>(job: Job<R> | number, options?: ResultOptions): Promise<R> {
+    return this.#results.wait(typeof job === 'number' ? job : job.id, options) as Promise<R>;
+  }
+
+  /** Enqueues one job and waits for its result, as `result` does. */
+  async run<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options: Omit<EnqueueOptions, 'uniqueKey'> & ResultOptions = {}): Promise<R> {
+    const { timeoutMs, signal, ...enqueue } = options;
+    const job = await this.enqueue(task, payload, enqueue);
+    return this.result(job, { timeoutMs, signal });
   }
 
   /** The job with this id, as it is now. */
@@ -135,6 +160,7 @@ export class Queue {
   }
 
   async close(): Promise<void> {
+    this.#results.closeAll();
     await this.#store.close();
   }
 }

@@ -226,6 +226,21 @@ export abstract class BuilderQueries {
     return getJob(this.db, id);
   }
 
+  async getJobs(ids: readonly number[]): Promise<JobRow[]> {
+    const rows: JobRow[] = [];
+    // In chunks: SQLite takes at most 32,766 values a statement.
+    for (let i = 0; i < ids.length; i += 1_000) {
+      rows.push(
+        ...(await this.db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('id', 'in', ids.slice(i, i + 1_000))
+          .execute()),
+      );
+    }
+    return rows;
+  }
+
   listJobs(filter: JobFilter): Promise<JobRow[]> {
     return listJobs(this.db, filter);
   }

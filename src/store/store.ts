@@ -242,6 +242,12 @@ export interface JobStore {
   recoverWorkers(ids: readonly string[], now: number, error: RecoveryError): Promise<number>;
   /** Calls `onWork` when another process enqueues a job that is ready; returns a function that stops it. */
   watchForWork(onWork: () => void): () => void;
+  /** Calls `onEnded` (at times when nothing ended, too) after a commit that may have ended a job waited for (see waitForJobs); returns a function that stops it. One wake-up serves every caller. */
+  watchForEnded(onEnded: () => void): () => void;
+  /** Says that this process waits for the jobs `ids` to end (an engine that wakes only the waiters of a job records it). */
+  waitForJobs(ids: readonly number[]): Promise<void>;
+  /** No longer waits for the jobs `ids`. */
+  stopWaitingForJobs(ids: readonly number[]): Promise<void>;
   /** A worker has stopped; `last` when no other is alive on the database, which then tidies up its wake-up channel. */
   workerStopped(last: boolean): Promise<void>;
 
@@ -261,6 +267,8 @@ export interface JobStore {
 
   // Seeing and steering the queue.
   getJob(id: number): Promise<JobRow | undefined>;
+  /** The jobs of these ids that exist, in no particular order. */
+  getJobs(ids: readonly number[]): Promise<JobRow[]>;
   /** Newest first. */
   listJobs(filter: JobFilter): Promise<JobRow[]>;
   /** A failed or cancelled job back to the queue; undefined if it was in neither state. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Kysely, Transaction } from 'kysely';
 import { liveCompletions, settleCompletions, type PendingCompletion, type Written } from '../completions.js';
@@ -30,6 +31,7 @@ import { describePgError, pgFaultOf } from './faults.js';
 import { claimJobs as claimStatement } from './claim.js';
 import * as statements from './jobs.js';
 import * as workerStatements from './workers.js';
+import { SharedWatch } from '../shared-watch.js';
 import { channelOf, listenForWork } from './wake.js';
 import { openPostgres, type OpenedPg, type PgOpenOptions } from './open.js';
 
@@ -73,6 +75,8 @@ export class PgStore extends BuilderQueries implements JobStore {
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statementsOf>;
   readonly #channel: string;
+  /** This store's rows in job_waiters. */
+  readonly #waiter = randomBytes(8).toString('hex');
   #completions: PendingCompletion[] = [];
 
   constructor(opened: OpenedPg) {
@@ -222,6 +226,25 @@ export class PgStore extends BuilderQueries implements JobStore {
   watchForWork(onWork: () => void): () => void {
     const { Client, config } = this.#opened;
     return listenForWork(Client, config, this.#channel, onWork);
+  }
+
+  readonly #ended = new SharedWatch((notify) => listenForWork(this.#opened.Client, this.#opened.config, `${this.#channel}_ended`, notify));
+
+  watchForEnded(onEnded: () => void): () => void {
+    return this.#ended.subscribe(onEnded);
+  }
+
+  // The trigger of migration 0004 notifies the waiters of a job as it ends, and only them.
+  async waitForJobs(ids: readonly number[]): Promise<void> {
+    await this.#query(`insert into ${this.#opened.schema}.job_waiters (job_id, waiter, since) select unnest($1::bigint[]), $2, $3`, [
+      ids,
+      this.#waiter,
+      Date.now(),
+    ]);
+  }
+
+  async stopWaitingForJobs(ids: readonly number[]): Promise<void> {
+    await this.#query(`delete from ${this.#opened.schema}.job_waiters where waiter = $1 and job_id = any($2::bigint[])`, [this.#waiter, ids]);
   }
 
   async workerStopped(_last: boolean): Promise<void> {

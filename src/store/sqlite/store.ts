@@ -30,7 +30,8 @@ import { GroupCommitter } from './group-commit.js';
 import { completeJob, enqueueJob, enqueueJobNow, enqueueJobsInOne, enqueueUniqueJob, failAttempt, renewLeases } from './jobs.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { removeAbandonedTemporaryFiles, writeSnapshot } from './backup.js';
-import { WakeFile } from './wake.js';
+import { SharedWatch } from '../shared-watch.js';
+import { WakeFile, watchCommits } from './wake.js';
 import { recoverExpired, recoverWorkers } from './workers.js';
 
 /** Opens (creating it, mode 0600, unless `create` is false) a usergen database file as a store. */
@@ -197,6 +198,17 @@ export class SqliteStore extends BuilderQueries implements JobStore {
   watchForWork(onWork: () => void): () => void {
     return this.#wakeFile.watch(onWork);
   }
+
+  readonly #ended = new SharedWatch((notify) => watchCommits(this.location, notify));
+
+  watchForEnded(onEnded: () => void): () => void {
+    return this.#ended.subscribe(onEnded);
+  }
+
+  // Every commit is seen by the waiters (watchCommits): none needs recording.
+  async waitForJobs(_ids: readonly number[]): Promise<void> {}
+
+  async stopWaitingForJobs(_ids: readonly number[]): Promise<void> {}
 
   // The last worker on the database takes its wake file with it (another one starting meanwhile
   // makes it anew as it watches).

@@ -158,3 +158,24 @@ function ensureWakeFile(file: string, database: string): void {
     // to polling.
   }
 }
+
+/**
+ * Calls `onCommit` after any process writes to the database (its WAL, or the file itself at a
+ * checkpoint): what a wait for a job to end wakes on. It watches the folder, not the files, so
+ * that a WAL deleted and made again is still seen, and it opens neither file: a close() of any
+ * descriptor of the database would drop this process's SQLite locks. Best effort, as the wake
+ * file: the waiter reads again at its own pace all the same.
+ */
+export function watchCommits(database: string, onCommit: () => void): () => void {
+  const names = new Set([path.basename(database), `${path.basename(database)}-wal`]);
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(path.dirname(database), { persistent: false }, (_event, name) => {
+      if (name === null || names.has(String(name))) onCommit();
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    // Not watchable: the waiter's own reads find the end.
+  }
+  return () => watcher?.close();
+}
