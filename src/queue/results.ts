@@ -148,9 +148,10 @@ export class ResultWaits {
       const rows = new Map((await this.#store.getJobs(ids)).map((job) => [job.id, job]));
       for (const id of ids) {
         const job = rows.get(id);
+        const ended = job && outcome(job);
         for (const wait of [...(this.#waits.get(id) ?? [])]) {
           if (!job) wait.settle(() => Promise.reject(new JobNotFoundError(id, wait.seen)));
-          else if (outcome(job)) wait.settle(outcome(job)!);
+          else if (ended) wait.settle(ended);
           else {
             wait.seen = true;
             wait.state = job.state;

@@ -95,14 +95,15 @@ export function register(program: Command, context: CliContext): void {
       await withCommandDatabase(command, async (store) => {
         // A foreground backup scheduler makes its own catch-up, from the backups of its folder.
         const fromNow = taskName === BACKUP_TASK && !flags.save;
-        const schedule = await saveSchedule(store, name, taskNamed(store, tasks, taskName), payload, options, { fromNow });
+        const task = taskNamed(store, tasks, taskName);
+        const schedule = await saveSchedule(store, name, task, payload, options, { fromNow });
         if (flags.save) return printSaved(schedule, flags.json === true);
         const signal = context.shutdownSignal();
         if (taskName !== BACKUP_TASK) {
           printLine(`Schedule ${name}: task ${taskName} ${schedule.cadence}, firing here and working its jobs until stopped.`);
           const logger = createLogger('info', undefined);
           try {
-            await workScheduleHere(store, taskNamed(store, tasks, taskName), { signal, logger, pollMs: 200 });
+            await workScheduleHere(store, task, { signal, logger, pollMs: 200 });
           } finally {
             logger.close();
           }
