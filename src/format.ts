@@ -9,6 +9,11 @@ export function formatTime(time: number | string | null): string {
     .replace(/\.\d+Z$/, '');
 }
 
+/** The ISO time that JSON output gives: `2026-11-24T13:02:01.123Z`. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
 /** `1,234`. */
 export function formatInteger(value: number): string {
   return value.toLocaleString('en-US');

@@ -11,6 +11,7 @@ export {
   JobCancelledError,
   JobFailedError,
   JobNotFoundError,
+  JobStateError,
   JobTimeoutError,
   LeaseLostError,
   PermanentJobError,
@@ -18,6 +19,8 @@ export {
   ShutdownError,
 } from './queue/errors.js';
 export type { ResultOptions } from './queue/results.js';
-export { StorageError, type Durability, type StorageFault } from './store/store.js';
+export type { Cancellation, FinalState, JobsQuery, PurgeOptions } from './queue/steering.js';
+export type { ScheduleView, StatusReport, WorkerView } from './queue/status.js';
+export { StorageError, type Durability, type JobSelection, type PayloadValue, type StorageFault } from './store/store.js';
 export { UsageError, UserError } from './errors.js';
 export type { Database, JobState } from './store/schema.js';

@@ -2,8 +2,9 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobStore } from '../src/store/store.js';
 import { enqueueGeneration } from '../src/operations/generate.js';
-import { cancel, jobDetail, listJobsView, purge, retry } from '../src/operations/jobs.js';
-import { NotFound, WrongState } from '../src/operations/refusals.js';
+import { cancel, jobDetail, listJobsView, retry } from '../src/operations/jobs.js';
+import { purgeJobs as purge } from '../src/queue/steering.js';
+import { JobNotFoundError, JobStateError } from '../src/queue/errors.js';
 import { queueStatusView } from '../src/operations/status.js';
 import { usersPage } from '../src/operations/users.js';
 import { insertUsers } from '../src/tasks/users.js';
@@ -21,28 +22,28 @@ async function database(): Promise<JobStore> {
 const GENERATE = { total: 50, iterations: 1000, priority: 0, delayMs: 0 };
 
 describe('operations', () => {
-  it('retry of a queued job is refused as WrongState with the job and its state; nothing changes', async () => {
+  it('retry of a queued job is refused as JobStateError with the job and its state; nothing changes', async () => {
     const store = await database();
     const { job } = await enqueueGeneration(store, GENERATE);
     expect(job).toMatchObject({ state: 'queued', task: 'generate_users', payload: { total: 50, iterations: 1000 } });
 
     const refusal = await retry(store, { id: job.id }).catch((error: unknown) => error);
-    expect(refusal).toBeInstanceOf(WrongState);
+    expect(refusal).toBeInstanceOf(JobStateError);
     expect(refusal).toMatchObject({ jobId: job.id, state: 'queued', allowed: ['failed', 'cancelled'] });
-    expect((refusal as WrongState).message).toBe(`job ${job.id} is queued: only failed or cancelled jobs can be retried`);
+    expect((refusal as JobStateError).message).toBe(`job ${job.id} is queued: only failed or cancelled jobs can be retried`);
     expect((await jobDetail(store, { id: job.id })).job).toEqual(job);
   });
 
-  it('a missing id is refused as NotFound by job, retry and cancel', async () => {
+  it('a missing id is refused as JobNotFoundError by job, retry and cancel', async () => {
     const store = await database();
     for (const operation of [jobDetail, retry, cancel]) {
       const refusal = await operation(store, { id: 42 }).catch((error: unknown) => error);
-      expect(refusal).toBeInstanceOf(NotFound);
+      expect(refusal).toBeInstanceOf(JobNotFoundError);
       expect(refusal).toMatchObject({ jobId: 42, message: 'no job 42' });
     }
   });
 
-  it('cancel says what the job was; a second cancel is WrongState; retry brings it back; purge counts', async () => {
+  it('cancel says what the job was; a second cancel is JobStateError; retry brings it back; purge counts', async () => {
     const store = await database();
     const { job } = await enqueueGeneration(store, GENERATE);
 
@@ -52,7 +53,7 @@ describe('operations', () => {
     expect(typeof cancelled.job.finished_at).toBe('string');
 
     const again = await cancel(store, { id: job.id }).catch((error: unknown) => error);
-    expect(again).toBeInstanceOf(WrongState);
+    expect(again).toBeInstanceOf(JobStateError);
     expect(again).toMatchObject({ jobId: job.id, state: 'cancelled', allowed: ['queued', 'running'] });
 
     const retried = await retry(store, { id: job.id });
@@ -62,7 +63,7 @@ describe('operations', () => {
     await cancel(store, { id: job.id });
     expect(await purge(store, { state: 'succeeded', olderThanMs: 0 })).toEqual({ deleted: 0 });
     expect(await purge(store, { state: 'cancelled', olderThanMs: 0, now: Date.now() + 1 })).toEqual({ deleted: 1 });
-    await expect(jobDetail(store, { id: job.id })).rejects.toBeInstanceOf(NotFound);
+    await expect(jobDetail(store, { id: job.id })).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
   it('listings, status and the users page are plain data with ISO times', async () => {

@@ -6,7 +6,7 @@ import { jobSpec } from '../queue/task.js';
 import type { JobStore, UnfinishedJob } from '../store/store.js';
 import { countWorkersRunning } from '../queue/live-workers.js';
 import { BACKUP_TASK, backupFiles, backupTask, defaultBackupDir, timeOfBackupFileName, type BackupResult } from '../tasks/backup.js';
-import { iso } from './job-view.js';
+import { iso } from '../format.js';
 import { BackupFailed } from './refusals.js';
 
 // Backups: make one now (`backup`, and restore's safety copy), run a backup job here (the

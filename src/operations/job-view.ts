@@ -1,5 +1,6 @@
 import type { HistoryEntry, JobRow, JobState } from '../store/schema.js';
 import { parseStoredError, type StoredError } from '../queue/errors.js';
+import { iso } from '../format.js';
 
 /** A job as operations return it (and `--json` prints it): parsed JSON fields, ISO times, no lease internals. */
 export interface JobView {
@@ -59,8 +60,4 @@ function toHistoryView({ at, retry_at, ...rest }: HistoryEntry): HistoryView {
   const view: HistoryView = { at: typeof at === 'number' ? iso(at) : null, ...rest };
   if (retry_at !== undefined) view.retry_at = typeof retry_at === 'number' ? iso(retry_at) : null;
   return view;
-}
-
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

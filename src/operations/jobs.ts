@@ -3,18 +3,10 @@ import type { JobStore } from '../store/store.js';
 import { liveWorkers, tasksRun } from '../queue/live-workers.js';
 import { usernamesOfJob } from '../tasks/users.js';
 import { toJobView, type JobView } from './job-view.js';
-import { NotFound, WrongState } from './refusals.js';
+import { cancelJob, findJobs, getJobOrThrow, retryJob, type JobsQuery } from '../queue/steering.js';
 
 // Seeing and steering the queue: `jobs`, `job`, `retry`, `cancel`, `purge`, and the pages that show
 // the same. Each takes typed options and returns data, or throws a refusal from refusals.ts.
-
-export interface ListJobsOptions {
-  state?: JobState | undefined;
-  task?: string | undefined;
-  /** The jobs of this schedule only. */
-  schedule?: string | undefined;
-  limit: number;
-}
 
 export interface JobsListing {
   /** Newest first. */
@@ -23,9 +15,9 @@ export interface JobsListing {
   waiting_for_a_worker_that_knows_their_task: number[];
 }
 
-export async function listJobsView(store: JobStore, options: ListJobsOptions): Promise<JobsListing> {
+export async function listJobsView(store: JobStore, query: JobsQuery): Promise<JobsListing> {
   const workers = await liveWorkers(store);
-  const jobs = await store.listJobs({ state: options.state, task: options.task, schedule: options.schedule, limit: options.limit });
+  const jobs = await findJobs(store, query);
   // With no worker alive every job waits for one; only a live worker's task list says which it will never take.
   const known = workers.length === 0 ? undefined : tasksRun(workers);
   const waiting = known === undefined ? [] : jobs.filter((job) => job.state === 'queued' && !known.has(job.task));
@@ -39,58 +31,19 @@ export interface JobDetail {
 }
 
 export async function jobDetail(store: JobStore, options: { id: number }): Promise<JobDetail> {
-  const job = await requireJob(store, options.id);
+  const job = await getJobOrThrow(store, options.id);
   return { job: toJobView(job), users: await usernamesOfJob(store.db, options.id) };
 }
 
-const RETRYABLE: readonly JobState[] = ['failed', 'cancelled'];
-const CANCELLABLE: readonly JobState[] = ['queued', 'running'];
-
 /** Puts a failed or cancelled job back in the queue, attempts reset, its history kept. */
 export async function retry(store: JobStore, options: { id: number }): Promise<{ job: JobView }> {
-  const after = await store.retryJob(options.id);
-  if (!after) throw new WrongState(options.id, (await requireJob(store, options.id)).state, RETRYABLE, 'retried');
-  return { job: toJobView(after) };
+  return { job: toJobView(await retryJob(store, options.id)) };
 }
 
-export interface Cancellation {
-  job: JobView;
-  /** The state it was cancelled from: a running job stops only at its worker's next progress point. */
-  was: JobState;
-}
-
-/** Cancels a queued job, or a running one (none of its writes land). */
-export async function cancel(store: JobStore, options: { id: number }): Promise<Cancellation> {
-  const before = await requireJob(store, options.id);
-  const after = await store.cancelJob(options.id);
-  if (!after) throw new WrongState(options.id, before.state, CANCELLABLE, 'cancelled');
-  return { job: toJobView(after), was: before.state };
-}
-
-/** The states a job ends in: only those can be purged. */
-export type FinalState = Exclude<JobState, 'queued' | 'running'>;
-
-export function isFinalState(state: JobState): state is FinalState {
-  return state !== 'queued' && state !== 'running';
-}
-
-export interface PurgeOptions {
-  state: FinalState;
-  /** Jobs that ended at least this long before `now` go. */
-  olderThanMs: number;
-  now?: number;
-}
-
-/** Deletes the jobs in a final state that ended long enough ago (their users stay). */
-export async function purge(store: JobStore, options: PurgeOptions): Promise<{ deleted: number }> {
-  const before = (options.now ?? Date.now()) - options.olderThanMs;
-  return { deleted: await store.purgeJobs(options.state, before) };
-}
-
-async function requireJob(store: JobStore, id: number): Promise<JobRow> {
-  const job = await store.getJob(id);
-  if (!job) throw new NotFound(id);
-  return job;
+/** Cancels a queued job, or a running one (none of its writes land); says what it was. */
+export async function cancel(store: JobStore, options: { id: number }): Promise<{ job: JobView; was: JobState }> {
+  const { job, was } = await cancelJob(store, options.id);
+  return { job: toJobView(job), was };
 }
 
 /** What a live view follows of its jobs: one job, or the newest of a state and task. */

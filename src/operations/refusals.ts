@@ -4,31 +4,8 @@ import type { StoredError } from '../queue/errors.js';
 
 // What an operation refuses to do, or tried and could not, as values a caller can tell apart (a
 // web page answers 404 or 409, the CLI prints the message and exits 1). Each carries what it is
-// about. Storage faults (disk full, damaged file) are StorageError, from the store.
-
-/** There is no job with this id (never was, or purged). */
-export class NotFound extends UserError {
-  override name = 'NotFound';
-
-  constructor(readonly jobId: number) {
-    super(`no job ${jobId}`);
-  }
-}
-
-/** The job exists but its state does not allow the change asked for. */
-export class WrongState extends UserError {
-  override name = 'WrongState';
-
-  constructor(
-    readonly jobId: number,
-    readonly state: JobState,
-    /** The states the change applies to. */
-    readonly allowed: readonly JobState[],
-    action: string,
-  ) {
-    super(`job ${jobId} is ${state}: only ${allowed.join(' or ')} jobs can be ${action}`);
-  }
-}
+// about. Storage faults (disk full, damaged file) are StorageError, from the store; a job that is
+// not there, or not in a state the change applies to, is JobNotFoundError or JobStateError (../queue/errors.ts).
 
 /** A backup job ended without a backup: it failed, or was cancelled. */
 export class BackupFailed extends UserError {

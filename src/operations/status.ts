@@ -1,21 +1,8 @@
 import { newestBackupTime } from '../tasks/backup-records.js';
 import { nextBackupJob } from './backups.js';
-import type { JobState } from '../store/schema.js';
-import type { JobStore, QueueStatus } from '../store/store.js';
-import { liveWorkers, tasksRun } from '../queue/live-workers.js';
-import { listSchedules } from '../queue/schedules.js';
-import type { WorkerRow } from '../store/schema.js';
-import { iso } from './job-view.js';
-
-export interface WorkerView {
-  id: string;
-  host: string;
-  pid: number;
-  concurrency: number;
-  jobs_done: number;
-  started_at: string;
-  last_heartbeat_at: string;
-}
+import type { JobStore } from '../store/store.js';
+import { statusReport, type StatusReport } from '../queue/status.js';
+import { iso } from '../format.js';
 
 export interface NextBackup {
   job_id: number;
@@ -23,86 +10,23 @@ export interface NextBackup {
   run_at: string;
 }
 
-export interface ScheduleView {
-  name: string;
-  task: string;
-  /** `every 1h`, `on cron '0 3 * * *' in Europe/Berlin`. */
-  cadence: string;
-  paused: boolean;
-  next_run_at: string;
-  last_job_id: number | null;
-  last_job_state: JobState | null;
-  last_fired_at: string | null;
-  skipped: number;
-}
-
-export interface QueueStatusView {
-  /** When the status was read: ages (the oldest wait, a heartbeat's) are counted from it. */
-  checked_at: string;
-  counts: Record<JobState, number>;
-  /** Live workers only. */
-  workers: WorkerView[];
-  oldest_ready_wait_ms: number | null;
-  /** Jobs that succeeded or failed in the last minute. */
-  jobs_ended_last_minute: number;
-  jobs_per_second_last_minute: number;
+/** The queue's status (StatusReport), and the backups'. */
+export interface QueueStatusView extends StatusReport {
   last_backup_at: string | null;
   /** The backup job that runs next (queued or running), and when it is due; null when none is. */
   next_backup: NextBackup | null;
-  /** Ready jobs of tasks no live worker runs, per task. */
-  waiting_for_a_worker_that_knows_their_task: Array<{ task: string; ready: number }>;
-  /** Every schedule, by name. */
-  schedules: ScheduleView[];
 }
 
-/** Jobs per state, live workers, the oldest waiting job, throughput, the last backup. */
+/** Jobs per state, live workers, the oldest waiting job, throughput, schedules, the last backup. */
 export async function queueStatusView(store: JobStore, options: { now?: number } = {}): Promise<QueueStatusView> {
-  const now = options.now ?? Date.now();
-  const status = await store.queueStatus(now);
-  const workers = await liveWorkers(store, now);
+  const report = await statusReport(store, options);
   const lastBackup = await newestBackupTime(store.db);
   const nextBackup = await nextBackupJob(store);
-  const schedules = await listSchedules(store);
   return {
-    checked_at: iso(now),
-    counts: status.counts,
-    workers: workers.map((worker) => ({
-      id: worker.id,
-      host: worker.host,
-      pid: worker.pid,
-      concurrency: worker.concurrency,
-      jobs_done: worker.jobs_done,
-      started_at: iso(worker.started_at),
-      last_heartbeat_at: iso(worker.last_heartbeat_at),
-    })),
-    oldest_ready_wait_ms: status.oldest_ready_since === null ? null : now - status.oldest_ready_since,
-    jobs_ended_last_minute: status.finished_last_minute,
-    jobs_per_second_last_minute: +(status.finished_last_minute / 60).toFixed(2),
+    ...report,
     last_backup_at: lastBackup === undefined ? null : iso(lastBackup),
     next_backup: nextBackup === undefined ? null : { job_id: nextBackup.id, state: nextBackup.state, run_at: iso(nextBackup.run_at) },
-    waiting_for_a_worker_that_knows_their_task: waitingForAWorker(workers, status.ready_by_task),
-    schedules: schedules.map((schedule) => ({
-      name: schedule.name,
-      task: schedule.task,
-      cadence: schedule.cadence,
-      paused: schedule.paused,
-      next_run_at: iso(schedule.next_run_at),
-      last_job_id: schedule.last_job_id,
-      last_job_state: schedule.last_job_state,
-      last_fired_at: schedule.last_fired_at === null ? null : iso(schedule.last_fired_at),
-      skipped: schedule.skipped,
-    })),
   };
-}
-
-/**
- * Ready jobs of tasks that no live worker runs, per task. Empty while no worker is alive (then
- * every job waits for one), or while one of them takes any task (an older usergen).
- */
-function waitingForAWorker(workers: readonly WorkerRow[], ready: QueueStatus['ready_by_task']): QueueStatus['ready_by_task'] {
-  const known = tasksRun(workers);
-  if (workers.length === 0 || known === undefined) return [];
-  return ready.filter((row) => !known.has(row.task));
 }
 
 /** Whether the database answers now: undefined, or why not (one line, naming the database). */

@@ -1,3 +1,6 @@
+import { UserError } from '../errors.js';
+import type { JobState } from '../store/schema.js';
+
 /** A failure that another attempt cannot fix (unknown task, invalid payload): the job fails at once. */
 export class PermanentJobError extends Error {
   override name = 'PermanentJobError';
@@ -60,16 +63,34 @@ export class JobCancelledError extends Error {
   }
 }
 
-/** What `queue.result` rejects with when there is no such job: never was, or deleted (purged) while waited for. */
-export class JobNotFoundError extends Error {
+/**
+ * There is no job with this id: never was, or deleted (purged). `queue.result` rejects with it, and
+ * so do retry, cancel and the reads of one job (a page answers 404).
+ */
+export class JobNotFoundError extends UserError {
   override name = 'JobNotFoundError';
 
   constructor(
     readonly jobId: number,
-    /** It was there when the wait began, and was deleted (purged) since. */
-    readonly purged: boolean,
+    /** It was there when a wait for its result began, and was deleted (purged) since. */
+    readonly purged = false,
   ) {
     super(purged ? `job ${jobId} was purged before its result was read` : `no job ${jobId}`);
+  }
+}
+
+/** The job exists, but its state does not allow the change asked for (a retry of a queued job, a cancel of an ended one). */
+export class JobStateError extends UserError {
+  override name = 'JobStateError';
+
+  constructor(
+    readonly jobId: number,
+    readonly state: JobState,
+    /** The states the change applies to. */
+    readonly allowed: readonly JobState[],
+    action: string,
+  ) {
+    super(`job ${jobId} is ${state}: only ${allowed.join(' or ')} jobs can be ${action}`);
   }
 }
 

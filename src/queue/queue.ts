@@ -1,9 +1,11 @@
 import type { Transaction } from 'kysely';
 import type { JobRow } from '../store/schema.js';
 import { openStore } from '../store/open.js';
-import type { Durability, JobStore } from '../store/store.js';
+import type { Durability, JobSelection, JobStore } from '../store/store.js';
 import { listSchedules, pauseSchedule, removeSchedule, resumeSchedule, saveSchedule, type Schedule, type ScheduleOptions } from './schedules.js';
 import { ResultWaits, type ResultOptions } from './results.js';
+import { statusReport, type StatusReport } from './status.js';
+import { cancelJob, cancelJobs, findJobs, purgeJobs, retryJob, retryJobs, type Cancellation, type JobsQuery, type PurgeOptions } from './steering.js';
 import { jobSpec, type EnqueueOptions, type TaskDefinition, type TaskOf } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
@@ -129,6 +131,45 @@ export class Queue {
   /** The job with this id, as it is now. */
   getJob(id: number): Promise<Job | undefined> {
     return this.#store.getJob(id);
+  }
+
+  /**
+   * The jobs the query selects (every condition given holds), newest first: `limit` of them
+   * (default 100, at most 10,000), of an id below `before` for the next page. `payload` matches
+   * top-level fields by value (`{ customer: 'acme' }`); it reads every job the other conditions leave.
+   */
+  jobs(query?: JobsQuery): Promise<Job[]> {
+    return findJobs(this.#store, query);
+  }
+
+  /** Jobs per state, live workers, the oldest wait, the last minute's throughput, schedules: what `usergen status --json` prints. */
+  status(): Promise<StatusReport> {
+    return statusReport(this.#store);
+  }
+
+  /** Puts a failed or cancelled job back in the queue (attempts reset, history kept); JobStateError for any other, JobNotFoundError for none. */
+  retry(id: number): Promise<Job> {
+    return retryJob(this.#store, id);
+  }
+
+  /** Cancels a queued job, or a running one, which stops at its next progress point with none of its writes landed. */
+  cancel(id: number): Promise<Cancellation> {
+    return cancelJob(this.#store, id);
+  }
+
+  /** Retries every failed or cancelled job of the selection (`{ state: 'failed', task: 'send_mail' }`), in one transaction. */
+  retryJobs(selection: JobSelection): Promise<{ retried: number }> {
+    return retryJobs(this.#store, selection);
+  }
+
+  /** Cancels every queued or running job of the selection, in one transaction. */
+  cancelJobs(selection: JobSelection): Promise<{ cancelled: number }> {
+    return cancelJobs(this.#store, selection);
+  }
+
+  /** Deletes the jobs of a final state that ended at least `olderThanMs` ago (what a task's handler wrote stays). */
+  purge(options: PurgeOptions): Promise<{ deleted: number }> {
+    return purgeJobs(this.#store, options);
   }
 
   /**

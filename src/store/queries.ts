@@ -1,8 +1,8 @@
-import type { Expression, Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow, type WorkerRow } from './schema.js';
 import * as schedules from './schedules.js';
 import type { ScheduleSpec } from './schedules.js';
-import type { Claim, HostIdentity, JobFilter, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
+import type { Claim, HostIdentity, JobFilter, JobSelection, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
 
 // The statements every engine runs alike: kysely's builder only, no SQL of one engine. Each engine
 // runs its own hot path (claim, enqueue, completion) and what needs its own SQL (JSON, arrays).
@@ -43,26 +43,41 @@ export async function releaseJob(db: Kysely<Database>, claim: Claim): Promise<bo
   return update.numUpdatedRows === 1n;
 }
 
+/** How an engine says "the payload's top-level field `key` is the JSON `json`" in its own SQL. */
+export type PayloadMatch = (key: string, json: string) => Expression<SqlBool>;
+
+/** The jobs a selection holds, as one condition (true when it names none). */
+function selected(selection: JobSelection, payloadIs: PayloadMatch) {
+  return (eb: ExpressionBuilder<Database, 'jobs'>) => {
+    const terms: Expression<SqlBool>[] = [];
+    if (selection.state !== undefined) terms.push(eb('state', '=', selection.state));
+    if (selection.task !== undefined) terms.push(eb('task', '=', selection.task));
+    if (selection.schedule !== undefined) {
+      // Not LIKE: a name may hold its wildcard `_`.
+      const prefix = `${selection.schedule}@`;
+      terms.push(eb(eb.fn<string>('substr', ['unique_key', eb.lit(1), eb.lit(prefix.length)]), '=', prefix));
+    }
+    for (const [key, value] of Object.entries(selection.payload ?? {})) terms.push(payloadIs(key, JSON.stringify(value)));
+    return eb.and(terms);
+  };
+}
+
 /** Newest first. */
-export async function listJobs(db: Kysely<Database>, filter: JobFilter): Promise<JobRow[]> {
-  let query = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(filter.limit);
-  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
-  if (filter.task !== undefined) query = query.where('task', '=', filter.task);
-  if (filter.schedule !== undefined) {
-    // Not LIKE: a name may hold its wildcard `_`.
-    const prefix = `${filter.schedule}@`;
-    query = query.where((eb) => eb(eb.fn<string>('substr', ['unique_key', eb.lit(1), eb.lit(prefix.length)]), '=', prefix));
-  }
+export async function listJobs(db: Kysely<Database>, filter: JobFilter, payloadIs: PayloadMatch): Promise<JobRow[]> {
+  let query = db.selectFrom('jobs').selectAll().where(selected(filter, payloadIs)).orderBy('id', 'desc').limit(filter.limit);
+  if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   return query.execute();
 }
 
+export const RETRYABLE: readonly JobState[] = ['failed', 'cancelled'];
+export const CANCELLABLE: readonly JobState[] = ['queued', 'running'];
+
 /**
- * A failed or cancelled job goes back to the queue with its attempts reset; `history` is its
- * history with the retry appended (each engine writes JSON in its own SQL). Returns the job as it
- * is now, or undefined if it was not failed or cancelled (a changed state between read and write
- * included).
+ * Failed or cancelled jobs go back to the queue with their attempts reset; `history` is a job's
+ * history with the retry appended (each engine writes JSON in its own SQL). A job whose state
+ * changed between a caller's read and this write is left as it is.
  */
-export async function retryJob(db: Kysely<Database>, id: number, history: Expression<string>, now: number): Promise<JobRow | undefined> {
+function retryUpdate(db: Kysely<Database>, history: Expression<string>, now: number) {
   return db
     .updateTable('jobs')
     .set({
@@ -77,25 +92,42 @@ export async function retryJob(db: Kysely<Database>, id: number, history: Expres
       progress_current: null,
       progress_total: null,
     })
-    .where('id', '=', id)
-    .where('state', 'in', ['failed', 'cancelled'])
-    .returningAll()
-    .executeTakeFirst();
+    .where('state', 'in', RETRYABLE);
+}
+
+/** The job as it is now, or undefined if it was not failed or cancelled. */
+export function retryJob(db: Kysely<Database>, id: number, history: Expression<string>, now: number): Promise<JobRow | undefined> {
+  return retryUpdate(db, history, now).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** How many were retried: one statement, so all of them or none. */
+export async function retryJobs(
+  db: Kysely<Database>,
+  selection: JobSelection,
+  payloadIs: PayloadMatch,
+  history: Expression<string>,
+  now: number,
+): Promise<number> {
+  const result = await retryUpdate(db, history, now).where(selected(selection, payloadIs)).executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 /**
- * Cancels a queued or running job. A running one loses its lease with this: its worker's next
+ * Cancels queued or running jobs. A running one loses its lease with this: its worker's next
  * progress report or heartbeat finds the job no longer its own and stops, and its completion,
  * fenced on `state = 'running'`, can no longer commit, so none of its writes land.
  */
-export async function cancelJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
-  return db
-    .updateTable('jobs')
-    .set({ state: 'cancelled', finished_at: now, locked_by: null, locked_until: null })
-    .where('id', '=', id)
-    .where('state', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
+function cancelUpdate(db: Kysely<Database>, now: number) {
+  return db.updateTable('jobs').set({ state: 'cancelled', finished_at: now, locked_by: null, locked_until: null }).where('state', 'in', CANCELLABLE);
+}
+
+export function cancelJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  return cancelUpdate(db, now).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export async function cancelJobs(db: Kysely<Database>, selection: JobSelection, payloadIs: PayloadMatch, now = Date.now()): Promise<number> {
+  const result = await cancelUpdate(db, now).where(selected(selection, payloadIs)).executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {
@@ -241,12 +273,19 @@ export abstract class BuilderQueries {
     return rows;
   }
 
+  /** The engine's own SQL for a payload field's value (JSON differs between them). */
+  protected abstract readonly payloadIs: PayloadMatch;
+
   listJobs(filter: JobFilter): Promise<JobRow[]> {
-    return listJobs(this.db, filter);
+    return listJobs(this.db, filter, this.payloadIs);
   }
 
   cancelJob(id: number): Promise<JobRow | undefined> {
     return cancelJob(this.db, id);
+  }
+
+  cancelJobs(selection: JobSelection): Promise<number> {
+    return cancelJobs(this.db, selection, this.payloadIs);
   }
 
   saveProgress(claim: Claim, current: number, total: number): Promise<boolean> {

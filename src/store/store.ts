@@ -90,11 +90,22 @@ export interface HostIdentity {
   pid_namespace: string;
 }
 
-export interface JobFilter {
+/** A top-level payload field's value a filter matches, compared as JSON (`5` is not `"5"`). */
+export type PayloadValue = string | number | boolean;
+
+/** Which jobs: every condition given holds. */
+export interface JobSelection {
   state?: JobState | undefined;
   task?: string | undefined;
   /** The jobs of the schedule of this name (their unique keys are its slots'). */
   schedule?: string | undefined;
+  /** Jobs whose payload has each of these top-level fields, of this value. */
+  payload?: Readonly<Record<string, PayloadValue>> | undefined;
+}
+
+export interface JobFilter extends JobSelection {
+  /** Only jobs of a smaller id: the next page of a listing, newest first. */
+  before?: number | undefined;
   limit: number;
 }
 
@@ -282,6 +293,10 @@ export interface JobStore {
   hasUnfinishedJobs(): Promise<boolean>;
   /** The queued and running jobs of `task`, newest first. */
   unfinishedJobsOf(task: string): Promise<UnfinishedJob[]>;
+  /** Retries every failed or cancelled job the selection holds, in one statement; returns how many. */
+  retryJobs(selection: JobSelection): Promise<number>;
+  /** Cancels every queued or running job the selection holds, in one statement; returns how many. */
+  cancelJobs(selection: JobSelection): Promise<number>;
   /** Per task and state, every job (what /metrics shows). */
   jobTotals(): Promise<JobTotal[]>;
   /** Per task, how long its ended jobs ran, against `boundsMs` (ascending). */

@@ -2,8 +2,11 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { cancel, retry } from '../operations/jobs.js';
+import { cancelJobs, retryJobs } from '../queue/steering.js';
+import { UsageError } from '../errors.js';
+import { formatInteger } from '../format.js';
 import { enqueueGeneration } from '../operations/generate.js';
-import { NotFound, WrongState } from '../operations/refusals.js';
+import { JobNotFoundError, JobStateError } from '../queue/errors.js';
 import { scheduleView } from './pages/schedules.js';
 import { JOB_STATES, type JobState } from '../store/schema.js';
 import type { JobStore } from '../store/store.js';
@@ -13,7 +16,7 @@ import { liveJobs } from './live.js';
 import { metricsText } from './metrics.js';
 import { backupsView, queueBackupView } from './pages/backups.js';
 import { GENERATING, generateView, parseTotal } from './pages/generate.js';
-import { jobsView, jobView } from './pages/jobs.js';
+import { filterQuery, jobsView, jobView } from './pages/jobs.js';
 import { usersView } from './pages/users.js';
 import { security, securityHeaders, type Credentials } from './security.js';
 import { sharedStatus } from './shared-status.js';
@@ -72,16 +75,32 @@ export function createWebApp(options: WebOptions): Hono {
     if (id === undefined) return c.notFound();
     return c.html(await jobView(store, id, { flash: takeFlash(c), csrf, readOnly }));
   });
+  // Every job of the list's filter (a state, maybe a task), in one transaction.
+  app.post('/jobs/retry', async (c) => {
+    const filter = jobsFilter(c);
+    const outcome = await retryJobs(store, filter).catch(refusalMessage);
+    const message = typeof outcome === 'string' ? outcome : `Retried ${formatInteger(outcome.retried)} job(s): they are queued again.`;
+    return redirectWithFlash(c, `/jobs?${filterQuery(filter)}`, message);
+  });
+  app.post('/jobs/cancel', async (c) => {
+    const filter = jobsFilter(c);
+    const outcome = await cancelJobs(store, filter).catch(refusalMessage);
+    const message =
+      typeof outcome === 'string'
+        ? outcome
+        : `Cancelled ${formatInteger(outcome.cancelled)} job(s); a running one stops at its next progress report.`;
+    return redirectWithFlash(c, `/jobs?${filterQuery(filter)}`, message);
+  });
   app.post('/jobs/:id/retry', async (c) => {
     const id = positiveInteger(c.req.param('id'));
     if (id === undefined) return c.notFound();
-    const refused = await retry(store, { id }).then(() => undefined, wrongStateMessage);
+    const refused = await retry(store, { id }).then(() => undefined, refusalMessage);
     return redirectWithFlash(c, `/jobs/${id}`, refused ?? `Job ${id} is queued again.`);
   });
   app.post('/jobs/:id/cancel', async (c) => {
     const id = positiveInteger(c.req.param('id'));
     if (id === undefined) return c.notFound();
-    const outcome = await cancel(store, { id }).catch(wrongStateMessage);
+    const outcome = await cancel(store, { id }).catch(refusalMessage);
     if (typeof outcome === 'string') return redirectWithFlash(c, `/jobs/${id}`, outcome);
     const message =
       outcome.was === 'running'
@@ -108,15 +127,15 @@ export function createWebApp(options: WebOptions): Hono {
 
   app.notFound((c) => c.text('Not found.\n', 404));
   app.onError((error, c) => {
-    if (error instanceof NotFound) return c.text(`${error.message}\n`, 404);
+    if (error instanceof JobNotFoundError) return c.text(`${error.message}\n`, 404);
     return c.text(`Something went wrong: ${store.describeError(error).message}\n`, 500);
   });
   return app;
 }
 
-/** A job that changed state meanwhile: the refusal is the message shown on its page. Anything else is thrown on. */
-function wrongStateMessage(error: unknown): string {
-  if (error instanceof WrongState) return error.message;
+/** A job that changed state meanwhile, or a filter a change does not apply to: the refusal is the message shown. Anything else is thrown on. */
+function refusalMessage(error: unknown): string {
+  if (error instanceof JobStateError || error instanceof UsageError) return error.message;
   throw error;
 }
 

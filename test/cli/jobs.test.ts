@@ -254,4 +254,36 @@ describe('steering the queue', () => {
     }
     expect(await jobs(db)).toEqual(before);
   });
+
+  it('retry and cancel every job a filter selects (state, task, payload field); an id and a filter together, or neither, is refused', async () => {
+    const { db: file } = tempDb();
+    const payloads = ['a', 'a', 'b'].map((who) => ({ task: 'generate_users', payload: { total: 'lots', who } }));
+    await enqueueJobs(file, [...payloads, { task: 'generate_users', payload: { total: 50, iterations: 1000 }, runAt: Date.now() + 3_600_000 }]);
+    expect((await runCli(['worker', '--drain', '--db', file])).code).toBe(0);
+    const db = await inspect(file);
+    const states = async () => (await db.all<{ state: string }>('select state from jobs order by id')).map((row) => row.state);
+    expect(await states()).toEqual(['failed', 'failed', 'failed', 'queued']);
+
+    for (const [args, message] of [
+      [['retry'], 'give a job id, or a filter (--state, --task, --payload) for every job it selects'],
+      [['cancel', '1', '--task', 'generate_users'], 'give a job id or a filter (--state, --task, --payload), not both'],
+      [['retry', '--state', 'queued'], "state must be one of failed, cancelled: only failed or cancelled jobs can be retried, got 'queued'"],
+      [['retry', '--payload', 'who'], "--payload takes field=value (customer=acme), got 'who'"],
+      [['jobs', '--payload', 'a.b=1'], "a payload field to match is a name of letters, digits and _, got 'a.b'"],
+    ] as const) {
+      const run = await runCli([...args, '--db', file]);
+      expect({ code: run.code, stderr: run.stderr.trim() }, args.join(' ')).toEqual({ code: 2, stderr: `usergen: error: ${message}` });
+    }
+    expect(await states()).toEqual(['failed', 'failed', 'failed', 'queued']);
+
+    const matched = await json<{ jobs: JobJson[] }>(['jobs', '--payload', 'who=a', '--db', file]);
+    expect(matched.jobs.map((job) => job.id)).toEqual([2, 1]);
+    expect(await json(['retry', '--state', 'failed', '--payload', 'who=a', '--db', file])).toEqual({ retried: 2 });
+    expect(await states()).toEqual(['queued', 'queued', 'failed', 'queued']);
+    const cancel = await runCli(['cancel', '--state', 'queued', '--task', 'generate_users', '--db', file]);
+    expect(cancel.stdout.trim()).toBe('Cancelled 3 job(s); a running one stops at its next progress point.');
+    expect(await states()).toEqual(['cancelled', 'cancelled', 'failed', 'cancelled']);
+    const retried = await runCli(['retry', '--task', 'generate_users', '--db', file]);
+    expect(retried.stdout.trim()).toBe('Retried 4 job(s): they are queued again.');
+  });
 });

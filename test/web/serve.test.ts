@@ -80,6 +80,39 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
     }
   });
 
+  it('a list of one state has a button that retries (or cancels) every job of its state and task, not only those shown', async () => {
+    const db = await engine.database();
+    for (let n = 0; n < 3; n++) await generate(db, 50);
+    const served = await serveOn(db, []);
+    try {
+      const store = await storeOf(db);
+      const states = async () => (await store.db.selectFrom('jobs').select('state').orderBy('id').execute()).map((row) => row.state);
+      const csrf = await served.csrf('/jobs');
+      expect((await served.page('/jobs')).text).not.toContain('every queued job');
+      const queuedPage = (await served.page('/jobs?state=queued&task=generate_users')).text;
+      expect(queuedPage).toContain('action="/jobs/cancel?state=queued&amp;task=generate_users"');
+      expect(queuedPage).toContain('Cancel every queued job of generate_users');
+
+      const cancelled = await served.post('/jobs/cancel?state=queued&task=generate_users', { _csrf: csrf });
+      expect(cancelled.status).toBe(303);
+      expect(cancelled.headers.get('location')).toBe('/jobs?state=queued&task=generate_users');
+      expect(await states()).toEqual(['cancelled', 'cancelled', 'cancelled']);
+      const cookie = cancelled.headers.get('set-cookie')!.split(';')[0]!;
+      expect((await served.page('/jobs?state=queued', { headers: { cookie } })).text).toContain('Cancelled 3 job(s); a running one stops');
+
+      expect((await served.page('/jobs?state=cancelled')).text).toContain('Retry every cancelled job</button>');
+      const refused = await served.post('/jobs/retry?state=queued', { _csrf: csrf });
+      const refusal = refused.headers.get('set-cookie')!.split(';')[0]!;
+      expect((await served.page('/jobs', { headers: { cookie: refusal } })).text).toContain('only failed or cancelled jobs can be retried');
+      expect(await states()).toEqual(['cancelled', 'cancelled', 'cancelled']);
+      expect((await served.post('/jobs/retry?state=cancelled', { _csrf: csrf })).status).toBe(303);
+      expect(await states()).toEqual(['queued', 'queued', 'queued']);
+      expect((await served.post('/jobs/retry?state=cancelled', {})).status).toBe(403);
+    } finally {
+      await served.stop();
+    }
+  });
+
   it('SIGTERM with --worker stops serving at once, then lets the running job finish, and exits 0', async () => {
     const served = await serveOn(await engine.database(), ['--worker', '--concurrency', '1', '--hash-iterations', '60000']);
     const store = await storeOf(served.db);

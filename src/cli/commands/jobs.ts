@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { listJobsView } from '../../operations/jobs.js';
 import { withCommandDatabase } from '../context.js';
-import { parseJobState } from '../job-arguments.js';
+import { selectionOf, selectionOptions, type SelectionFlags } from '../job-arguments.js';
+import { MAX_JOBS_LIMIT } from '../../queue/steering.js';
 import { outcomeOf, progressOf, tookOf } from '../job-view.js';
 import { formatTime, printJson, printLine, renderTable } from '../output.js';
 import { parseInteger } from '../parse.js';
 
-interface Flags {
-  state?: string;
-  task?: string;
+interface Flags extends SelectionFlags {
   limit: string;
+  before?: string;
   json?: boolean;
   wide?: boolean;
 }
@@ -21,19 +21,16 @@ const SHRINKABLE = [8, 1];
 const DROPPABLE = [6, 7, 5, 4];
 
 export function register(program: Command): void {
-  program
-    .command('jobs')
-    .description('list the jobs in the queue, newest first')
-    .option('--state <state>', 'only jobs in this state: queued, running, succeeded, failed or cancelled')
-    .option('--task <name>', 'only jobs of this task')
+  selectionOptions(program.command('jobs').description('list the jobs in the queue, newest first'))
     .option('--limit <n>', 'how many, 1 to 10000', '20')
+    .option('--before <id>', 'only jobs of a smaller id: the next page')
     .option('--wide', 'every column at full width, however wide the terminal')
     .option('--json', 'print the jobs as JSON')
     .action(async (flags: Flags, command: Command) => {
       const options = {
-        state: flags.state === undefined ? undefined : parseJobState(flags.state),
-        task: flags.task,
-        limit: parseInteger(flags.limit, '--limit', 1, 10_000),
+        ...selectionOf(flags),
+        limit: parseInteger(flags.limit, '--limit', 1, MAX_JOBS_LIMIT),
+        before: flags.before === undefined ? undefined : parseInteger(flags.before, '--before', 1, Number.MAX_SAFE_INTEGER),
       };
       const listing = await withCommandDatabase(command, (store) => listJobsView(store, options));
       if (flags.json) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { isFinalState, purge } from '../../operations/jobs.js';
+import { isFinalState, purgeJobs } from '../../queue/steering.js';
 import { FINAL_STATES } from '../../store/store.js';
 import { withCommandDatabase } from '../context.js';
 import { parseJobState } from '../job-arguments.js';
@@ -20,7 +20,7 @@ export function register(program: Command): void {
         throw new UsageError(`--state must be one of ${FINAL_STATES.join(', ')}: only jobs that ended can be purged`);
       }
       const olderThanMs = parseDuration(flags.olderThan, '--older-than');
-      const purged = await withCommandDatabase(command, (store) => purge(store, { state, olderThanMs }));
+      const purged = await withCommandDatabase(command, (store) => purgeJobs(store, { state, olderThanMs }));
       if (flags.json) printJson(purged);
       else printLine(`Deleted ${formatInteger(purged.deleted)} ${state} job(s).`);
     });

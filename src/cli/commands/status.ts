@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { queueStatusView, type QueueStatusView, type ScheduleView } from '../../operations/status.js';
+import { queueStatusView, type QueueStatusView } from '../../operations/status.js';
+import type { ScheduleView } from '../../queue/status.js';
 import { withCommandDatabase } from '../context.js';
 import { formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 

@@ -1,17 +1,30 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, SqlBool } from 'kysely';
 import { sql } from '../kysely.js';
 import type { Database, JobRow, JobState } from '../schema.js';
-import type { DurationHistogram } from '../store.js';
-import { retryJob as retryAs } from '../queries.js';
+import type { DurationHistogram, JobSelection } from '../store.js';
+import * as queries from '../queries.js';
+import type { PayloadMatch } from '../queries.js';
 
 // Seeing and steering the queue where PostgreSQL's SQL differs from SQLite's (JSON, arrays); the
 // rest is shared (../queries.ts).
 
-/** The retry by hand (../queries.ts), its history entry appended in PostgreSQL's JSON. */
-export function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+/** A job's history with its retry by hand appended, in PostgreSQL's JSON. */
+function retried(now: number) {
   const entry = sql`jsonb_build_object('at', ${now}::bigint, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
-  return retryAs(db, id, sql<string>`(coalesce(history, '[]')::jsonb || jsonb_build_array(${entry}))::text`, now);
+  return sql<string>`(coalesce(history, '[]')::jsonb || jsonb_build_array(${entry}))::text`;
 }
+
+/** The retry by hand (../queries.ts). */
+export function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  return queries.retryJob(db, id, retried(now), now);
+}
+
+export function retryJobs(db: Kysely<Database>, selection: JobSelection, now = Date.now()): Promise<number> {
+  return queries.retryJobs(db, selection, payloadIs, retried(now), now);
+}
+
+/** A payload field's value, compared as jsonb (the payload column is text). */
+export const payloadIs: PayloadMatch = (key, json) => sql<SqlBool>`(payload::jsonb -> ${key}::text) = ${json}::jsonb`;
 
 /** Ids come from an identity column, which never gives one twice: purging is deleting. */
 export async function purgeJobs(db: Kysely<Database>, state: JobState, before: number): Promise<number> {

@@ -23,8 +23,9 @@ import type {
   StorageFault,
   StoreTransaction,
   WriteOptions,
+  JobSelection,
 } from '../store.js';
-import { durations, purgeJobs, retryJob } from './admin.js';
+import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { writeDump } from './backup.js';
 import { checkSchema } from './check.js';
 import { describePgError, pgFaultOf } from './faults.js';
@@ -256,6 +257,14 @@ export class PgStore extends BuilderQueries implements JobStore {
     if (job) await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
     return job;
   }
+
+  async retryJobs(selection: JobSelection): Promise<number> {
+    const count = await retryJobs(this.db, selection);
+    if (count > 0) await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
+    return count;
+  }
+
+  protected readonly payloadIs = payloadIs;
 
   purgeJobs(state: JobState, before: number): Promise<number> {
     return purgeJobs(this.db, state, before);

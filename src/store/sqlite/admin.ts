@@ -1,17 +1,33 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, SqlBool } from 'kysely';
 import { sql } from '../kysely.js';
 import type { Database, JobRow, JobState } from '../schema.js';
-import type { DurationHistogram } from '../store.js';
-import { retryJob as retryAs } from '../queries.js';
+import type { DurationHistogram, JobSelection } from '../store.js';
+import * as queries from '../queries.js';
+import type { PayloadMatch } from '../queries.js';
 
 // The statements behind seeing and steering the queue that need SQLite's own SQL (retry, purge,
 // durations); the others every engine shares (../queries.ts). The worker's own hot path is in jobs.ts.
 
-/** The retry by hand (../queries.ts), its history entry appended in SQLite's JSON. */
-export function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+/** A job's history with its retry by hand appended, in SQLite's JSON. */
+function retried(now: number) {
   const entry = sql<string>`json_object('at', ${now}, 'attempt', attempts, 'state', 'queued', 'retried_from', state)`;
-  return retryAs(db, id, sql<string>`json_insert(coalesce(history, '[]'), '$[#]', ${entry})`, now);
+  return sql<string>`json_insert(coalesce(history, '[]'), '$[#]', ${entry})`;
 }
+
+/** The retry by hand (../queries.ts). */
+export function retryJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<JobRow | undefined> {
+  return queries.retryJob(db, id, retried(now), now);
+}
+
+export function retryJobs(db: Kysely<Database>, selection: JobSelection, now = Date.now()): Promise<number> {
+  return queries.retryJobs(db, selection, payloadIs, retried(now), now);
+}
+
+/**
+ * A payload field's value: `->` gives the field as JSON text (minified, as JSON.stringify wrote
+ * it), so a string, a number and a boolean each match their own kind only.
+ */
+export const payloadIs: PayloadMatch = (key, json) => sql<SqlBool>`(payload -> ${`$."${key}"`}) = ${json}`;
 
 /**
  * Deletes jobs in a final `state` that finished before `before`; returns how many. The highest id

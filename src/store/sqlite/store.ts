@@ -18,8 +18,9 @@ import {
   type StoreTransaction,
   type WriteOptions,
   type RecoveryError,
+  type JobSelection,
 } from '../store.js';
-import { durations, purgeJobs, retryJob } from './admin.js';
+import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
 import { checkDatabaseInPlace } from './check.js';
@@ -221,6 +222,14 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     if (job) this.#wakeFile.signal();
     return job;
   }
+
+  async retryJobs(selection: JobSelection): Promise<number> {
+    const count = await retryJobs(this.db, selection);
+    if (count > 0) this.#wakeFile.signal();
+    return count;
+  }
+
+  protected readonly payloadIs = payloadIs;
 
   purgeJobs(state: JobState, before: number): Promise<number> {
     return purgeJobs(this.db, state, before);

@@ -49,6 +49,7 @@ ${schedulesTable(status.schedules)}
 <label>Task <input name="task" value="${request.task ?? ''}" placeholder="any"></label>
 <button class="secondary" type="submit">Show</button>
 </form>
+${bulkActions(request)}
 <table>
 <thead><tr><th>Id</th><th>Task</th><th>State</th><th>Progress</th><th>Attempts</th><th>Created</th><th></th></tr></thead>
 <tbody>
@@ -56,10 +57,7 @@ ${listing.jobs.map((job) => jobRow(job, waiting.has(job.id), request))}
 </tbody>
 </table>
 ${listing.jobs.length === 0 ? html`<p class="muted">No jobs${request.state || request.task ? ' match' : ' yet'}.</p>` : ''}`;
-  const live = new URLSearchParams();
-  if (request.state) live.set('state', request.state);
-  if (request.task) live.set('task', request.task);
-  return page({ title: 'Jobs', path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: `/events?${live}`, body });
+  return page({ title: 'Jobs', path: '/jobs', flash: request.flash, readOnly: request.readOnly, live: `/events?${filterQuery(request)}`, body });
 }
 
 function jobRow(job: JobView, waitingForWorker: boolean, request: JobsRequest): Html {
@@ -84,7 +82,26 @@ function actions(job: JobView, request: { csrf: string; readOnly: boolean }): Ht
   return html``;
 }
 
-/** `/jobs/<id>`: everything about one job. Throws NotFound for an unknown id. */
+/** The list's filter as a query string: `state=failed&task=send_mail`. */
+export function filterQuery(filter: { state?: JobState | undefined; task?: string | undefined }): URLSearchParams {
+  const query = new URLSearchParams();
+  if (filter.state) query.set('state', filter.state);
+  if (filter.task) query.set('task', filter.task);
+  return query;
+}
+
+/** For a list of one state: retry (or cancel) every job of that state and task, not only those shown. */
+function bulkActions(request: JobsRequest): Html | string {
+  const { state, task } = request;
+  const query = filterQuery(request);
+  const which = `every ${state} job${task ? ` of ${task}` : ''}`;
+  if (state === 'failed' || state === 'cancelled') return actionButton(`/jobs/retry?${query}`, `Retry ${which}`, request.csrf, request.readOnly);
+  if (state === 'queued' || state === 'running')
+    return actionButton(`/jobs/cancel?${query}`, `Cancel ${which}`, request.csrf, request.readOnly, true);
+  return '';
+}
+
+/** `/jobs/<id>`: everything about one job. Throws JobNotFoundError for an unknown id. */
 export async function jobView(store: JobStore, id: number, request: { flash?: string | undefined; csrf: string; readOnly: boolean }): Promise<Html> {
   const { job, users } = await jobDetail(store, { id });
   const json = (value: unknown) => JSON.stringify(value, null, 2);

@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import { listJobsView } from '../../operations/jobs.js';
-import { iso } from '../../operations/job-view.js';
-import type { ScheduleView } from '../../operations/status.js';
+import { iso } from '../../format.js';
+import type { ScheduleView } from '../../queue/status.js';
 import { getSchedule } from '../../queue/schedules.js';
 import type { JobStore } from '../../store/store.js';
 import { formatInteger } from '../../format.js';
