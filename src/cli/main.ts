@@ -8,6 +8,7 @@ import * as generate from './commands/generate.js';
 import * as job from './commands/job.js';
 import * as jobs from './commands/jobs.js';
 import * as list from './commands/list.js';
+import * as pause from './commands/pause.js';
 import * as purge from './commands/purge.js';
 import * as restore from './commands/restore.js';
 import * as retryCancel from './commands/retry-cancel.js';
@@ -35,7 +36,24 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
-  for (const command of [generate, worker, list, jobs, job, retryCancel, status, purge, check, backup, backups, restore, schedule, schedules, serve])
+  for (const command of [
+    generate,
+    worker,
+    list,
+    jobs,
+    job,
+    retryCancel,
+    pause,
+    status,
+    purge,
+    check,
+    backup,
+    backups,
+    restore,
+    schedule,
+    schedules,
+    serve,
+  ])
     command.register(program, context);
   return program;
 }

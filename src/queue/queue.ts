@@ -4,6 +4,7 @@ import { openStore } from '../store/open.js';
 import type { Durability, JobSelection, JobStore } from '../store/store.js';
 import { listSchedules, pauseSchedule, removeSchedule, resumeSchedule, saveSchedule, type Schedule, type ScheduleOptions } from './schedules.js';
 import { ResultWaits, type ResultOptions } from './results.js';
+import { pauseTask, resumeTask, type TaskName, type TaskPause } from './pauses.js';
 import { statusReport, type StatusReport } from './status.js';
 import { cancelJob, cancelJobs, findJobs, purgeJobs, retryJob, retryJobs, type Cancellation, type JobsQuery, type PurgeOptions } from './steering.js';
 import { jobSpec, type EnqueueOptions, type TaskDefinition, type TaskOf } from './task.js';
@@ -165,6 +166,19 @@ export class Queue {
   /** Cancels every queued or running job of the selection, in one transaction. */
   cancelJobs(selection: JobSelection): Promise<{ cancelled: number }> {
     return cancelJobs(this.#store, selection);
+  }
+
+  /**
+   * No worker on any machine claims the task's jobs from now on (those running finish); enqueue
+   * goes on. Kept in the database until `resume`.
+   */
+  pause(task: TaskName): Promise<TaskPause> {
+    return pauseTask(this.#store, task);
+  }
+
+  /** Workers claim the task's jobs again, woken at once. */
+  resume(task: TaskName): Promise<TaskPause> {
+    return resumeTask(this.#store, task);
   }
 
   /** Deletes the jobs of a final state that ended at least `olderThanMs` ago (what a task's handler wrote stays). */

@@ -45,6 +45,15 @@ export interface StatusReport {
   waiting_for_a_worker_that_knows_their_task: Array<{ task: string; ready: number }>;
   /** Every schedule, by name. */
   schedules: ScheduleView[];
+  /** The tasks no worker claims jobs of, by name, with their ready jobs. */
+  paused_tasks: PausedTaskView[];
+}
+
+export interface PausedTaskView {
+  task: string;
+  paused_at: string;
+  /** Its jobs that would be ready to run. */
+  ready: number;
 }
 
 /** Jobs per state, live workers, the oldest waiting job, throughput, schedules. */
@@ -53,6 +62,7 @@ export async function statusReport(store: JobStore, options: { now?: number } = 
   const status = await store.queueStatus(now);
   const workers = await liveWorkers(store, now);
   const schedules = await listSchedules(store);
+  const paused = await store.pausedTasks();
   return {
     checked_at: iso(now),
     counts: status.counts,
@@ -68,7 +78,7 @@ export async function statusReport(store: JobStore, options: { now?: number } = 
     oldest_ready_wait_ms: status.oldest_ready_since === null ? null : now - status.oldest_ready_since,
     jobs_ended_last_minute: status.finished_last_minute,
     jobs_per_second_last_minute: +(status.finished_last_minute / 60).toFixed(2),
-    waiting_for_a_worker_that_knows_their_task: waitingForAWorker(workers, status.ready_by_task),
+    waiting_for_a_worker_that_knows_their_task: waitingForAWorker(workers, status.ready_by_task, new Set(paused.map((row) => row.task))),
     schedules: schedules.map((schedule) => ({
       name: schedule.name,
       task: schedule.task,
@@ -80,15 +90,25 @@ export async function statusReport(store: JobStore, options: { now?: number } = 
       last_fired_at: schedule.last_fired_at === null ? null : iso(schedule.last_fired_at),
       skipped: schedule.skipped,
     })),
+    paused_tasks: paused.map((row) => ({
+      task: row.task,
+      paused_at: iso(row.paused_at ?? now),
+      ready: status.ready_by_task.find((ready) => ready.task === row.task)?.ready ?? 0,
+    })),
   };
 }
 
 /**
- * Ready jobs of tasks that no live worker runs, per task. Empty while no worker is alive (then
- * every job waits for one), or while one of them takes any task (an older usergen).
+ * Ready jobs of tasks that no live worker runs, per task (a paused task's wait for its resume
+ * instead). Empty while no worker is alive (then every job waits for one), or while one of them
+ * takes any task (an older usergen).
  */
-function waitingForAWorker(workers: readonly WorkerRow[], ready: QueueStatus['ready_by_task']): QueueStatus['ready_by_task'] {
+function waitingForAWorker(
+  workers: readonly WorkerRow[],
+  ready: QueueStatus['ready_by_task'],
+  paused: ReadonlySet<string>,
+): QueueStatus['ready_by_task'] {
   const known = tasksRun(workers);
   if (workers.length === 0 || known === undefined) return [];
-  return ready.filter((row) => !known.has(row.task));
+  return ready.filter((row) => !known.has(row.task) && !paused.has(row.task));
 }

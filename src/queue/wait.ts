@@ -3,7 +3,7 @@ import { FINAL_STATES, type JobStore } from '../store/store.js';
 import { delay } from './delay.js';
 import { countWorkersRunning } from './live-workers.js';
 import type { AnyTask } from './task.js';
-import { Worker, type Logger } from './worker.js';
+import { Worker, type Logger, type WorkerSummary } from './worker.js';
 
 export interface AwaitJobOptions {
   signal?: AbortSignal;
@@ -53,9 +53,10 @@ export async function awaitJob(store: JobStore, jobId: number, options: AwaitJob
       });
       const { onUpdate } = options;
       const running = worker.run(signal);
+      let summary: WorkerSummary;
       // While it runs here, its progress is read as a worker elsewhere would write it.
       if (onUpdate) {
-        await reportWhile(
+        summary = await reportWhile(
           running,
           async () => {
             const row = await store.getJob(jobId);
@@ -64,9 +65,12 @@ export async function awaitJob(store: JobStore, jobId: number, options: AwaitJob
           options.pollMs ?? DEFAULT_AWAIT_POLL_MS,
         );
       } else {
-        await running;
+        summary = await running;
       }
-      continue;
+      // Claimable as read, yet its claim took nothing: its task is paused, or a worker took it
+      // first. Trying again at once would spin; it is read again after the usual wait.
+      const ran = summary.succeeded + summary.failed + summary.retried + summary.released > 0;
+      if (ran) continue;
     }
     await delay(options.pollMs ?? DEFAULT_AWAIT_POLL_MS, signal);
   }

@@ -1,6 +1,7 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool, UpdateQueryBuilder, UpdateResult } from 'kysely';
-import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow, type WorkerRow } from './schema.js';
+import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow, type TaskSettingsRow, type WorkerRow } from './schema.js';
 import * as schedules from './schedules.js';
+import * as settings from './settings.js';
 import type { ScheduleSpec } from './schedules.js';
 import type { Claim, HostIdentity, JobFilter, JobSelection, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
 
@@ -326,6 +327,18 @@ export abstract class BuilderQueries {
 
   jobTotals(): Promise<JobTotal[]> {
     return jobTotals(this.db);
+  }
+
+  pausedTasks(): Promise<TaskSettingsRow[]> {
+    return settings.pausedTasks(this.db);
+  }
+
+  queueSetting(name: string): Promise<string | undefined> {
+    return settings.queueSetting(this.db, name);
+  }
+
+  setQueueSetting(name: string, value: string, now: number): Promise<void> {
+    return settings.setQueueSetting(this.db, name, value, now);
   }
 
   saveSchedule(spec: ScheduleSpec, now: number): Promise<ScheduleRow> {

@@ -134,10 +134,28 @@ export interface ScheduleTable {
   updated_at: number;
 }
 
+/** What a task is told at run time, by name (a task need not be defined anywhere to have a row). */
+export interface TaskSettingsTable {
+  task: string;
+  /** Since when no worker claims the task's jobs; null: it runs. */
+  paused_at: number | null;
+  updated_at: number;
+}
+
+/** Queue-wide settings by name. */
+export interface QueueSettingsTable {
+  name: string;
+  /** JSON. */
+  value: string;
+  updated_at: number;
+}
+
 export interface Database {
   jobs: JobTable;
   workers: WorkerTable;
   schedules: ScheduleTable;
+  task_settings: TaskSettingsTable;
+  queue_settings: QueueSettingsTable;
   users: UserTable;
   backups: BackupTable;
 }
@@ -145,6 +163,7 @@ export interface Database {
 export type JobRow = Selectable<JobTable>;
 export type WorkerRow = Selectable<WorkerTable>;
 export type ScheduleRow = Selectable<ScheduleTable>;
+export type TaskSettingsRow = Selectable<TaskSettingsTable>;
 export type UserRow = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;
 export type BackupRow = Selectable<BackupTable>;

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { UserError } from '../errors.js';
-import type { Database, JobRow, JobState, ScheduleRow, WorkerRow } from './schema.js';
+import type { Database, JobRow, JobState, ScheduleRow, TaskSettingsRow, WorkerRow } from './schema.js';
 import type { ScheduleAdvance, ScheduleSpec } from './schedules.js';
 
 // The seam between the queue and the engines that keep its tables (src/store/sqlite/,
@@ -261,6 +261,15 @@ export interface JobStore {
   stopWaitingForJobs(ids: readonly number[]): Promise<void>;
   /** A worker has stopped; `last` when no other is alive on the database, which then tidies up its wake-up channel. */
   workerStopped(last: boolean): Promise<void>;
+
+  // What the queue is told at run time (its rules are the queue's: src/queue/pauses.ts, retention.ts).
+  /** Pauses (no claim takes its jobs from the commit on) or resumes the task (workers woken); its row now. */
+  setTaskPaused(task: string, paused: boolean, now: number): Promise<TaskSettingsRow>;
+  /** The paused tasks, by name. */
+  pausedTasks(): Promise<TaskSettingsRow[]>;
+  /** A queue-wide setting's JSON; undefined when never set. */
+  queueSetting(name: string): Promise<string | undefined>;
+  setQueueSetting(name: string, value: string, now: number): Promise<void>;
 
   // Schedules (their rules are the queue's: src/queue/schedules.ts).
   /** Inserts or updates the schedule of its name (its fires, skips and pause kept). */

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { cancel, retry } from '../operations/jobs.js';
 import { cancelJobs, retryJobs } from '../queue/steering.js';
+import { pauseTask, resumeTask } from '../queue/pauses.js';
 import { UsageError } from '../errors.js';
 import { formatInteger } from '../format.js';
 import { enqueueGeneration } from '../operations/generate.js';
@@ -48,6 +49,10 @@ export function createWebApp(options: WebOptions): Hono {
   app.use(securityHeaders);
   app.use(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Refused: the request body is too large.\n', 413) }));
   app.use(middleware);
+  app.use(async (c, next) => {
+    await next();
+    if (c.req.method === 'POST') readStatus.forget();
+  });
 
   app.get('/', (c) => c.redirect('/users'));
   app.get('/static/app.css', (c) => c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
@@ -107,6 +112,14 @@ export function createWebApp(options: WebOptions): Hono {
         ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.`
         : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
+  });
+  app.post('/tasks/:name/:action{pause|resume}', async (c) => {
+    const task = c.req.param('name');
+    const change = c.req.param('action') === 'pause' ? await pauseTask(store, task) : await resumeTask(store, task);
+    const message = change.paused
+      ? `Task ${task} is paused: no worker claims its jobs until it is resumed (running ones finish).`
+      : `Task ${task} is resumed: workers claim its jobs again.`;
+    return redirectWithFlash(c, `/jobs?${filterQuery({ task })}`, message);
   });
   app.get('/schedules/:name', async (c) => {
     const view = await scheduleView(store, c.req.param('name'), { readOnly });

@@ -75,6 +75,18 @@ export async function metricsText(store: JobStore, now = Date.now()): Promise<st
     'Slots of each schedule not fired: missed while no worker ran, or come while its previous job had not ended.',
     scheduleSamples((schedule) => schedule.skipped),
   );
+  metric(
+    'usergen_task_paused',
+    'gauge',
+    'Tasks paused (1), whose jobs no worker claims until resumed, with their ready jobs in usergen_task_paused_ready_jobs.',
+    status.paused_tasks.map((paused) => [{ task: paused.task }, 1]),
+  );
+  metric(
+    'usergen_task_paused_ready_jobs',
+    'gauge',
+    'Ready jobs of each paused task.',
+    status.paused_tasks.map((paused) => [{ task: paused.task }, paused.ready]),
+  );
   metric('usergen_last_backup_timestamp_seconds', 'gauge', 'When the newest backup on record was made (0: none).', [
     [{}, status.last_backup_at === null ? 0 : Date.parse(status.last_backup_at) / 1000],
   ]);

@@ -9,9 +9,15 @@ const STATUS_MAX_AGE_MS = 1_000;
  * 200,000 jobs a read costs about 20 ms of the server's one thread (the counts walk the state
  * indexes), so every viewer reading it for themselves would be what slows the pages down.
  */
-export function sharedStatus(store: JobStore): () => Promise<QueueStatusView> {
+export interface SharedStatus {
+  (): Promise<QueueStatusView>;
+  /** The next read reads anew: after a change made here, the page shown next says so. */
+  forget(): void;
+}
+
+export function sharedStatus(store: JobStore): SharedStatus {
   let last: { at: number; status: Promise<QueueStatusView> } | undefined;
-  return () => {
+  const read = () => {
     const now = Date.now();
     if (last === undefined || now - last.at >= STATUS_MAX_AGE_MS) {
       const status = queueStatusView(store, { now });
@@ -23,4 +29,9 @@ export function sharedStatus(store: JobStore): () => Promise<QueueStatusView> {
     }
     return last.status;
   };
+  return Object.assign(read, {
+    forget: () => {
+      last = undefined;
+    },
+  });
 }

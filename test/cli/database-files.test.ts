@@ -92,7 +92,18 @@ describe('a new database file', () => {
     }
     const db = inspectDb(file);
     const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all();
-    expect(tables).toEqual(['backups', 'job_id_floor', 'jobs', 'kysely_migration', 'kysely_migration_lock', 'schedules', 'users', 'workers']);
+    expect(tables).toEqual([
+      'backups',
+      'job_id_floor',
+      'jobs',
+      'kysely_migration',
+      'kysely_migration_lock',
+      'queue_settings',
+      'schedules',
+      'task_settings',
+      'users',
+      'workers',
+    ]);
     expect(db.prepare('select name from kysely_migration order by name').pluck().all()).toEqual(Object.keys(MIGRATIONS));
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -38,7 +38,9 @@ describe('upgrading a database whose history was written by an earlier version',
       .prepare(`update jobs set state = 'failed', attempts = 3, error = ?, finished_at = 5_000 where id = ?`)
       .run(error('last failure'), failed.id);
     for (const column of ['boot_id', 'pid_namespace', 'start_ticks', 'tasks']) sqlite.exec(`alter table workers drop column ${column}`);
-    sqlite.exec(`drop table job_id_floor; drop table schedules; delete from kysely_migration where name >= '0004'; pragma user_version = 3`);
+    sqlite.exec(
+      `drop table job_id_floor; drop table schedules; drop table task_settings; drop table queue_settings; delete from kysely_migration where name >= '0004'; pragma user_version = 3`,
+    );
     sqlite.close();
 
     store = await openStore(file);

@@ -113,6 +113,35 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
     }
   });
 
+  it("a task's Pause button on /jobs of that task, its Resume button while paused; /metrics counts it", async () => {
+    const db = await engine.database();
+    await generate(db, 50);
+    const served = await serveOn(db, []);
+    try {
+      const store = await storeOf(db);
+      const csrf = await served.csrf('/jobs');
+      expect((await served.page('/jobs')).text).not.toContain('/pause');
+      expect((await served.page('/jobs?task=generate_users')).text).toContain('action="/tasks/generate_users/pause"');
+      const paused = await served.post('/tasks/generate_users/pause', { _csrf: csrf });
+      expect(paused.status).toBe(303);
+      expect(paused.headers.get('location')).toBe('/jobs?task=generate_users');
+      expect((await store.pausedTasks()).map((row) => row.task)).toEqual(['generate_users']);
+      const page = (await served.page('/jobs')).text;
+      expect(page).toMatch(
+        /<p class="paused" data-paused="generate_users">Task <b>generate_users<\/b> is paused since [^:]+:\d\d:\d\d UTC: no worker claims its 1 ready job\(s\)\./,
+      );
+      expect(page).toContain('action="/tasks/generate_users/resume"');
+      const metrics = parsePrometheus((await served.page('/metrics')).text);
+      expect(metrics.get('usergen_task_paused{task="generate_users"}')).toBe(1);
+      expect(metrics.get('usergen_task_paused_ready_jobs{task="generate_users"}')).toBe(1);
+      expect((await served.post('/tasks/generate_users/resume', { _csrf: csrf })).status).toBe(303);
+      expect(await store.pausedTasks()).toEqual([]);
+      expect((await served.post('/tasks/generate_users/pause', {})).status).toBe(403);
+    } finally {
+      await served.stop();
+    }
+  });
+
   it('SIGTERM with --worker stops serving at once, then lets the running job finish, and exits 0', async () => {
     const served = await serveOn(await engine.database(), ['--worker', '--concurrency', '1', '--hash-iterations', '60000']);
     const store = await storeOf(served.db);

@@ -27,6 +27,7 @@ function statusDocument(status: QueueStatusView) {
     next_backup: status.next_backup,
     waiting_for_a_worker_that_knows_their_task: status.waiting_for_a_worker_that_knows_their_task,
     schedules: status.schedules,
+    paused_tasks: status.paused_tasks,
   };
 }
 
@@ -40,6 +41,9 @@ async function printStatus(status: QueueStatusView): Promise<void> {
   const next = status.next_backup;
   printLine(`Next backup: ${next === null ? 'none queued' : `job ${next.job_id}, ${next.state}, due ${formatTime(next.run_at)} UTC`}`);
   for (const schedule of status.schedules) printLine(scheduleLine(schedule));
+  for (const { task, paused_at, ready } of status.paused_tasks) {
+    printLine(`Task ${task} is paused since ${formatTime(paused_at)} UTC: ${formatInteger(ready)} ready job(s) wait (usergen resume ${task}).`);
+  }
   for (const { task, ready } of status.waiting_for_a_worker_that_knows_their_task) {
     printLine(`${formatInteger(ready)} ready job(s) of task ${task} wait for a worker that knows it (start one with --tasks).`);
   }

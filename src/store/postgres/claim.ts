@@ -4,7 +4,8 @@
 /**
  * The claim, one statement: the first `limit` ready jobs of the tasks asked for, in claim order,
  * locked with SKIP LOCKED (two workers never wait for each other, nor take the same job), then
- * leased. It also says whether some running job's lease has expired, for the queue to put back.
+ * leased; a paused task's jobs are left (read by this statement: no claim begun after a pause
+ * committed takes one). It also says whether some running job's lease has expired, for the queue to put back.
  * (Done in this statement, the jobs put back could not be claimed by it: a statement sees the
  * table as it was when it began.) $1 worker, $2 lease end,
  * $3 now, $4 tasks, $5 limit, $6 the job asked for (or null). One row: `jobs` (JSON), `expired`.
@@ -13,6 +14,7 @@ export function claimJobs(s: string): string {
   return `with ready as (
     select id from ${s}.jobs
     where state = 'queued' and run_at <= $3 and task = any($4::text[]) and ($6::bigint is null or id = $6)
+      and task not in (select task from ${s}.task_settings where paused_at is not null)
     order by priority desc, run_at, id
     limit $5
     for update skip locked

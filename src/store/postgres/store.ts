@@ -7,7 +7,7 @@ import { printableLocation } from './location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
-import type { Database, JobRow, JobState } from '../schema.js';
+import type { Database, JobRow, JobState, TaskSettingsRow } from '../schema.js';
 import type {
   BackupCopy,
   BatchedCompletion,
@@ -25,6 +25,7 @@ import type {
   WriteOptions,
   JobSelection,
 } from '../store.js';
+import { setTaskPaused } from '../settings.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { writeDump } from './backup.js';
 import { checkSchema } from './check.js';
@@ -262,6 +263,13 @@ export class PgStore extends BuilderQueries implements JobStore {
     const count = await retryJobs(this.db, selection);
     if (count > 0) await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
     return count;
+  }
+
+  // A resumed task's jobs are ready at once: workers idle for want of them are woken.
+  async setTaskPaused(task: string, paused: boolean, now: number): Promise<TaskSettingsRow> {
+    const row = await setTaskPaused(this.db, task, paused, now);
+    if (!paused) await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
+    return row;
   }
 
   protected readonly payloadIs = payloadIs;

@@ -55,11 +55,12 @@ function claimOn(
     try {
       const expired = connection.execute(CompiledQuery.raw(EXPIRED, [now])).rows.length > 0;
       const lease = [workerId, now + leaseMs, now];
+      const unpaused = withoutPaused(connection, tasks);
       let claimed: ClaimedJob[];
       if (jobId !== undefined) {
-        claimed = connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOB, [...lease, jobId, now, JSON.stringify(tasks)])).rows;
+        claimed = connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_JOB, [...lease, jobId, now, JSON.stringify(unpaused)])).rows;
       } else {
-        const ids = readyJobs(connection, tasks, limit, now);
+        const ids = readyJobs(connection, unpaused, limit, now);
         // Read in this transaction, which holds the write lock: still queued, ready, of these tasks.
         claimed = ids.length === 0 ? [] : connection.execute<ClaimedJob>(CompiledQuery.raw(TAKE_READY, [...lease, JSON.stringify(ids)])).rows;
       }
@@ -86,6 +87,18 @@ function ignoreError(statement: () => unknown): void {
   }
 }
 
+/**
+ * The tasks of `tasks` that are not paused, read in the claim's own transaction: no claim takes a
+ * job of a task once its pause has committed. The read is of a table of a few rows, by its primary
+ * key's index, once per claim (not per job).
+ */
+function withoutPaused(connection: SyncConnection, tasks: readonly string[]): readonly string[] {
+  const { rows } = connection.execute<{ task: string }>(PAUSED_TASKS);
+  if (rows.length === 0) return tasks;
+  const paused = new Set(rows.map((row) => row.task));
+  return tasks.filter((task) => !paused.has(task));
+}
+
 /** The ids of the best `limit` ready jobs of `tasks`: higher priority first, then earlier run_at, then lower id. */
 function readyJobs(connection: SyncConnection, tasks: readonly string[], limit: number, now: number): number[] {
   let ready: ReadyJob[] = [];
@@ -105,6 +118,7 @@ const ROLLBACK = CompiledQuery.raw('rollback');
 const SYNCHRONOUS_NORMAL = CompiledQuery.raw('pragma synchronous = normal');
 const SYNCHRONOUS_FULL = CompiledQuery.raw('pragma synchronous = full');
 
+const PAUSED_TASKS = CompiledQuery.raw('select task from task_settings where paused_at is not null');
 /** Whether some running job's lease ran out (through the index jobs_leases). */
 const EXPIRED = `select 1 from jobs where state = 'running' and locked_until < ? limit 1`;
 const READY_JOBS = `select id, priority, run_at from jobs where state = 'queued' and task = ? and run_at <= ?

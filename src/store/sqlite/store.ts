@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, JobRow, JobState } from '../schema.js';
+import type { Database, JobRow, JobState, TaskSettingsRow } from '../schema.js';
 import {
   runAtOf,
   StorageError,
@@ -20,6 +20,7 @@ import {
   type RecoveryError,
   type JobSelection,
 } from '../store.js';
+import { setTaskPaused } from '../settings.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
@@ -227,6 +228,13 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     const count = await retryJobs(this.db, selection);
     if (count > 0) this.#wakeFile.signal();
     return count;
+  }
+
+  // A resumed task's jobs are ready at once: workers idle for want of them are woken.
+  async setTaskPaused(task: string, paused: boolean, now: number): Promise<TaskSettingsRow> {
+    const row = await setTaskPaused(this.db, task, paused, now);
+    if (!paused) this.#wakeFile.signal();
+    return row;
   }
 
   protected readonly payloadIs = payloadIs;

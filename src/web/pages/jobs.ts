@@ -42,6 +42,7 @@ ${
     : html`<p class="muted">Workers: ${status.workers.map((worker) => `${worker.host}:${worker.pid} (${worker.concurrency} at once, ${worker.jobs_done} done)`).join(', ')}</p>`
 }
 ${schedulesTable(status.schedules)}
+${pausedTasks(status, request)}
 <form method="get" action="/jobs">
 <label>State <select name="state"><option value="">any</option>${JOB_STATES.map(
     (state) => html`<option${request.state === state ? html` selected` : ''}>${state}</option>`,
@@ -80,6 +81,24 @@ function actions(job: JobView, request: { csrf: string; readOnly: boolean }): Ht
     return actionButton(`/jobs/${job.id}/cancel`, 'Cancel', request.csrf, request.readOnly, true);
   }
   return html``;
+}
+
+/** The paused tasks, each with its Resume button; with a task in the filter, its Pause button. */
+function pausedTasks(status: QueueStatusView, request: JobsRequest): Html {
+  const paused = status.paused_tasks;
+  const button = (task: string, action: 'pause' | 'resume') =>
+    actionButton(
+      `/tasks/${encodeURIComponent(task)}/${action}`,
+      `${action === 'pause' ? 'Pause' : 'Resume'} ${task}`,
+      request.csrf,
+      request.readOnly,
+      action === 'pause',
+    );
+  const filtered = request.task !== undefined && !paused.some((row) => row.task === request.task);
+  return html`${paused.map(
+    (row) =>
+      html`<p class="paused" data-paused="${row.task}">Task <b>${row.task}</b> is paused since ${formatUtc(row.paused_at)}: no worker claims its ${formatInteger(row.ready)} ready job(s). ${button(row.task, 'resume')}</p>`,
+  )}${filtered ? html`<p>${button(request.task!, 'pause')}</p>` : ''}`;
 }
 
 /** The list's filter as a query string: `state=failed&task=send_mail`. */

@@ -7,6 +7,7 @@ import * as workerTasks from './0005_worker_tasks.js';
 import * as readyJobsByTask from './0006_ready_jobs_by_task.js';
 import * as jobsWithoutAutoincrement from './0007_jobs_without_autoincrement.js';
 import * as createSchedules from './0008_create_schedules.js';
+import * as createSettings from './0009_create_settings.js';
 
 /** Every migration, in order. Listed here rather than read from a folder at run time. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_ready_jobs_by_task': readyJobsByTask,
   '0007_jobs_without_autoincrement': jobsWithoutAutoincrement,
   '0008_create_schedules': createSchedules,
+  '0009_create_settings': createSettings,
 };
 
 /** The schema version a file is at once every migration has run (stored in `PRAGMA user_version`). */
