@@ -22,6 +22,7 @@ export type { ResultOptions } from './queue/results.js';
 export type { Cancellation, FinalState, JobsQuery, PurgeOptions } from './queue/steering.js';
 export type { PausedTaskView, ScheduleView, StatusReport, WorkerView } from './queue/status.js';
 export type { TaskName, TaskPause } from './queue/pauses.js';
+export type { EndedState, Retention, RetentionDuration, RetentionMs } from './queue/retention.js';
 export { StorageError, type Durability, type JobSelection, type PayloadValue, type StorageFault } from './store/store.js';
 export { UsageError, UserError } from './errors.js';
 export type { Database, JobState } from './store/schema.js';

@@ -11,6 +11,7 @@ import * as list from './commands/list.js';
 import * as pause from './commands/pause.js';
 import * as purge from './commands/purge.js';
 import * as restore from './commands/restore.js';
+import * as retention from './commands/retention.js';
 import * as retryCancel from './commands/retry-cancel.js';
 import * as schedule from './commands/schedule.js';
 import * as schedules from './commands/schedules.js';
@@ -46,6 +47,7 @@ function buildProgram(context: CliContext): Command {
     pause,
     status,
     purge,
+    retention,
     check,
     backup,
     backups,

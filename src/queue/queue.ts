@@ -4,6 +4,7 @@ import { openStore } from '../store/open.js';
 import type { Durability, JobSelection, JobStore } from '../store/store.js';
 import { listSchedules, pauseSchedule, removeSchedule, resumeSchedule, saveSchedule, type Schedule, type ScheduleOptions } from './schedules.js';
 import { ResultWaits, type ResultOptions } from './results.js';
+import { queueRetention, setQueueRetention, type Retention, type RetentionMs } from './retention.js';
 import { pauseTask, resumeTask, type TaskName, type TaskPause } from './pauses.js';
 import { statusReport, type StatusReport } from './status.js';
 import { cancelJob, cancelJobs, findJobs, purgeJobs, retryJob, retryJobs, type Cancellation, type JobsQuery, type PurgeOptions } from './steering.js';
@@ -179,6 +180,19 @@ export class Queue {
   /** Workers claim the task's jobs again, woken at once. */
   resume(task: TaskName): Promise<TaskPause> {
     return resumeTask(this.#store, task);
+  }
+
+  /**
+   * The queue-wide retention of ended jobs, per state, in ms (null: kept for ever, the default):
+   * what a worker applies to the tasks it runs that have no retention of their own.
+   */
+  retention(): Promise<RetentionMs> {
+    return queueRetention(this.#store);
+  }
+
+  /** Changes the queue-wide retention of the states named (`{ succeeded: '7d' }`; null: keep for ever); the others stay. */
+  setRetention(changes: Retention): Promise<RetentionMs> {
+    return setQueueRetention(this.#store, changes);
   }
 
   /** Deletes the jobs of a final state that ended at least `olderThanMs` ago (what a task's handler wrote stays). */

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { CANCELLABLE, RETRYABLE } from '../store/queries.js';
 import { JOB_STATES, type JobRow, type JobState } from '../store/schema.js';
-import { FINAL_STATES, type JobFilter, type JobSelection, type JobStore, type PayloadValue } from '../store/store.js';
+import { FINAL_STATES, type JobFilter, type JobSelection, type JobStore, type PayloadValue, type PurgeBatch } from '../store/store.js';
 import { JobNotFoundError, JobStateError } from './errors.js';
 
 // Seeing and steering the queue, as the library, the command line and the pages all do it: the
@@ -89,7 +89,31 @@ export async function purgeJobs(store: JobStore, options: PurgeOptions): Promise
   if (!isFinalState(state))
     throw new UsageError(`state must be one of ${FINAL_STATES.join(', ')}: only jobs that ended can be purged, got '${String(state)}'`);
   checkInteger(olderThanMs, 'olderThanMs', 0, Number.MAX_SAFE_INTEGER);
-  return { deleted: await store.purgeJobs(state, now - olderThanMs) };
+  const { deleted } = await purgeInBatches(store, { state, before: now - olderThanMs });
+  return { deleted };
+}
+
+/** How many ended jobs one transaction of a purge deletes at most. */
+export const PURGE_BATCH = 1_000;
+
+/**
+ * Deletes the ended jobs `batch` names, `limit` at a time, each batch its own transaction: a purge
+ * of a million jobs holds the write lock (SQLite) or the rows (PostgreSQL) for one batch at a time,
+ * and the workers' claims and completions go on between them.
+ */
+export async function purgeInBatches(
+  store: JobStore,
+  batch: Omit<PurgeBatch, 'limit'>,
+  limit = PURGE_BATCH,
+): Promise<{ deleted: number; batches: number }> {
+  let deleted = 0;
+  let batches = 0;
+  for (;;) {
+    const count = await store.purgeJobs({ ...batch, limit });
+    deleted += count;
+    if (count > 0) batches++;
+    if (count < limit) return { deleted, batches };
+  }
 }
 
 /** A payload filter's field: a top-level name, as a JSON path can spell it without quoting. */

@@ -3,6 +3,7 @@ import type { Database, JobRow } from '../store/schema.js';
 import { UsageError } from '../errors.js';
 import type { NewJobSpec } from '../store/store.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { parseRetention, type Retention, type RetentionMs } from './retention.js';
 
 export interface TaskContext {
   readonly jobId: number;
@@ -50,6 +51,8 @@ export interface TaskDefinition<P = unknown, R = unknown> {
   readonly maxAttempts: number;
   readonly timeoutMs: number | undefined;
   readonly backoff: BackoffOptions;
+  /** How long its ended jobs are kept, per state, in ms (null: for ever); a state left out takes the queue-wide default. */
+  readonly retention: Partial<RetentionMs>;
 }
 
 export interface TaskSpec<P, R> {
@@ -59,6 +62,8 @@ export interface TaskSpec<P, R> {
   maxAttempts?: number;
   timeoutMs?: number;
   backoff?: Partial<BackoffOptions>;
+  /** How long its ended jobs are kept once they end (`{ succeeded: '7d', failed: '30d' }`); a worker that runs the task deletes them after. */
+  retention?: Retention;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -75,6 +80,7 @@ export function defineTask<P, R>(spec: TaskSpec<P, R>): TaskDefinition<P, R> {
     maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     timeoutMs: spec.timeoutMs,
     backoff: { ...DEFAULT_BACKOFF, ...spec.backoff },
+    retention: spec.retention === undefined ? {} : parseRetention(spec.retention, `task ${spec.name}: retention`),
   };
 }
 

@@ -25,6 +25,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** On stop, how long running jobs may take to finish before they are given back to the queue. */
   graceMs?: number;
+  /** How often it deletes the ended jobs of its tasks past their retention (default once a minute; also at start). */
+  pruneEveryMs?: number;
   /** Return once nothing is ready or running. */
   drain?: boolean;
   /** Work this one job and nothing else. */

@@ -10,6 +10,7 @@ import { JobRun } from './job-run.js';
 import { Leases } from './leases.js';
 import { CLAIM_RETRY_MS, liveWorkers, registerWorker } from './live-workers.js';
 import { fireSchedules } from './schedule-firing.js';
+import { startPruning } from './pruning.js';
 import { Idle } from './idle.js';
 import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
@@ -147,9 +148,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const heartbeat = setInterval(() => void this.#leases.heartbeat(), this.#leases.intervalMs);
     const stopWatching = this.#store.watchForWork(() => this.#idle.wake());
-    // A draining worker, or one run for a single job, fires no schedule: it is about to exit.
+    // A draining worker, or one run for a single job, fires no schedule and prunes nothing: it is about to exit.
     const oneOff = this.#options.drain === true || this.#options.jobId !== undefined;
     const stopFiring = oneOff ? undefined : fireSchedules(this.#store, this.#tasks, this.#pollMs, this.#log);
+    const stopPruning = oneOff ? undefined : startPruning(this.#store, this.#tasks, this.#log, this.#options.pruneEveryMs);
     this.#options.onRunning?.();
     try {
       await this.#claimUntilStopped();
@@ -161,6 +163,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       clearInterval(heartbeat);
       stopWatching();
       await stopFiring?.();
+      await stopPruning?.();
       signal?.removeEventListener('abort', stop);
       if (register) {
         await this.#store

@@ -3,7 +3,7 @@ import { JOB_STATES, type Database, type JobRow, type JobState, type ScheduleRow
 import * as schedules from './schedules.js';
 import * as settings from './settings.js';
 import type { ScheduleSpec } from './schedules.js';
-import type { Claim, HostIdentity, JobFilter, JobSelection, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
+import type { Claim, HostIdentity, JobFilter, JobSelection, PurgeBatch, JobTotal, QueueStatus, UnfinishedJob, WorkerIdentityRow } from './store.js';
 
 // The statements every engine runs alike: kysely's builder only, no SQL of one engine. Each engine
 // runs its own hot path (claim, enqueue, completion) and what needs its own SQL (JSON, arrays).
@@ -129,6 +129,22 @@ export function cancelJob(db: Kysely<Database>, id: number, now = Date.now()): P
 export async function cancelJobs(db: Kysely<Database>, selection: JobSelection, payloadIs: PayloadMatch, now = Date.now()): Promise<number> {
   const result = await cancelUpdate(db, now).where(selected(selection, payloadIs)).executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Deletes one batch of ended jobs, the oldest first (through jobs_finished); how many. Their
+ * unique keys are kept by the schema's trigger (spent_unique_keys).
+ */
+export async function deleteEnded(db: Kysely<Database>, batch: PurgeBatch): Promise<number> {
+  const result = await db
+    .deleteFrom('jobs')
+    .where('id', 'in', (eb) => {
+      let ended = eb.selectFrom('jobs').select('id').where('state', '=', batch.state).where('finished_at', '<', batch.before);
+      if (batch.task !== undefined) ended = ended.where('task', '=', batch.task);
+      return ended.orderBy('finished_at').limit(batch.limit);
+    })
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 export async function queueStatus(db: Kysely<Database>, now = Date.now()): Promise<QueueStatus> {

@@ -109,6 +109,16 @@ export interface JobFilter extends JobSelection {
   limit: number;
 }
 
+/** Which ended jobs a purge deletes, and how many at most in one transaction. */
+export interface PurgeBatch {
+  state: JobState;
+  /** Those that ended before this time. */
+  before: number;
+  /** Of this task only. */
+  task?: string | undefined;
+  limit: number;
+}
+
 export interface QueueStatus {
   counts: Record<JobState, number>;
   /** Since when the oldest ready job has waited (ms since the epoch), if one waits. */
@@ -296,7 +306,8 @@ export interface JobStore {
   /** A queued or running job cancelled; undefined if it was in neither state. */
   cancelJob(id: number): Promise<JobRow | undefined>;
   /** Deletes jobs in final `state` that finished before `before`; returns how many. */
-  purgeJobs(state: JobState, before: number): Promise<number>;
+  /** Deletes one batch of ended jobs (in one transaction, their unique keys kept); how many. */
+  purgeJobs(batch: PurgeBatch): Promise<number>;
   queueStatus(now?: number): Promise<QueueStatus>;
   /** Whether any job is queued or running. */
   hasUnfinishedJobs(): Promise<boolean>;

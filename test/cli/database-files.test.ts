@@ -100,6 +100,7 @@ describe('a new database file', () => {
       'kysely_migration_lock',
       'queue_settings',
       'schedules',
+      'spent_unique_keys',
       'task_settings',
       'users',
       'workers',

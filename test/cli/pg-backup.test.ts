@@ -192,9 +192,18 @@ describe('backups of a PostgreSQL database', () => {
     expect(aside, restored).toBeDefined();
     expect(restored).not.toContain('Current database backed up to');
     expect(await db.query<{ tablename: string }>('select tablename from pg_tables where schemaname = $1 order by tablename', [aside])).toEqual(
-      ['backups', 'backups_in_progress', 'job_waiters', 'jobs', 'queue_settings', 'schedules', 'task_settings', 'usergen_schema', 'workers'].map(
-        (tablename) => ({ tablename }),
-      ),
+      [
+        'backups',
+        'backups_in_progress',
+        'job_waiters',
+        'jobs',
+        'queue_settings',
+        'schedules',
+        'spent_unique_keys',
+        'task_settings',
+        'usergen_schema',
+        'workers',
+      ].map((tablename) => ({ tablename })),
     );
     expect(await usernames(db)).toEqual(users);
     expect(await ok(db, 'check')).toContain('is sound');

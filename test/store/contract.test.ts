@@ -387,18 +387,18 @@ describe.each(ENGINES)('the $name store', ({ open }) => {
     it('are never given twice: not after the newest jobs are purged, by any way of enqueueing', async () => {
       const [a, b, c] = await claimThree('w');
       for (const jobId of [a!, b!, c!]) await store.failAttempt({ jobId, workerId: 'w', attempt: 1 }, '"no"', null);
-      expect(await store.purgeJobs('failed', Date.now() + 1)).toBe(3);
+      expect(await store.purgeJobs({ state: 'failed', before: Date.now() + 1, limit: 100 })).toBe(3);
       const one = await store.enqueue({ task: 'noop', payload: {}, maxAttempts: 1 });
       expect(one.id).toBe(c! + 1);
       await store.cancelJob(one.id);
-      expect(await store.purgeJobs('cancelled', Date.now() + 1)).toBe(1);
+      expect(await store.purgeJobs({ state: 'cancelled', before: Date.now() + 1, limit: 100 })).toBe(1);
       const [many] = await store.enqueueMany([
         { task: 'noop', payload: {}, maxAttempts: 1 },
         { task: 'noop', payload: {}, maxAttempts: 1 },
       ]);
       expect(many).toBe(one.id + 1);
       await store.cancelJob(many! + 1);
-      expect(await store.purgeJobs('cancelled', Date.now() + 1)).toBe(1);
+      expect(await store.purgeJobs({ state: 'cancelled', before: Date.now() + 1, limit: 100 })).toBe(1);
       const unique = await store.enqueueUnique({ task: 'noop', payload: {}, maxAttempts: 1, uniqueKey: 'k' });
       expect(unique!.id).toBe(many! + 2);
     });

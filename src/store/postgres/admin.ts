@@ -1,7 +1,7 @@
 import type { Kysely, SqlBool } from 'kysely';
 import { sql } from '../kysely.js';
-import type { Database, JobRow, JobState } from '../schema.js';
-import type { DurationHistogram, JobSelection } from '../store.js';
+import type { Database, JobRow } from '../schema.js';
+import type { DurationHistogram, JobSelection, PurgeBatch } from '../store.js';
 import * as queries from '../queries.js';
 import type { PayloadMatch } from '../queries.js';
 
@@ -27,9 +27,8 @@ export function retryJobs(db: Kysely<Database>, selection: JobSelection, now = D
 export const payloadIs: PayloadMatch = (key, json) => sql<SqlBool>`(payload::jsonb -> ${key}::text) = ${json}::jsonb`;
 
 /** Ids come from an identity column, which never gives one twice: purging is deleting. */
-export async function purgeJobs(db: Kysely<Database>, state: JobState, before: number): Promise<number> {
-  const result = await db.deleteFrom('jobs').where('state', '=', state).where('finished_at', '<', before).executeTakeFirst();
-  return Number(result.numDeletedRows);
+export function purgeJobs(db: Kysely<Database>, batch: PurgeBatch): Promise<number> {
+  return queries.deleteEnded(db, batch);
 }
 
 /** One pass over the ended jobs, each bound a sum: nothing but the counts comes back. */

@@ -7,7 +7,7 @@ import { printableLocation } from './location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
-import type { Database, JobRow, JobState, TaskSettingsRow } from '../schema.js';
+import type { Database, JobRow, TaskSettingsRow } from '../schema.js';
 import type {
   BackupCopy,
   BatchedCompletion,
@@ -24,6 +24,7 @@ import type {
   StoreTransaction,
   WriteOptions,
   JobSelection,
+  PurgeBatch,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
@@ -274,8 +275,8 @@ export class PgStore extends BuilderQueries implements JobStore {
 
   protected readonly payloadIs = payloadIs;
 
-  purgeJobs(state: JobState, before: number): Promise<number> {
-    return purgeJobs(this.db, state, before);
+  purgeJobs(batch: PurgeBatch): Promise<number> {
+    return purgeJobs(this.db, batch);
   }
 
   durations(boundsMs: readonly number[]): Promise<DurationHistogram[]> {

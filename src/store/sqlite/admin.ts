@@ -1,7 +1,7 @@
 import type { Kysely, SqlBool } from 'kysely';
 import { sql } from '../kysely.js';
-import type { Database, JobRow, JobState } from '../schema.js';
-import type { DurationHistogram, JobSelection } from '../store.js';
+import type { Database, JobRow } from '../schema.js';
+import type { DurationHistogram, JobSelection, PurgeBatch } from '../store.js';
 import * as queries from '../queries.js';
 import type { PayloadMatch } from '../queries.js';
 
@@ -30,15 +30,14 @@ export function retryJobs(db: Kysely<Database>, selection: JobSelection, now = D
 export const payloadIs: PayloadMatch = (key, json) => sql<SqlBool>`(payload -> ${`$."${key}"`}) = ${json}`;
 
 /**
- * Deletes jobs in a final `state` that finished before `before`; returns how many. The highest id
- * given so far is kept in job_id_floor first, in the same transaction: the newest job may be among
- * those deleted, and its id must not be given again (see NEW_JOB_ID).
+ * Deletes one batch of ended jobs (../queries.ts); how many. The highest id given so far is kept in
+ * job_id_floor first, in the same transaction: the newest job may be among those deleted, and its
+ * id must not be given again (see NEW_JOB_ID).
  */
-export async function purgeJobs(db: Kysely<Database>, state: JobState, before: number): Promise<number> {
+export async function purgeJobs(db: Kysely<Database>, batch: PurgeBatch): Promise<number> {
   return db.transaction().execute(async (trx) => {
     await sql`update job_id_floor set id = max(id, coalesce((select max(id) from jobs), 0))`.execute(trx);
-    const result = await trx.deleteFrom('jobs').where('state', '=', state).where('finished_at', '<', before).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return queries.deleteEnded(trx, batch);
   });
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, JobRow, JobState, TaskSettingsRow } from '../schema.js';
+import type { Database, JobRow, TaskSettingsRow } from '../schema.js';
 import {
   runAtOf,
   StorageError,
@@ -19,6 +19,7 @@ import {
   type WriteOptions,
   type RecoveryError,
   type JobSelection,
+  type PurgeBatch,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
@@ -239,8 +240,8 @@ export class SqliteStore extends BuilderQueries implements JobStore {
 
   protected readonly payloadIs = payloadIs;
 
-  purgeJobs(state: JobState, before: number): Promise<number> {
-    return purgeJobs(this.db, state, before);
+  purgeJobs(batch: PurgeBatch): Promise<number> {
+    return purgeJobs(this.db, batch);
   }
 
   durations(boundsMs: readonly number[]): Promise<DurationHistogram[]> {
