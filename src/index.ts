@@ -7,6 +7,7 @@ export type { JobEvent, Logger, Worker, WorkerEvents, WorkerOptions, WorkerSumma
 export type { BackoffOptions } from './queue/backoff.js';
 export type { Schedule, ScheduleCadence, ScheduleOptions } from './queue/schedules.js';
 export type { CatchUp } from './store/schema.js';
+export type { DedupeWhile } from './store/dedupe.js';
 export {
   JobCancelledError,
   JobFailedError,

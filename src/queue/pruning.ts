@@ -3,7 +3,7 @@ import type { JobStore } from '../store/store.js';
 import { delay } from './delay.js';
 import { ENDED_STATES, queueRetention, type EndedState } from './retention.js';
 import { purgeInBatches } from './steering.js';
-import type { TaskDefinition } from './task.js';
+import type { AnyTask, TaskDefinition } from './task.js';
 import type { Logger } from './worker-types.js';
 
 // The deletion of ended jobs past their retention, by the workers: each deletes those of the tasks
@@ -23,7 +23,7 @@ export interface Pruned {
 }
 
 /** One pass over `tasks`: for each task and ended state with a retention (its own, else the queue's), deletes what is past it. */
-export async function pruneEnded(store: JobStore, tasks: Iterable<TaskDefinition>, now = Date.now(), batchSize = PRUNE_BATCH): Promise<Pruned[]> {
+export async function pruneEnded(store: JobStore, tasks: Iterable<AnyTask>, now = Date.now(), batchSize = PRUNE_BATCH): Promise<Pruned[]> {
   const fallback = await queueRetention(store);
   const pruned: Pruned[] = [];
   for (const task of tasks) {

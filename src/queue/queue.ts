@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { UsageError } from '../errors.js';
 import type { JobRow } from '../store/schema.js';
 import { openStore } from '../store/open.js';
 import type { Durability, JobSelection, JobStore } from '../store/store.js';
@@ -81,6 +82,10 @@ export class Queue {
   async enqueue<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options: EnqueueOptions = {}): Promise<Job<R> | undefined> {
     const { uniqueKey, ...rest } = options;
     const spec = jobSpec(task, payload, rest);
+    if (spec.dedupe !== undefined) {
+      if (uniqueKey !== undefined) throw new UsageError('a job has a uniqueKey or a dedupe key, not both');
+      return this.#store.enqueueDeduped({ ...spec, dedupe: spec.dedupe });
+    }
     return uniqueKey === undefined ? this.#store.enqueue(spec) : this.#store.enqueueUnique({ ...spec, uniqueKey });
   }
 
@@ -89,6 +94,7 @@ export class Queue {
    * if any payload is refused, none. Returns their ids, in order.
    */
   async enqueueMany<P>(task: TaskOf<P>, payloads: ReadonlyArray<NoInfer<P>>, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): Promise<number[]> {
+    if (options.dedupe !== undefined || options.debounceMs !== undefined) throw new UsageError('enqueueMany takes no dedupe key: enqueue each job');
     return this.#store.enqueueMany(payloads.map((payload) => jobSpec(task, payload, options)));
   }
 
@@ -102,7 +108,10 @@ export class Queue {
       (tx) =>
         work({
           db: tx.db as AppTransaction,
-          enqueue: async (task, payload, options) => tx.enqueue(jobSpec(task, payload, options)),
+          enqueue: async (task, payload, options) => {
+            const spec = jobSpec(task, payload, options);
+            return spec.dedupe === undefined ? tx.enqueue(spec) : tx.enqueueDeduped({ ...spec, dedupe: spec.dedupe });
+          },
         }),
       { heldMessage: IN_TRANSACTION },
     );

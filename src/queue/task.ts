@@ -3,6 +3,7 @@ import type { Database, JobRow } from '../store/schema.js';
 import { UsageError } from '../errors.js';
 import type { NewJobSpec } from '../store/store.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { Dedupe, DedupeWhile } from '../store/dedupe.js';
 import { parseRetention, type Retention, type RetentionMs } from './retention.js';
 
 export interface TaskContext {
@@ -120,12 +121,55 @@ export interface EnqueueOptions {
    * nothing is, and enqueue resolves undefined. The scheduler's one backup per slot is one.
    */
   uniqueKey?: string;
+  /**
+   * At most one job of this task with this key waiting (`while: 'queued'`, the default) or waiting
+   * or running (`'active'`): an enqueue while one is returns that job, and enqueues nothing.
+   */
+  dedupe?: { key: string; while?: DedupeWhile };
+  /**
+   * With a dedupe key: the job runs this long after the last enqueue of its key, with the last
+   * payload (an enqueue meanwhile replaces the waiting job's payload and pushes its run time).
+   */
+  debounceMs?: number;
 }
 
 /** Validates the payload (throws what `validate` throws), and makes what the store is given to enqueue. */
-export function jobSpec<P>(task: TaskDefinition<P, unknown>, payload: P, options: Omit<EnqueueOptions, 'uniqueKey'> = {}): NewJobSpec {
+export function jobSpec<P>(
+  task: TaskDefinition<P, unknown>,
+  payload: P,
+  options: Omit<EnqueueOptions, 'uniqueKey'> = {},
+): NewJobSpec & { dedupe?: Dedupe } {
   // Not in a transaction's enqueue (its types say so; this is for callers without types).
   if ((options as EnqueueOptions).uniqueKey !== undefined) throw new UsageError('uniqueKey is taken by queue.enqueue only, not inside a transaction');
   task.validate(payload);
-  return { task: task.name, payload, maxAttempts: task.maxAttempts, priority: options.priority, runAt: options.runAt, delayMs: options.delayMs };
+  const dedupe = dedupeOf(task.name, options);
+  const delayMs = options.debounceMs ?? options.delayMs;
+  return {
+    task: task.name,
+    payload,
+    maxAttempts: task.maxAttempts,
+    priority: options.priority,
+    runAt: options.runAt,
+    delayMs,
+    ...(dedupe && { dedupe }),
+  };
+}
+
+/** The dedupe key an enqueue asks for, scoped by its task; refuses what cannot go together. */
+function dedupeOf(task: string, options: Omit<EnqueueOptions, 'uniqueKey'>): Dedupe | undefined {
+  const { dedupe, debounceMs } = options;
+  if (dedupe === undefined) {
+    if (debounceMs !== undefined) throw new UsageError('debounceMs needs a dedupe key: { dedupe: { key }, debounceMs }');
+    return undefined;
+  }
+  const { key, while: mode = 'queued' } = dedupe;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 500)
+    throw new UsageError(`a dedupe key is a string of 1 to 500 characters, got ${JSON.stringify(key)}`);
+  if (mode !== 'queued' && mode !== 'active') throw new UsageError(`dedupe.while is 'queued' or 'active', got ${JSON.stringify(mode)}`);
+  if (debounceMs !== undefined) {
+    if (!Number.isSafeInteger(debounceMs) || debounceMs < 0) throw new UsageError(`debounceMs must be an integer of at least 0, got ${debounceMs}`);
+    if (mode !== 'queued') throw new UsageError("debounceMs replaces a waiting job: it goes with dedupe.while 'queued' only");
+    if (options.runAt !== undefined || options.delayMs !== undefined) throw new UsageError('debounceMs sets the run time: not with runAt or delayMs');
+  }
+  return { key: `${task}/${key}`, while: mode, replace: debounceMs !== undefined };
 }

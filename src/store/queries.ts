@@ -92,6 +92,9 @@ function retryUpdate(db: Kysely<Database>, history: Expression<string>, now: num
       finished_at: null,
       progress_current: null,
       progress_total: null,
+      // Another job may hold its key now: a job retried by hand is deduplicated no more.
+      dedupe_queued: null,
+      dedupe_active: null,
     })
     .where('state', 'in', RETRYABLE);
 }

@@ -27,6 +27,10 @@ export interface JobTable {
   error: string | null;
   /** At most one job per key, ever (used for one-job-per-slot scheduling). */
   unique_key: string | null;
+  /** At most one queued job per key (dropped when the job is claimed). */
+  dedupe_queued: string | null;
+  /** At most one queued or running job per key. */
+  dedupe_active: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { UserError } from '../errors.js';
+import type { Dedupe } from './dedupe.js';
 import type { Database, JobRow, JobState, ScheduleRow, TaskSettingsRow, WorkerRow } from './schema.js';
 import type { ScheduleAdvance, ScheduleSpec } from './schedules.js';
 
@@ -173,6 +174,7 @@ export interface StoreTransaction {
   enqueue(spec: NewJobSpec): Promise<JobRow>;
   /** Undefined when a job with this key was ever enqueued. */
   enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined>;
+  enqueueDeduped(spec: NewJobSpec & { dedupe: Dedupe }): Promise<JobRow>;
   getJob(id: number): Promise<JobRow | undefined>;
   /** Moves a schedule on from its slot `from` (see schedules.ts); false when another fired it first, or it was paused or removed. */
   advanceSchedule(name: string, from: number, advance: ScheduleAdvance): Promise<boolean>;
@@ -228,6 +230,8 @@ export interface JobStore {
   /** Undefined when a job with this key was ever enqueued (by any process). */
   enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined>;
   /** All in one transaction, or none; ids in order. */
+  /** The new job, or the one that holds its dedupe key (for a debounce, with this one's payload and run time). */
+  enqueueDeduped(spec: NewJobSpec & { dedupe: Dedupe }): Promise<JobRow>;
   enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]>;
   /** `work` in one transaction of its own, committed when it resolves (its jobs' workers woken then). */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;

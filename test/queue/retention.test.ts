@@ -51,7 +51,7 @@ describe.each(ENGINES)('retention on $name', (engine) => {
     const once = await queue.enqueue(report, { once: true }, { uniqueKey: 'report of 2026-12-07' });
     await queue.cancel(oldCancelled.id);
     await queue.worker({ tasks: [report, mail], concurrency: 8, drain: true }).run();
-    await endedAgo([...oldReports, once.id], 2 * HOUR);
+    await endedAgo([...oldReports, once!.id], 2 * HOUR);
     await endedAgo([...oldBounces, oldSent.id, oldCancelled.id], 2 * 86_400_000);
     await endedAgo([youngBounce.id], HOUR);
 
@@ -78,7 +78,7 @@ describe.each(ENGINES)('retention on $name', (engine) => {
       'Retention: deleted 1201 succeeded job(s) of report (3 batch(es))',
       'Retention: deleted 2 failed job(s) of mail (1 batch(es))',
     ]);
-    expect(await countOf(`id in (${[...oldReports, once.id, ...oldBounces].join(', ')})`)).toBe(0);
+    expect(await countOf(`id in (${[...oldReports, once!.id, ...oldBounces].join(', ')})`)).toBe(0);
     // Kept: the young report, the young bounce, the mail that succeeded (kept for ever), the cancelled report, the fresh drain.
     const kept = await current.db.all<{ id: number }>(`select id from jobs where id not in (${fresh.join(', ')}) order by id`);
     expect(kept.map((row) => row.id)).toEqual([youngReport.id, youngBounce.id, oldSent.id, oldCancelled.id]);
@@ -104,10 +104,10 @@ describe.each(ENGINES)('retention on $name', (engine) => {
       await store.close();
     }
     expect(await queue.purge({ state: 'succeeded', olderThanMs: 0, now: Date.now() + 1 })).toEqual({ deleted: 1 });
-    expect(await queue.getJob(keyed.id)).toBeUndefined();
+    expect(await queue.getJob(keyed!.id)).toBeUndefined();
     expect(await queue.enqueue(mail, {}, { uniqueKey: 'welcome:ada' })).toBeUndefined();
     expect(await queue.enqueue(mail, {}, { uniqueKey: 'welcome:grace' })).toMatchObject({ state: 'queued' });
-    expect(await current.db.all('select unique_key, job_id from spent_unique_keys')).toEqual([{ unique_key: 'welcome:ada', job_id: keyed.id }]);
+    expect(await current.db.all('select unique_key, job_id from spent_unique_keys')).toEqual([{ unique_key: 'welcome:ada', job_id: keyed!.id }]);
   });
 
   it('refuses a retention it cannot read, in defineTask and in setRetention, with one line; usergen retention shows and sets it', async () => {

@@ -105,7 +105,8 @@ describe.each(ENGINES)('steering from code on $name', (engine) => {
   });
 
   it('retryJobs and cancelJobs change every job the filter selects and no other, and say how many', async () => {
-    const bounced = await Promise.all(['acme', 'acme', 'globex'].map((customer, n) => current.queue.enqueue(bounce, { to: `${n}@x`, customer })));
+    const bounced = [];
+    for (const [n, customer] of ['acme', 'acme', 'globex'].entries()) bounced.push(await current.queue.enqueue(bounce, { to: `${n}@x`, customer }));
     const sent = await current.queue.enqueue(sendMail, { to: 's@x', customer: 'acme' });
     await drain(bounce, sendMail);
     expect((await current.queue.jobs({ state: 'failed' })).length).toBe(3);

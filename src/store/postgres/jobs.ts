@@ -1,6 +1,7 @@
 import type { JobRow } from '../schema.js';
 import { runAtOf, type Claim, type Completion, type NewJobSpec } from '../store.js';
 import { fence } from '../fence.js';
+import { dedupeColumn, dedupeConflict, type Dedupe } from '../dedupe.js';
 
 // The statements of a worker's hot path and of enqueueing, in PostgreSQL's SQL. Each is one
 // statement (one round trip); `s` is the schema's name.
@@ -23,6 +24,16 @@ export function insertJob(s: string, unique: boolean): string {
   return `with job as (
     insert into ${s}.jobs ${INSERT_COLUMNS.slice(0, -1)}${key})
     values ($1, $2, 'queued', $3, $4, 0, $5, $6${keyValue}) ${conflict}
+    returning *
+  ), woken as (select pg_notify($8, '') from job where job.run_at <= $7)
+  select job.*, (select count(*) from woken) as woken from job`;
+}
+
+/** One job with a dedupe key: inserted, or the job that holds it returned (or debounced); $9 the key. */
+export function insertDeduped(s: string, dedupe: Dedupe): string {
+  return `with job as (
+    insert into ${s}.jobs ${INSERT_COLUMNS.slice(0, -1)}, ${dedupeColumn(dedupe)})
+    values ($1, $2, 'queued', $3, $4, 0, $5, $6, $9) ${dedupeConflict(dedupe)}
     returning *
   ), woken as (select pg_notify($8, '') from job where job.run_at <= $7)
   select job.*, (select count(*) from woken) as woken from job`;

@@ -27,6 +27,7 @@ import type {
   PurgeBatch,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
+import type { Dedupe } from '../dedupe.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { writeDump } from './backup.js';
 import { checkSchema } from './check.js';
@@ -111,6 +112,17 @@ export class PgStore extends BuilderQueries implements JobStore {
     return row && statements.jobRowOf(row);
   }
 
+  async enqueueDeduped(spec: NewJobSpec & { dedupe: Dedupe }): Promise<JobRow> {
+    const now = Date.now();
+    const [row] = await this.#query<JobRow>(statements.insertDeduped(this.#opened.schema, spec.dedupe), [
+      ...statements.newJobParameters(spec, now),
+      now,
+      this.#channel,
+      spec.dedupe.key,
+    ]);
+    return statements.jobRowOf(row!);
+  }
+
   async enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]> {
     if (specs.length === 0) return [];
     const now = Date.now();
@@ -150,6 +162,16 @@ export class PgStore extends BuilderQueries implements JobStore {
         const now = Date.now();
         const [row] = await run<JobRow>(this.#sql.insertUnique, [...statements.newJobParameters(spec, now), now, this.#channel, spec.uniqueKey]);
         return row && statements.jobRowOf(row);
+      },
+      enqueueDeduped: async (spec) => {
+        const now = Date.now();
+        const [row] = await run<JobRow>(statements.insertDeduped(this.#opened.schema, spec.dedupe), [
+          ...statements.newJobParameters(spec, now),
+          now,
+          this.#channel,
+          spec.dedupe.key,
+        ]);
+        return statements.jobRowOf(row!);
       },
       getJob: (id) => getJob(trx, id),
       advanceSchedule: (name, from, advance) => advanceSchedule(trx, name, from, advance),

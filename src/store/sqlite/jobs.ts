@@ -3,6 +3,7 @@ import { CompiledQuery, sql } from '../kysely.js';
 import type { Database, JobRow } from '../schema.js';
 import { runAtOf, type Claim, type Completion, type NewJobSpec } from '../store.js';
 import { fence } from '../fence.js';
+import { dedupeColumn, dedupeConflict, type Dedupe } from '../dedupe.js';
 import { heldBy } from '../queries.js';
 import type { ImmediateSqliteDriver } from './driver.js';
 
@@ -42,6 +43,8 @@ function jobRowOf(values: ReturnType<typeof newJobValues>, insertId: bigint | un
     result: null,
     error: null,
     unique_key: null,
+    dedupe_queued: null,
+    dedupe_active: null,
     started_at: null,
     finished_at: null,
     history: null,
@@ -123,6 +126,21 @@ export async function enqueueUniqueJob(
     .onConflict((conflict) => conflict.column('unique_key').where('unique_key', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * A job with a dedupe key: inserted, or the job that holds the key returned (a debounce updates
+ * it), in one statement. Not the hot path's precompiled INSERT: a dedupe key costs its own
+ * enqueue, nobody else's.
+ */
+export async function enqueueDedupedJob(db: Kysely<Database>, spec: NewJobSpec & { dedupe: Dedupe }, now = Date.now()): Promise<JobRow> {
+  const values = newJobValues(spec, now);
+  const column = dedupeColumn(spec.dedupe);
+  const text = `insert into jobs (id, task, payload, state, priority, run_at, attempts, max_attempts, created_at, ${column})
+    values (${NEW_JOB_ID}, ?, ?, 'queued', ?, ?, 0, ?, ?, ?) ${dedupeConflict(spec.dedupe)} returning *`;
+  const parameters = [values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at, spec.dedupe.key];
+  const { rows } = await db.executeQuery<JobRow>(CompiledQuery.raw(text, parameters));
+  return rows[0]!;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type PurgeBatch,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
+import type { Dedupe } from '../dedupe.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
@@ -30,7 +31,7 @@ import { claimJobs } from './claim.js';
 import { holdingConnection, type ImmediateSqliteDriver } from './driver.js';
 import { describeStorageError, faultFile, storageFaultOf } from './faults.js';
 import { GroupCommitter } from './group-commit.js';
-import { completeJob, enqueueJob, enqueueJobNow, enqueueJobsInOne, enqueueUniqueJob, failAttempt, renewLeases } from './jobs.js';
+import { completeJob, enqueueDedupedJob, enqueueJob, enqueueJobNow, enqueueJobsInOne, enqueueUniqueJob, failAttempt, renewLeases } from './jobs.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { removeAbandonedTemporaryFiles, writeSnapshot } from './backup.js';
 import { SharedWatch } from '../shared-watch.js';
@@ -104,6 +105,12 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     return job;
   }
 
+  async enqueueDeduped(spec: NewJobSpec & { dedupe: Dedupe }): Promise<JobRow> {
+    const job = await enqueueDedupedJob(this.db, spec);
+    this.#signalIfReady([job.run_at]);
+    return job;
+  }
+
   async enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]> {
     // The jobs' times are counted from `created`, before the commit: one that fell due during the commit wakes the workers too.
     const created = Date.now();
@@ -137,6 +144,11 @@ export class SqliteStore extends BuilderQueries implements JobStore {
       async enqueueUnique(spec) {
         const job = await enqueueUniqueJob(trx, spec);
         if (job) runAts.push(job.run_at);
+        return job;
+      },
+      async enqueueDeduped(spec) {
+        const job = await enqueueDedupedJob(trx, spec);
+        runAts.push(job.run_at);
         return job;
       },
       getJob: (id) => getJob(trx, id),
