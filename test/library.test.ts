@@ -107,6 +107,63 @@ await queue.close();
 console.log(JSON.stringify({ one: one.id, many, unique: [once?.id, twice ?? null], refused, summary, results: events.map((event) => event.result).sort(), last: done?.state, greeted, greeting, notANumber, schedule: { name: saved.name, ticks, listed, left: left.length } }));
 `;
 
+/** Results, steering, pauses, retention and an application's own test, as a user's code calls them. */
+const STEERING = `
+import { createTestQueue, defineTask, JobStateError, openQueue, RetryAfterError, type Job } from 'usergen';
+
+const double = defineTask<{ n: number }, number>({
+  name: 'double',
+  validate(payload) {
+    const { n } = payload as Partial<{ n: number }>;
+    if (typeof n !== 'number') throw new Error('n must be a number');
+    return { n };
+  },
+  retention: { succeeded: '7d' },
+  maxAttempts: 2,
+  backoff: { baseMs: 10, maxMs: 10 },
+  async handler({ n }, context) {
+    if (n < 0 && context.attempt === 1) throw new RetryAfterError(10);
+    if (n === 13) throw new Error('unlucky');
+    return n * 2;
+  },
+});
+
+const queue = await openQueue({ db: 'steer.db' });
+const stop = new AbortController();
+const running = queue.worker({ tasks: [double], concurrency: 2 }).run(stop.signal);
+const four: number = await queue.run(double, { n: 2 }, { timeoutMs: 10_000 });
+const job: Job<number> = await queue.enqueue(double, { n: -1 });
+const retriedAfter = await queue.result(job, { timeoutMs: 10_000 });
+// @ts-expect-error: double's result is a number, not a string
+const notText: string = await queue.result(job);
+const unlucky = await queue.run(double, { n: 13 }).catch((error: Error) => error.name);
+await queue.pause(double);
+const paused = await queue.enqueue(double, { n: 5 });
+const cancelled = await queue.cancel(paused.id);
+const refused = await queue.cancel(paused.id).catch((error: unknown) => (error instanceof JobStateError ? error.state : 'other'));
+await queue.resume('double');
+const retried = await queue.retry(paused.id);
+const ten = await queue.result(retried);
+const failed = await queue.jobs({ state: 'failed', task: 'double', payload: { n: 13 } });
+// @ts-expect-error: a payload filter matches strings, numbers and booleans only
+await queue.jobs({ payload: { n: [13] } }).catch(() => undefined);
+const bulk = await queue.retryJobs({ state: 'failed', task: 'double' });
+const retention = await queue.setRetention({ failed: '30d' });
+stop.abort();
+await running;
+await queue.cancelJobs({ task: 'double' });
+const status = await queue.status();
+await queue.close();
+
+// A test of the application's own task, with no worker process.
+const testQueue = await createTestQueue();
+await testQueue.enqueue(double, { n: 21 });
+const report = await testQueue.runUntilIdle({ tasks: [double] });
+await testQueue.close();
+
+console.log(JSON.stringify({ four, retriedAfter, notText, unlucky, was: cancelled.was, refused, ten, failed: failed.length, bulk, retention, counts: status.counts, test: report.succeeded.map((event) => event.result) }));
+`;
+
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const TSC_FLAGS = ['--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--outDir', 'out'];
 
@@ -114,6 +171,22 @@ function run(command: string, args: string[], cwd: string): string {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * Each @ts-expect-error line of `program` is what the compiler must refuse: without it, the program
+ * fails to compile. One copy of the program per line, without that line, all compiled by one tsc run.
+ */
+function expectEachErrorRefused(project: string, program: string): void {
+  const lines = program.split('\n');
+  const expected = [...lines.entries()].filter(([, line]) => line.trimStart().startsWith('// @ts-expect-error'));
+  const copies = expected.map(([i]) => {
+    const name = `without-${i}.ts`;
+    fs.writeFileSync(path.join(project, name), lines.map((text, j) => (j === i ? '' : text)).join('\n'));
+    return name;
+  });
+  const compiled = spawnSync(process.execPath, [TSC, ...TSC_FLAGS, '--noEmit', ...copies], { cwd: project, encoding: 'utf8' });
+  for (const [n, [, line]] of expected.entries()) expect(compiled.stdout, line).toMatch(new RegExp(`^${copies[n]}\\(\\d+,\\d+\\): error TS`, 'm'));
 }
 
 /** A new project with the packed usergen in node_modules; removed when the test passes. */
@@ -158,17 +231,29 @@ describe('usergen as a library', () => {
       schedule: { name: 'ticker', ticks: [7, 7], listed: [['ticker', 'every 1s', 'succeeded']], left: 0 },
     });
 
-    // Each @ts-expect-error line is what the compiler must refuse: without it, the program fails to
-    // compile. One copy of the program per line, without that line, all compiled by one tsc run.
-    const lines = PROGRAM.split('\n');
-    const expected = [...lines.entries()].filter(([, line]) => line.startsWith('// @ts-expect-error'));
-    const copies = expected.map(([i]) => {
-      const name = `without-${i}.ts`;
-      fs.writeFileSync(path.join(project, name), lines.map((text, j) => (j === i ? '' : text)).join('\n'));
-      return name;
+    expectEachErrorRefused(project, PROGRAM);
+  });
+
+  it('a program awaits results, steers, pauses, sets retention and tests its own task with createTestQueue, typed, under --strict', () => {
+    const project = projectWithPackedUsergen();
+    fs.writeFileSync(path.join(project, 'program.ts'), STEERING);
+    run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project);
+    const output = JSON.parse(run(process.execPath, ['out/program.js'], project)) as Record<string, unknown>;
+    expect(output).toEqual({
+      four: 4,
+      retriedAfter: -2,
+      notText: -2,
+      unlucky: 'JobFailedError',
+      was: 'queued',
+      refused: 'cancelled',
+      ten: 10,
+      failed: 1,
+      bulk: { retried: 1 },
+      retention: { succeeded: null, failed: 2_592_000_000, cancelled: null },
+      counts: expect.objectContaining({ queued: 0, running: 0 }),
+      test: [42],
     });
-    const compiled = spawnSync(process.execPath, [TSC, ...TSC_FLAGS, '--noEmit', ...copies], { cwd: project, encoding: 'utf8' });
-    for (const [n, [, line]] of expected.entries()) expect(compiled.stdout, line).toMatch(new RegExp(`^${copies[n]}\\(\\d+,\\d+\\): error TS`, 'm'));
+    expectEachErrorRefused(project, STEERING);
   });
 
   it("README's library example compiles under --strict and runs as written", () => {

@@ -1,9 +1,44 @@
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import type { JobState } from '../store/schema.js';
 
 /** A failure that another attempt cannot fix (unknown task, invalid payload): the job fails at once. */
 export class PermanentJobError extends Error {
   override name = 'PermanentJobError';
+}
+
+export interface RetryAfterOptions {
+  /**
+   * Whether the attempt counts against the task's `maxAttempts` (default true): when it was the
+   * last, the job fails with this error. False gives the attempt back, so the job is retried
+   * even after its last one: a task that always asks so is retried for ever.
+   */
+  countsAsAttempt?: boolean;
+  /** Default: the cause's message, else `retry after <delay>`. */
+  message?: string;
+  /** What the task met (the 429 response's error, say). */
+  cause?: unknown;
+}
+
+/**
+ * Thrown by a handler to have its job run again `delayMs` from the throw instead of after the
+ * task's backoff: a rate limit's Retry-After, a service down for a known time.
+ */
+export class RetryAfterError extends Error {
+  override name = 'RetryAfterError';
+  readonly delayMs: number;
+  readonly countsAsAttempt: boolean;
+
+  constructor(delayMs: number, options: RetryAfterOptions = {}) {
+    // Thrown here, where the bad value is, not later as an unwritable run_at.
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new UsageError(`RetryAfterError's delay must be a finite number of ms from 0, got ${String(delayMs)}`);
+    }
+    const { cause } = options;
+    const message = options.message ?? (cause instanceof Error ? cause.message : `retry after ${delayMs} ms`);
+    super(message, cause === undefined ? undefined : { cause });
+    this.delayMs = delayMs;
+    this.countsAsAttempt = options.countsAsAttempt ?? true;
+  }
 }
 
 /** The job's lease was lost (it expired and another worker took the job, or it was cancelled). */

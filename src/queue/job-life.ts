@@ -1,7 +1,7 @@
 import { toError } from '../errors.js';
 import type { Claim, ClaimedJob, JobStore } from '../store/store.js';
 import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
-import { JobTimeoutError, LeaseLostError, PermanentJobError, serializeError, ShutdownError } from './errors.js';
+import { JobTimeoutError, LeaseLostError, PermanentJobError, RetryAfterError, serializeError, ShutdownError } from './errors.js';
 import type { JobRun } from './job-run.js';
 import type { LeaseKeeping } from './leases.js';
 import { describeError, describeResult, elapsed, formatSeconds } from './log-format.js';
@@ -95,15 +95,17 @@ async function settleFailure(run: JobRun, error: Error, task: TaskDefinition | u
       log.warn(`${name} abandoned: ${error.message}`);
       return;
     }
-    const retry = !(error instanceof PermanentJobError) && job.attempts < job.max_attempts;
-    const delay = retry ? retryDelayMs(job.attempts, task?.backoff ?? DEFAULT_BACKOFF) : 0;
-    const recorded = await store.failAttempt(claim, serializeError(error), retry ? Date.now() + delay : null);
+    const next = nextAttempt(error, job, task, Date.now());
+    const stored = serializeError(error);
+    const recorded = next.counted
+      ? await store.failAttempt(claim, stored, next.at)
+      : await retryUncounted(store, claim, stored, next.at ?? Date.now());
     const event = () => ({ id: job.id, task: job.task, attempt: job.attempts, error });
     if (!recorded) {
       log.warn(`${name} failed but is no longer held by this worker: ${describeError(error)}`);
-    } else if (retry) {
+    } else if (next.at !== null) {
       context.settled('retried', event);
-      log.warn(`${name} retry: Retry in ${formatSeconds(delay)} (attempt ${job.attempts} of ${job.max_attempts} failed): ${describeError(error)}`);
+      log.warn(`${name} retry: ${describeRetry(next, job)}: ${describeError(error)}`);
     } else {
       context.settled('failed', event);
       log.error(`${name} failed in ${elapsed(started)} after ${job.attempts} attempt(s): ${describeError(error)}`);
@@ -112,6 +114,41 @@ async function settleFailure(run: JobRun, error: Error, task: TaskDefinition | u
   } catch (writeError) {
     log.error(`${name}: could not record the outcome (${toError(writeError).message}); its lease will expire and return it to the queue`);
   }
+}
+
+/** When a failed attempt's job runs again, and whether the attempt counted against its maxAttempts. */
+interface NextAttempt {
+  /** ms since the epoch; null: never, the job has failed. */
+  at: number | null;
+  delayMs: number;
+  counted: boolean;
+  /** The task asked for the time (RetryAfterError), rather than the backoff choosing it. */
+  asked: boolean;
+}
+
+function nextAttempt(error: Error, job: ClaimedJob, task: TaskDefinition | undefined, now: number): NextAttempt {
+  const attemptsLeft = job.attempts < job.max_attempts;
+  if (error instanceof RetryAfterError) {
+    // Rounded up: run_at is whole ms, and the job must not run before the time it was asked for.
+    const delayMs = Math.ceil(error.delayMs);
+    const counted = error.countsAsAttempt;
+    return { at: attemptsLeft || !counted ? now + delayMs : null, delayMs, counted, asked: true };
+  }
+  if (error instanceof PermanentJobError || !attemptsLeft) return { at: null, delayMs: 0, counted: true, asked: false };
+  const delayMs = retryDelayMs(job.attempts, task?.backoff ?? DEFAULT_BACKOFF);
+  return { at: now + delayMs, delayMs, counted: true, asked: false };
+}
+
+/** Back to the queue at `retryAt`, the attempt given back (attempts - 1, as a release does): it does not use one of maxAttempts. */
+function retryUncounted(store: JobStore, claim: Claim, error: string, retryAt: number): Promise<boolean> {
+  return store.failAttempt(claim, error, retryAt, { counted: false });
+}
+
+/** `Retry in 1.5s (attempt 1 of 3 failed)`, or for a time the task asked for `Retry at <ISO time> (asked by the task, in 30s; ...)`. */
+function describeRetry(next: NextAttempt, job: ClaimedJob): string {
+  const attempt = `attempt ${job.attempts} of ${job.max_attempts} ${next.counted ? 'failed' : 'not counted'}`;
+  if (!next.asked) return `Retry in ${formatSeconds(next.delayMs)} (${attempt})`;
+  return `Retry at ${new Date(next.at ?? 0).toISOString()} (asked by the task, in ${formatSeconds(next.delayMs)}; ${attempt})`;
 }
 
 function validatePayload<P>(task: TaskDefinition<P>, job: ClaimedJob): P {

@@ -11,6 +11,7 @@ import { statusReport, type StatusReport } from './status.js';
 import { cancelJob, cancelJobs, findJobs, purgeJobs, retryJob, retryJobs, type Cancellation, type JobsQuery, type PurgeOptions } from './steering.js';
 import { jobSpec, type EnqueueOptions, type TaskDefinition, type TaskOf } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
+import { openInTestFolder, runUntilIdle, type IdleReport, type RunUntilIdleOptions, type TestQueueOptions } from './testing.js';
 
 export interface OpenQueueOptions {
   /**
@@ -59,9 +60,12 @@ export class Queue {
   readonly file: string;
   readonly #store: JobStore;
   readonly #results: ResultWaits;
+  /** Called once the store is closed: a test queue's folder is removed then. */
+  readonly #afterClose: (() => void) | undefined;
 
-  private constructor(store: JobStore) {
+  private constructor(store: JobStore, afterClose?: () => void) {
     this.#store = store;
+    this.#afterClose = afterClose;
     this.#results = new ResultWaits(store);
     this.file = store.location;
   }
@@ -237,14 +241,38 @@ export class Queue {
     return resumeSchedule(this.#store, name);
   }
 
+  /** A queue on a new SQLite file in a folder of its own in the OS's temporary directory, removed when the queue is closed. */
+  static createTest(options: TestQueueOptions = {}): Promise<Queue> {
+    return openInTestFolder(
+      async (file, removeFolder) => new Queue(await openStore(file, { durability: options.durability ?? 'normal' }), removeFolder),
+    );
+  }
+
+  /**
+   * Runs every ready job of `options.tasks` in this process (those the run enqueues and that are
+   * ready included) and resolves with what happened, once none is ready or running. For tests.
+   */
+  runUntilIdle(options: RunUntilIdleOptions): Promise<IdleReport> {
+    return runUntilIdle(this.#store, options);
+  }
+
   async close(): Promise<void> {
     this.#results.closeAll();
-    await this.#store.close();
+    try {
+      await this.#store.close();
+    } finally {
+      this.#afterClose?.();
+    }
   }
 }
 
 const IN_TRANSACTION =
   'inside queue.transaction(), use its tx: a query through the queue would wait for the connection this transaction holds (SQLite) or run outside it (PostgreSQL)';
+
+/** A queue on a throwaway SQLite file for an application's tests: `const queue = await createTestQueue()`, gone with `queue.close()`. */
+export function createTestQueue(options?: TestQueueOptions): Promise<Queue> {
+  return Queue.createTest(options);
+}
 
 /** `const queue = await openQueue({ db: 'usergen.db' })`. */
 export function openQueue(options: OpenQueueOptions): Promise<Queue> {

@@ -216,6 +216,12 @@ export function damagedMessage(location: string, detail: string): string {
   return `${location} is damaged: ${detail}; restore a backup (usergen backups)`;
 }
 
+/** How a failed attempt is recorded. */
+export interface FailAttemptOptions {
+  /** False: the attempt is given back (attempts - 1, as a release does); only with a retryAt. Default true. */
+  counted?: boolean;
+}
+
 export interface JobStore {
   /** Where the tables are, fit to print: a file's absolute path (a URL would carry no password). */
   readonly location: string;
@@ -249,7 +255,7 @@ export interface JobStore {
   /** Resolves true once the job is recorded succeeded, false when it was no longer held; batched with others. */
   complete(completion: BatchedCompletion): Promise<boolean>;
   /** Back to the queue at `retryAt`, or failed for good when it is null; the error appended to the history. */
-  failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean>;
+  failAttempt(claim: Claim, error: string, retryAt: number | null, options?: FailAttemptOptions): Promise<boolean>;
   /** Gives an interrupted job back to the queue; the interrupted attempt does not count. */
   release(claim: Claim): Promise<boolean>;
 

@@ -107,6 +107,7 @@ export function failAttempt(s: string): string {
     run_at = case when ${retry} then $2 else run_at end,
     progress_current = case when ${retry} then null else progress_current end,
     progress_total = case when ${retry} then null else progress_total end,
+    attempts = case when ${retry} and not $8::boolean then attempts - 1 else attempts end,
     locked_by = null, locked_until = null
     where ${fence('jobs', '$4', '$5', '$6')}`;
 }

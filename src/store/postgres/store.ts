@@ -25,6 +25,7 @@ import type {
   WriteOptions,
   JobSelection,
   PurgeBatch,
+  FailAttemptOptions,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
 import type { Dedupe } from '../dedupe.js';
@@ -229,7 +230,7 @@ export class PgStore extends BuilderQueries implements JobStore {
     settleCompletions(live, written);
   }
 
-  async failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
+  async failAttempt(claim: Claim, error: string, retryAt: number | null, options: FailAttemptOptions = {}): Promise<boolean> {
     this.#opened.held.refuseIfHeld();
     const { rowCount } = await this.#pool.query(this.#sql.fail, [
       error,
@@ -239,6 +240,7 @@ export class PgStore extends BuilderQueries implements JobStore {
       claim.workerId,
       claim.attempt,
       statements.errorJson(error),
+      options.counted ?? true,
     ]);
     return rowCount === 1;
   }

@@ -200,19 +200,34 @@ export async function completeJobs(db: Kysely<Database>, completions: Completion
  * Records a failed attempt: back to the queue at `retryAt` (its progress dropped), or failed for
  * good when it is null. Either way the error is appended to the job's history.
  */
-export async function failAttempt(db: Kysely<Database>, claim: Claim, error: string, retryAt: number | null, now = Date.now()): Promise<boolean> {
+export async function failAttempt(
+  db: Kysely<Database>,
+  claim: Claim,
+  error: string,
+  retryAt: number | null,
+  counted = true,
+  now = Date.now(),
+): Promise<boolean> {
   const state = retryAt === null ? 'failed' : 'queued';
   const stored = sql`case when json_valid(${error}) then json(${error}) else json_object('name', 'Error', 'message', ${error}) end`;
   const entry = sql`json_object('at', ${now}, 'attempt', attempts, 'state', ${state}, 'error', ${stored}, 'retry_at', ${retryAt})`;
   const history = sql<string>`json_insert(coalesce(history, '[]'), '$[#]', ${entry})`;
   const update = await heldBy(
-    db
-      .updateTable('jobs')
-      .set(
-        retryAt === null
-          ? { state, error, history, finished_at: now, locked_by: null, locked_until: null }
-          : { state, error, history, run_at: retryAt, locked_by: null, locked_until: null, progress_current: null, progress_total: null },
-      ),
+    db.updateTable('jobs').set(
+      retryAt === null
+        ? { state, error, history, finished_at: now, locked_by: null, locked_until: null }
+        : {
+            state,
+            error,
+            history,
+            run_at: retryAt,
+            locked_by: null,
+            locked_until: null,
+            progress_current: null,
+            progress_total: null,
+            ...(counted ? {} : { attempts: sql<number>`attempts - 1` }),
+          },
+    ),
     claim,
   ).executeTakeFirst();
   return update.numUpdatedRows === 1n;

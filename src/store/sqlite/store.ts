@@ -20,6 +20,7 @@ import {
   type RecoveryError,
   type JobSelection,
   type PurgeBatch,
+  type FailAttemptOptions,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
 import type { Dedupe } from '../dedupe.js';
@@ -195,8 +196,8 @@ export class SqliteStore extends BuilderQueries implements JobStore {
     return this.#committer.complete(completion);
   }
 
-  failAttempt(claim: Claim, error: string, retryAt: number | null): Promise<boolean> {
-    return failAttempt(this.db, claim, error, retryAt);
+  failAttempt(claim: Claim, error: string, retryAt: number | null, options: FailAttemptOptions = {}): Promise<boolean> {
+    return failAttempt(this.db, claim, error, retryAt, options.counted ?? true);
   }
 
   touchWorker(workerId: string, leaseMs: number, jobsDone: number): Promise<void> {
