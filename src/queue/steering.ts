@@ -60,12 +60,14 @@ export async function cancelJob(store: JobStore, id: number): Promise<Cancellati
 /** Retries every failed or cancelled job the selection holds, in one transaction; how many. */
 export async function retryJobs(store: JobStore, selection: JobSelection): Promise<{ retried: number }> {
   checkSelection(selection, RETRYABLE, 'retried');
+  requireCondition(selection, 'retried');
   return { retried: await store.retryJobs(pickSelection(selection)) };
 }
 
 /** Cancels every queued or running job the selection holds, in one transaction; how many. */
 export async function cancelJobs(store: JobStore, selection: JobSelection): Promise<{ cancelled: number }> {
   checkSelection(selection, CANCELLABLE, 'cancelled');
+  requireCondition(selection, 'cancelled');
   return { cancelled: await store.cancelJobs(pickSelection(selection)) };
 }
 
@@ -142,6 +144,13 @@ function checkSelection(selection: JobSelection, allowed: readonly JobState[] = 
     if (!PAYLOAD_KEY.test(key)) throw new UsageError(`a payload field to match is a name of letters, digits and _, got '${key}'`);
     if (!isPayloadValue(value))
       throw new UsageError(`payload.${key} must be a string, a finite number or a boolean, got ${JSON.stringify(value) ?? typeof value}`);
+  }
+}
+
+/** A bulk change names at least one condition: a selection left empty by mistake (an undefined task) must not change every job. */
+function requireCondition({ state, task, schedule, payload }: JobSelection, action: string): void {
+  if (state === undefined && task === undefined && schedule === undefined && (payload === undefined || Object.keys(payload).length === 0)) {
+    throw new UsageError(`say which jobs are to be ${action}: a state, a task, a schedule or a payload field`);
   }
 }
 

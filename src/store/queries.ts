@@ -139,14 +139,19 @@ export async function cancelJobs(db: Kysely<Database>, selection: JobSelection, 
  * unique keys are kept by the schema's trigger (spent_unique_keys).
  */
 export async function deleteEnded(db: Kysely<Database>, batch: PurgeBatch): Promise<number> {
-  const result = await db
+  // The conditions again on the rows deleted: PostgreSQL re-reads a row that changed meanwhile (a
+  // job retried by hand) against the outer WHERE only, and would delete it otherwise.
+  let query = db
     .deleteFrom('jobs')
     .where('id', 'in', (eb) => {
       let ended = eb.selectFrom('jobs').select('id').where('state', '=', batch.state).where('finished_at', '<', batch.before);
       if (batch.task !== undefined) ended = ended.where('task', '=', batch.task);
       return ended.orderBy('finished_at').limit(batch.limit);
     })
-    .executeTakeFirst();
+    .where('state', '=', batch.state)
+    .where('finished_at', '<', batch.before);
+  if (batch.task !== undefined) query = query.where('task', '=', batch.task);
+  const result = await query.executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 

@@ -72,6 +72,8 @@ describe.each(ENGINES)('steering from code on $name', (engine) => {
         /^state must be one of succeeded, failed, cancelled: only jobs that ended can be purged/,
       ],
       [() => current.queue.retry(0), /^a job id must be an integer from 1/],
+      [() => current.queue.cancelJobs({ task: undefined }), /^say which jobs are to be cancelled: a state, a task, a schedule or a payload field$/],
+      [() => current.queue.retryJobs({ payload: {} }), /^say which jobs are to be retried/],
     ];
     for (const [call, message] of refusals) {
       const refusal = await call().catch((error: unknown) => error);
