@@ -235,9 +235,9 @@ export interface JobStore {
   enqueue(spec: NewJobSpec): Promise<JobRow>;
   /** Undefined when a job with this key was ever enqueued (by any process). */
   enqueueUnique(spec: NewJobSpec & { uniqueKey: string }): Promise<JobRow | undefined>;
-  /** All in one transaction, or none; ids in order. */
   /** The new job, or the one that holds its dedupe key (for a debounce, with this one's payload and run time). */
   enqueueDeduped(spec: NewJobSpec & { dedupe: Dedupe }): Promise<JobRow>;
+  /** All in one transaction, or none; ids in order. */
   enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]>;
   /** `work` in one transaction of its own, committed when it resolves (its jobs' workers woken then). */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
@@ -315,7 +315,6 @@ export interface JobStore {
   retryJob(id: number): Promise<JobRow | undefined>;
   /** A queued or running job cancelled; undefined if it was in neither state. */
   cancelJob(id: number): Promise<JobRow | undefined>;
-  /** Deletes jobs in final `state` that finished before `before`; returns how many. */
   /** Deletes one batch of ended jobs (in one transaction, their unique keys kept); how many. */
   purgeJobs(batch: PurgeBatch): Promise<number>;
   queueStatus(now?: number): Promise<QueueStatus>;

@@ -114,14 +114,17 @@ export class PgStore extends BuilderQueries implements JobStore {
   }
 
   async enqueueDeduped(spec: NewJobSpec & { dedupe: Dedupe }): Promise<JobRow> {
-    const now = Date.now();
-    const [row] = await this.#query<JobRow>(statements.insertDeduped(this.#opened.schema, spec.dedupe), [
-      ...statements.newJobParameters(spec, now),
-      now,
-      this.#channel,
-      spec.dedupe.key,
-    ]);
+    const [row] = await this.#query<JobRow>(...this.#dedupedInsert(spec));
     return statements.jobRowOf(row!);
+  }
+
+  /** The statement of an enqueue with a dedupe key, and its values (the time read now). */
+  #dedupedInsert(spec: NewJobSpec & { dedupe: Dedupe }): [string, unknown[]] {
+    const now = Date.now();
+    return [
+      statements.insertDeduped(this.#opened.schema, spec.dedupe),
+      [...statements.newJobParameters(spec, now), now, this.#channel, spec.dedupe.key],
+    ];
   }
 
   async enqueueMany(specs: readonly NewJobSpec[]): Promise<number[]> {
@@ -165,13 +168,7 @@ export class PgStore extends BuilderQueries implements JobStore {
         return row && statements.jobRowOf(row);
       },
       enqueueDeduped: async (spec) => {
-        const now = Date.now();
-        const [row] = await run<JobRow>(statements.insertDeduped(this.#opened.schema, spec.dedupe), [
-          ...statements.newJobParameters(spec, now),
-          now,
-          this.#channel,
-          spec.dedupe.key,
-        ]);
+        const [row] = await run<JobRow>(...this.#dedupedInsert(spec));
         return statements.jobRowOf(row!);
       },
       getJob: (id) => getJob(trx, id),

@@ -89,8 +89,8 @@ function ignoreError(statement: () => unknown): void {
 
 /**
  * The tasks of `tasks` that are not paused, read in the claim's own transaction: no claim takes a
- * job of a task once its pause has committed. The read is of a table of a few rows, by its primary
- * key's index, once per claim (not per job).
+ * job of a task once its pause has committed. The read scans a table of a row per task ever paused,
+ * once per claim (not per job).
  */
 function withoutPaused(connection: SyncConnection, tasks: readonly string[]): readonly string[] {
   const { rows } = connection.execute<{ task: string }>(PAUSED_TASKS);
