@@ -29,6 +29,9 @@ export interface Security {
 /** Answered without credentials: a load balancer's health check sends none. */
 const PUBLIC_PATHS: readonly string[] = ['/healthz'];
 
+/** What a POST's body may be: the pages' forms send nothing else, and anything else would be read as an empty form. */
+const FORM_TYPES: readonly string[] = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+
 const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
 /** Whether `name` (an address to bind, or a Host header's name; IPv6 with or without brackets) is this machine's loopback. */
@@ -49,6 +52,10 @@ export function security(options: { credentials?: Credentials | undefined; readO
     if (c.req.method === 'POST') {
       if (options.readOnly) return c.text('This server is read-only (--read-only): nothing can be changed here.\n', 403);
       if (!sameOrigin(c)) return c.text('Refused: this form was sent from another site.\n', 403);
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!FORM_TYPES.includes(type)) {
+        return c.text(`Bad request: a form is sent as ${FORM_TYPES.join(' or ')}, not ${type === '' ? 'without a Content-Type' : type}.\n`, 400);
+      }
       let body: Awaited<ReturnType<typeof c.req.parseBody>>;
       try {
         body = await c.req.parseBody();

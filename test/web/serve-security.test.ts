@@ -50,6 +50,18 @@ describe.each(ENGINES)('usergen serve on $name: who may do what', (engine) => {
           securityHeaders(page, `400 from ${path}`);
         }
       }
+      for (const [type, body] of [
+        ['application/json', '{"total":200}'],
+        ['text/plain', 'total=200'],
+        ['', 'total=200'],
+      ]) {
+        const headers: Record<string, string> = { ...auth, Origin: served.url };
+        if (type !== '') headers['Content-Type'] = type!;
+        const page = await served.page('/generate', { method: 'POST', headers, body: new TextEncoder().encode(body) });
+        expect(page.status, type).toBe(400);
+        expect(page.text, type).toMatch(/^Bad request: a form is sent as application\/x-www-form-urlencoded or multipart\/form-data, not [^\n]+\n$/);
+        securityHeaders(page, `400 for ${type}`);
+      }
       expect(await jobCount(store)).toBe(0);
       const unauthorized = await served.page('/users');
       expect(unauthorized.status).toBe(401);
