@@ -23,6 +23,9 @@ export interface RetryAfterOptions {
  * Thrown by a handler to have its job run again `delayMs` from the throw instead of after the
  * task's backoff: a rate limit's Retry-After, a service down for a known time.
  */
+/** A year: a Retry-After beyond it is a bug (a date read as a delay), and would be a run time no store can write. */
+const MAX_RETRY_AFTER_MS = 365 * 24 * 3_600_000;
+
 export class RetryAfterError extends Error {
   override name = 'RetryAfterError';
   readonly delayMs: number;
@@ -30,8 +33,8 @@ export class RetryAfterError extends Error {
 
   constructor(delayMs: number, options: RetryAfterOptions = {}) {
     // Thrown here, where the bad value is, not later as an unwritable run_at.
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new UsageError(`RetryAfterError's delay must be a finite number of ms from 0, got ${String(delayMs)}`);
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_RETRY_AFTER_MS) {
+      throw new UsageError(`RetryAfterError's delay must be a number of ms from 0 to ${MAX_RETRY_AFTER_MS} (a year), got ${String(delayMs)}`);
     }
     const { cause } = options;
     const message = options.message ?? (cause instanceof Error ? cause.message : `retry after ${delayMs} ms`);

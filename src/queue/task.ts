@@ -171,5 +171,6 @@ function dedupeOf(task: string, options: Omit<EnqueueOptions, 'uniqueKey'>): Ded
     if (mode !== 'queued') throw new UsageError("debounceMs replaces a waiting job: it goes with dedupe.while 'queued' only");
     if (options.runAt !== undefined || options.delayMs !== undefined) throw new UsageError('debounceMs sets the run time: not with runAt or delayMs');
   }
-  return { key: `${task}/${key}`, while: mode, replace: debounceMs !== undefined };
+  // As JSON, so that no task and key spell another's: task `a/b` with key `c` is not task `a` with key `b/c`.
+  return { key: JSON.stringify([task, key]), while: mode, replace: debounceMs !== undefined };
 }

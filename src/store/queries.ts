@@ -27,9 +27,10 @@ export async function saveProgress(db: Kysely<Database>, claim: Claim, current: 
 
 /**
  * Gives an interrupted job back to the queue, its progress dropped; the interrupted attempt does
- * not count (a running job has had at least one: its claim counted it).
+ * not count (a running job has had at least one: its claim counted it). `keptKey` is the engine's
+ * SQL for what its dedupe key becomes (../dedupe.ts, keptQueuedKey).
  */
-export async function releaseJob(db: Kysely<Database>, claim: Claim): Promise<boolean> {
+export async function releaseJob(db: Kysely<Database>, claim: Claim, keptKey: Expression<string | null>): Promise<boolean> {
   const update = await heldBy(
     db.updateTable('jobs').set((eb) => ({
       state: 'queued',
@@ -38,6 +39,7 @@ export async function releaseJob(db: Kysely<Database>, claim: Claim): Promise<bo
       locked_until: null,
       progress_current: null,
       progress_total: null,
+      dedupe_queued: keptKey,
     })),
     claim,
   ).executeTakeFirst();
@@ -145,11 +147,13 @@ export async function deleteEnded(db: Kysely<Database>, batch: PurgeBatch): Prom
     .deleteFrom('jobs')
     .where('id', 'in', (eb) => {
       let ended = eb.selectFrom('jobs').select('id').where('state', '=', batch.state).where('finished_at', '<', batch.before);
+      if (batch.since !== undefined) ended = ended.where('finished_at', '>=', batch.since);
       if (batch.task !== undefined) ended = ended.where('task', '=', batch.task);
       return ended.orderBy('finished_at').limit(batch.limit);
     })
     .where('state', '=', batch.state)
     .where('finished_at', '<', batch.before);
+  if (batch.since !== undefined) query = query.where('finished_at', '>=', batch.since);
   if (batch.task !== undefined) query = query.where('task', '=', batch.task);
   const result = await query.executeTakeFirst();
   return Number(result.numDeletedRows);
@@ -317,8 +321,11 @@ export abstract class BuilderQueries {
     return saveProgress(this.db, claim, current, total);
   }
 
+  /** What a released job's `dedupe_queued` becomes, in the engine's SQL (../dedupe.ts, keptQueuedKey). */
+  protected abstract readonly keptQueuedKey: Expression<string | null>;
+
   release(claim: Claim): Promise<boolean> {
-    return releaseJob(this.db, claim);
+    return releaseJob(this.db, claim, this.keptQueuedKey);
   }
 
   insertWorker(worker: WorkerRow): Promise<void> {

@@ -115,6 +115,8 @@ export interface PurgeBatch {
   state: JobState;
   /** Those that ended before this time. */
   before: number;
+  /** And not before this one (what an earlier pass went through already). */
+  since?: number | undefined;
   /** Of this task only. */
   task?: string | undefined;
   limit: number;

@@ -82,18 +82,18 @@ export function createWebApp(options: WebOptions): Hono {
   });
   // Every job of the list's filter (a state, maybe a task), in one transaction.
   app.post('/jobs/retry', async (c) => {
-    const filter = jobsFilter(c);
+    const filter = bulkFilter(c);
+    if (typeof filter === 'string') return redirectWithFlash(c, '/jobs', filter);
     const outcome = await retryJobs(store, filter).catch(refusalMessage);
     const message = typeof outcome === 'string' ? outcome : `Retried ${formatInteger(outcome.retried)} job(s): they are queued again.`;
     return redirectWithFlash(c, `/jobs?${filterQuery(filter)}`, message);
   });
   app.post('/jobs/cancel', async (c) => {
-    const filter = jobsFilter(c);
+    const filter = bulkFilter(c);
+    if (typeof filter === 'string') return redirectWithFlash(c, '/jobs', filter);
     const outcome = await cancelJobs(store, filter).catch(refusalMessage);
     const message =
-      typeof outcome === 'string'
-        ? outcome
-        : `Cancelled ${formatInteger(outcome.cancelled)} job(s); a running one stops at its next progress report.`;
+      typeof outcome === 'string' ? outcome : `Cancelled ${formatInteger(outcome.cancelled)} job(s); a running one stops at its next progress point.`;
     return redirectWithFlash(c, `/jobs?${filterQuery(filter)}`, message);
   });
   app.post('/jobs/:id/retry', async (c) => {
@@ -109,13 +109,14 @@ export function createWebApp(options: WebOptions): Hono {
     if (typeof outcome === 'string') return redirectWithFlash(c, `/jobs/${id}`, outcome);
     const message =
       outcome.was === 'running'
-        ? `Job ${id} is cancelled: it stops at its next progress report, and none of its writes land.`
+        ? `Job ${id} is cancelled: it stops at its next progress point, and none of its writes land.`
         : `Job ${id} is cancelled.`;
     return redirectWithFlash(c, `/jobs/${id}`, message);
   });
   app.post('/tasks/:name/:action{pause|resume}', async (c) => {
     const task = c.req.param('name');
-    const change = c.req.param('action') === 'pause' ? await pauseTask(store, task) : await resumeTask(store, task);
+    const change = await (c.req.param('action') === 'pause' ? pauseTask(store, task) : resumeTask(store, task)).catch(refusalMessage);
+    if (typeof change === 'string') return redirectWithFlash(c, '/jobs', change);
     const message = change.paused
       ? `Task ${task} is paused: no worker claims its jobs until it is resumed (running ones finish).`
       : `Task ${task} is resumed: workers claim its jobs again.`;
@@ -159,6 +160,18 @@ function jobsFilter(c: Context): { state: JobState | undefined; task: string | u
     state: JOB_STATES.includes(state as JobState) ? (state as JobState) : undefined,
     task: c.req.query('task')?.trim().slice(0, 200) || undefined,
   };
+}
+
+/**
+ * A bulk change's filter, exactly as its button sent it: an unknown state is refused rather than
+ * read as no state (which would widen the change), and a task name is not cut short.
+ */
+function bulkFilter(c: Context): { state: JobState | undefined; task: string | undefined } | string {
+  const state = c.req.query('state');
+  if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
+    return `Nothing changed: ${JSON.stringify(state.slice(0, 40))} is not a state (${JOB_STATES.join(', ')}).`;
+  }
+  return { state: state as JobState | undefined, task: c.req.query('task') || undefined };
 }
 
 function positiveInteger(value: string | undefined): number | undefined {

@@ -70,6 +70,17 @@ describe.each(ENGINES)('dedupe and debounce on $name', (engine) => {
     }
   });
 
+  it("a key is the task's own: task a/b's key c is not task a's key b/c", async () => {
+    const { queue } = current;
+    const ab = defineTask({ name: 'a/b', validate: asObject, handler: async () => 'ab' });
+    const a = defineTask({ name: 'a', validate: asObject, handler: async () => 'a' });
+    const first = await queue.enqueue(ab, {}, { dedupe: { key: 'c' } });
+    const second = await queue.enqueue(a, {}, { dedupe: { key: 'b/c' } });
+    expect(second.id).not.toBe(first.id);
+    expect(second.task).toBe('a');
+    expect((await queue.enqueue(a, {}, { dedupe: { key: 'b/c' } })).id).toBe(second.id);
+  });
+
   it('a debounce gives the waiting job the last payload and pushes its run time; inside a transaction too, and rolled back with it', async () => {
     const { queue } = current;
     const first = await queue.enqueue(digest, { n: 1 }, { dedupe: { key: 'u5' }, debounceMs: 60_000 });

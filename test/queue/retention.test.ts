@@ -87,6 +87,35 @@ describe.each(ENGINES)('retention on $name', (engine) => {
     expect(await queue.enqueue(report, { once: true }, { uniqueKey: 'report of 2026-12-07' })).toBeUndefined();
   });
 
+  it("a worker's next pass scans from where its last one ended, not from the oldest ended job", async () => {
+    const { queue, location } = current;
+    const ids = await queue.enqueueMany(
+      report,
+      Array.from({ length: 30 }, (_, n) => ({ n })),
+    );
+    await queue.worker({ tasks: [report], concurrency: 4, drain: true }).run();
+    const [first, passedOver, later] = [ids.slice(0, 10), ids.slice(10, 20), ids.slice(20)];
+    const endedAt = (jobs: number[], at: number) => current.db.run(`update jobs set finished_at = ${at} where id in (${jobs.join(', ')})`);
+    const t = Date.now();
+    await endedAt(first, t - 2 * HOUR);
+    await endedAt([...passedOver, ...later], t);
+    const store = await openStore(location);
+    try {
+      const upTo = new Map<string, number>();
+      expect(await pruneEnded(store, [report], t, 100, upTo)).toEqual([{ task: 'report', state: 'succeeded', deleted: 10, batches: 1 }]);
+      // One before where the first pass went (as no job can end), one after: the next pass takes the second only.
+      await endedAt(passedOver, t - 3 * HOUR);
+      await endedAt(later, t - 30 * 60_000);
+      expect(await pruneEnded(store, [report], t + HOUR, 100, upTo)).toEqual([{ task: 'report', state: 'succeeded', deleted: 10, batches: 1 }]);
+      expect(await countOf(`id in (${later.join(', ')})`)).toBe(0);
+      expect(await pruneEnded(store, [report], t + HOUR, 100, upTo)).toEqual([]);
+      // A new worker's first pass scans from the oldest.
+      expect(await pruneEnded(store, [report], t + HOUR, 100)).toEqual([{ task: 'report', state: 'succeeded', deleted: 10, batches: 1 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a pass deletes in batches of the size asked; a unique key stays spent after a purge too', async () => {
     const { queue, location } = current;
     const ids = await queue.enqueueMany(

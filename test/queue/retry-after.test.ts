@@ -46,7 +46,7 @@ function keptWarnings(): Logger & { warnings: string[] } {
 }
 
 describe('RetryAfterError', () => {
-  it('takes a finite delay from 0 ms, and refuses any other with a UsageError as it is made', () => {
+  it('takes a delay from 0 ms to a year, and refuses any other with a UsageError as it is made', () => {
     const cause = new Error('429 Too Many Requests');
     expect(new RetryAfterError(0)).toMatchObject({ name: 'RetryAfterError', delayMs: 0, countsAsAttempt: true, message: 'retry after 0 ms' });
     expect(new RetryAfterError(1.5, { cause, countsAsAttempt: false })).toMatchObject({
@@ -56,7 +56,9 @@ describe('RetryAfterError', () => {
       cause,
     });
     expect(new RetryAfterError(10, { message: 'rate limited', cause })).toMatchObject({ message: 'rate limited' });
-    for (const delay of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5' as never, undefined as never]) {
+    expect(new RetryAfterError(365 * 24 * 3_600_000).delayMs).toBe(365 * 24 * 3_600_000);
+    // A Retry-After date taken for a number of seconds (Date.now() * 1000 ms) is refused, not stored.
+    for (const delay of [-1, Number.NaN, Number.POSITIVE_INFINITY, 365 * 24 * 3_600_000 + 1, Date.now() * 1000, '5' as never, undefined as never]) {
       expect(() => new RetryAfterError(delay), String(delay)).toThrow(UsageError);
     }
   });

@@ -98,9 +98,9 @@ describe('usergen serve in a browser', () => {
       await page.locator('[data-field="state"]', { hasText: 'running' }).waitFor();
       await page.getByRole('button', { name: 'Cancel' }).click();
       await page.waitForURL(`${served.url}/jobs/1`);
-      await page.getByText('Job 1 is cancelled: it stops at its next progress report').waitFor();
+      await page.getByText('Job 1 is cancelled: it stops at its next progress point').waitFor();
       await page.locator('[data-field="state"]', { hasText: 'cancelled' }).waitFor();
-      // The worker notices at its next progress report and abandons the job: its users never commit.
+      // The worker notices at its next progress point and abandons the job: its users never commit.
       await waitFor(() => /Task generate_users\[1\] abandoned/.test(served.cli.stderr()), 'the worker to abandon the job');
       const db = inspectDb(file);
       expect(db.prepare('select state from jobs where id = 1').pluck().get()).toBe('cancelled');

@@ -108,6 +108,14 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
       expect((await served.post('/jobs/retry?state=cancelled', { _csrf: csrf })).status).toBe(303);
       expect(await states()).toEqual(['queued', 'queued', 'queued']);
       expect((await served.post('/jobs/retry?state=cancelled', {})).status).toBe(403);
+
+      // A state that is none: refused, not read as "any state" of the task.
+      await served.post('/jobs/cancel?state=queud&task=generate_users', { _csrf: csrf }).then(async (typo) => {
+        expect(typo.status).toBe(303);
+        const flash = typo.headers.get('set-cookie')!.split(';')[0]!;
+        expect((await served.page('/jobs', { headers: { cookie: flash } })).text).toContain('Nothing changed: &quot;queud&quot; is not a state');
+      });
+      expect(await states()).toEqual(['queued', 'queued', 'queued']);
     } finally {
       await served.stop();
     }
@@ -137,6 +145,13 @@ describe.each(ENGINES)('usergen serve on $name', (engine) => {
       expect((await served.post('/tasks/generate_users/resume', { _csrf: csrf })).status).toBe(303);
       expect(await store.pausedTasks()).toEqual([]);
       expect((await served.post('/tasks/generate_users/pause', {})).status).toBe(403);
+
+      // A name no task can have: one line, shown, not a 500.
+      const tooLong = await served.post(`/tasks/${'x'.repeat(300)}/pause`, { _csrf: csrf });
+      expect(tooLong.status).toBe(303);
+      const flash = tooLong.headers.get('set-cookie')!.split(';')[0]!;
+      expect((await served.page('/jobs', { headers: { cookie: flash } })).text).toMatch(/class="flash[^"]*"[^>]*>[^<]*task/);
+      expect(await store.pausedTasks()).toEqual([]);
     } finally {
       await served.stop();
     }

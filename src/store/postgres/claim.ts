@@ -20,7 +20,7 @@ export function claimJobs(s: string): string {
     for update skip locked
   ), taken as (
     update ${s}.jobs set state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1,
-      started_at = $3, progress_current = null, progress_total = null, dedupe_queued = null
+      started_at = $3, progress_current = null, progress_total = null
     from ready where jobs.id = ready.id
     returning jobs.id, jobs.task, jobs.payload, jobs.priority, jobs.run_at, jobs.attempts, jobs.max_attempts
   )

@@ -1,7 +1,7 @@
 import type { JobRow } from '../schema.js';
 import { runAtOf, type Claim, type Completion, type NewJobSpec } from '../store.js';
 import { fence } from '../fence.js';
-import { dedupeColumn, dedupeConflict, type Dedupe } from '../dedupe.js';
+import { dedupeColumn, dedupeConflict, keptQueuedKey, type Dedupe } from '../dedupe.js';
 
 // The statements of a worker's hot path and of enqueueing, in PostgreSQL's SQL. Each is one
 // statement (one round trip); `s` is the schema's name.
@@ -108,6 +108,7 @@ export function failAttempt(s: string): string {
     progress_current = case when ${retry} then null else progress_current end,
     progress_total = case when ${retry} then null else progress_total end,
     attempts = case when ${retry} and not $8::boolean then attempts - 1 else attempts end,
+    dedupe_queued = ${keptQueuedKey(`${s}.jobs`, { manyRows: false })},
     locked_by = null, locked_until = null
     where ${fence('jobs', '$4', '$5', '$6')}`;
 }

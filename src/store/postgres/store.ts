@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import type { Kysely, Transaction } from 'kysely';
+import type { Expression, Kysely, Transaction } from 'kysely';
 import { liveCompletions, settleCompletions, type PendingCompletion, type Written } from '../completions.js';
-import { CompiledQuery } from '../kysely.js';
+import { CompiledQuery, sql } from '../kysely.js';
 import { printableLocation } from './location.js';
 import { removeAbandonedTemporaryFiles } from '../temporary-files.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
@@ -28,7 +28,7 @@ import type {
   FailAttemptOptions,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
-import type { Dedupe } from '../dedupe.js';
+import { keptQueuedKey, type Dedupe } from '../dedupe.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { writeDump } from './backup.js';
 import { checkSchema } from './check.js';
@@ -93,6 +93,7 @@ export class PgStore extends BuilderQueries implements JobStore {
     this.location = printableLocation(opened.url);
     this.#sql = statementsOf(opened.schema);
     this.#channel = channelOf(opened.schema);
+    this.keptQueuedKey = sql.raw<string | null>(keptQueuedKey(`${opened.schema}.jobs`, { manyRows: false }));
   }
 
   // Every statement on the pool goes through here, refused inside a held write as kysely's are.
@@ -295,6 +296,7 @@ export class PgStore extends BuilderQueries implements JobStore {
   }
 
   protected readonly payloadIs = payloadIs;
+  protected readonly keptQueuedKey: Expression<string | null>;
 
   purgeJobs(batch: PurgeBatch): Promise<number> {
     return purgeJobs(this.db, batch);

@@ -1,3 +1,5 @@
+import { keptQueuedKey } from '../dedupe.js';
+
 // Putting back the jobs of workers that died, in PostgreSQL's SQL: which ones, and with what
 // error, is the queue's (src/queue/recovery.ts). `s` is the schema's name. Parameters: $1 the
 // time, $2 and $3 the error's name and message, then those of the statement.
@@ -18,6 +20,7 @@ function recoverJobs(s: string, where: string): string {
       'state', ${state}, 'error', ${error})))::text,
     progress_current = case when ${ended} then progress_current end,
     progress_total = case when ${ended} then progress_total end,
+    dedupe_queued = ${keptQueuedKey(`${s}.jobs`, { manyRows: true })},
     locked_by = null, locked_until = null
     where state = 'running' and ${where}
     returning id`;

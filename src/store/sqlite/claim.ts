@@ -124,7 +124,7 @@ const EXPIRED = `select 1 from jobs where state = 'running' and locked_until < ?
 const READY_JOBS = `select id, priority, run_at from jobs where state = 'queued' and task = ? and run_at <= ?
   order by priority desc, run_at, id limit ?`;
 const TAKE = `update jobs set state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
-  started_at = ?, progress_current = null, progress_total = null, dedupe_queued = null`;
+  started_at = ?, progress_current = null, progress_total = null`;
 const RETURNING = 'returning id, task, payload, priority, run_at, attempts, max_attempts';
 /** One job by id: only if it is queued, ready and of a task the worker knows. */
 const TAKE_JOB = `${TAKE} where id = ? and state = 'queued' and run_at <= ? and task in (select value from json_each(?)) ${RETURNING}`;

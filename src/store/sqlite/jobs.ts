@@ -3,7 +3,7 @@ import { CompiledQuery, sql } from '../kysely.js';
 import type { Database, JobRow } from '../schema.js';
 import { runAtOf, type Claim, type Completion, type NewJobSpec } from '../store.js';
 import { fence } from '../fence.js';
-import { dedupeColumn, dedupeConflict, type Dedupe } from '../dedupe.js';
+import { dedupeColumn, dedupeConflict, keptQueuedKey, type Dedupe } from '../dedupe.js';
 import { heldBy } from '../queries.js';
 import type { ImmediateSqliteDriver } from './driver.js';
 
@@ -225,6 +225,7 @@ export async function failAttempt(
             locked_until: null,
             progress_current: null,
             progress_total: null,
+            dedupe_queued: sql.raw<string | null>(keptQueuedKey('jobs', { manyRows: false })),
             ...(counted ? {} : { attempts: sql<number>`attempts - 1` }),
           },
     ),

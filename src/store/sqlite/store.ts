@@ -23,7 +23,8 @@ import {
   type FailAttemptOptions,
 } from '../store.js';
 import { setTaskPaused } from '../settings.js';
-import type { Dedupe } from '../dedupe.js';
+import { keptQueuedKey, type Dedupe } from '../dedupe.js';
+import { sql } from '../kysely.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
@@ -252,6 +253,7 @@ export class SqliteStore extends BuilderQueries implements JobStore {
   }
 
   protected readonly payloadIs = payloadIs;
+  protected readonly keptQueuedKey = sql.raw<string | null>(keptQueuedKey('jobs', { manyRows: false }));
 
   purgeJobs(batch: PurgeBatch): Promise<number> {
     return purgeJobs(this.db, batch);

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { keptQueuedKey } from '../dedupe.js';
 import { CompiledQuery } from '../kysely.js';
 import type { Database } from '../schema.js';
 import type { RecoveryError } from '../store.js';
@@ -41,6 +42,7 @@ function recoverJobs(where: string): string {
     'state', case when ${ended} then 'failed' else 'queued' end, 'error', ${error})),
   progress_current = case when ${ended} then progress_current end,
   progress_total = case when ${ended} then progress_total end,
+  dedupe_queued = ${keptQueuedKey('jobs', { manyRows: true })},
   locked_by = null, locked_until = null
   where state = 'running' and ${where}`;
 }
