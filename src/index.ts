@@ -27,6 +27,7 @@ export type { Cancellation, FinalState, JobsQuery, PurgeOptions } from './queue/
 export type { PausedTaskView, ScheduleView, StatusReport, WorkerView } from './queue/status.js';
 export type { TaskName, TaskPause } from './queue/pauses.js';
 export type { EndedState, Retention, RetentionDuration, RetentionMs } from './queue/retention.js';
+export type { LimitsChange, LimitsSpec, RateLimit, StoredTaskLimits, TaskLimits } from './queue/limits.js';
 export { StorageError, type Durability, type JobSelection, type PayloadValue, type StorageFault } from './store/store.js';
 export { UsageError, UserError } from './errors.js';
 export type { Database, JobState } from './store/schema.js';

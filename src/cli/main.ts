@@ -9,6 +9,7 @@ import * as job from './commands/job.js';
 import * as jobs from './commands/jobs.js';
 import * as list from './commands/list.js';
 import * as pause from './commands/pause.js';
+import * as limit from './commands/limit.js';
 import * as purge from './commands/purge.js';
 import * as restore from './commands/restore.js';
 import * as retention from './commands/retention.js';
@@ -45,6 +46,7 @@ function buildProgram(context: CliContext): Command {
     job,
     retryCancel,
     pause,
+    limit,
     status,
     purge,
     retention,

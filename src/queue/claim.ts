@@ -1,5 +1,6 @@
 import { claimOrder, type ClaimedJob, type ClaimOptions, type JobStore } from '../store/store.js';
 import { LEASE_EXPIRED, recoverDeadWorkers } from './recovery.js';
+import type { HeldBack } from '../store/limits.js';
 
 /**
  * A worker's claim: up to `limit` ready jobs of its tasks, leased to it for `leaseMs`, in claim
@@ -9,6 +10,17 @@ import { LEASE_EXPIRED, recoverDeadWorkers } from './recovery.js';
  * finds work costs nothing more).
  */
 export async function claimJobs(store: JobStore, workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimedJob[]> {
+  return (await claimWithLimits(store, workerId, limit, leaseMs, options)).jobs;
+}
+
+/** claimJobs, and what it left for the limits of limited tasks (a draining worker waits for those rather than stop). */
+export async function claimWithLimits(
+  store: JobStore,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+  options: ClaimOptions,
+): Promise<{ jobs: ClaimedJob[]; heldBack: HeldBack | undefined }> {
   const first = await store.claim(workerId, limit, leaseMs, options);
   let { jobs } = first;
   // The jobs claimed are committed: a recovery that fails now must not lose them (they would wait
@@ -21,5 +33,5 @@ export async function claimJobs(store: JobStore, workerId: string, limit: number
   } catch (error) {
     if (jobs.length === 0) throw error;
   }
-  return jobs.length > 1 ? jobs.sort(claimOrder) : jobs;
+  return { jobs: jobs.length > 1 ? jobs.sort(claimOrder) : jobs, heldBack: first.heldBack };
 }

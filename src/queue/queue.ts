@@ -8,6 +8,7 @@ import { ResultWaits, type ResultOptions } from './results.js';
 import { queueRetention, setQueueRetention, type Retention, type RetentionMs } from './retention.js';
 import { pauseTask, resumeTask, type TaskName, type TaskPause } from './pauses.js';
 import { statusReport, type StatusReport } from './status.js';
+import { setTaskLimits, storedTaskLimits, type LimitsChange, type StoredTaskLimits } from './limits.js';
 import { cancelJob, cancelJobs, findJobs, purgeJobs, retryJob, retryJobs, type Cancellation, type JobsQuery, type PurgeOptions } from './steering.js';
 import { jobSpec, type EnqueueOptions, type TaskDefinition, type TaskOf } from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
@@ -193,6 +194,19 @@ export class Queue {
   /** Workers claim the task's jobs again, woken at once. */
   resume(task: TaskName): Promise<TaskPause> {
     return resumeTask(this.#store, task);
+  }
+
+  /**
+   * Sets a task's limits for every worker on the database, in place of its definition's, from
+   * each worker's next claim (null: the definition's again): `{ concurrency: 2, rate: '5/1s' }`.
+   */
+  setLimits(task: TaskName, limits: LimitsChange | null): Promise<StoredTaskLimits> {
+    return setTaskLimits(this.#store, task, limits);
+  }
+
+  /** The limits set in the database (by setLimits or `usergen limit`), by task. */
+  limits(): Promise<StoredTaskLimits[]> {
+    return storedTaskLimits(this.#store);
   }
 
   /**

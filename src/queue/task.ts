@@ -5,6 +5,8 @@ import type { NewJobSpec } from '../store/store.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { Dedupe, DedupeWhile } from '../store/dedupe.js';
 import { parseRetention, type Retention, type RetentionMs } from './retention.js';
+import { groupKeyOf, parseLimits, type LimitsSpec } from './limits.js';
+import type { TaskLimits } from '../store/limits.js';
 
 export interface TaskContext {
   readonly jobId: number;
@@ -54,6 +56,10 @@ export interface TaskDefinition<P = unknown, R = unknown> {
   readonly backoff: BackoffOptions;
   /** How long its ended jobs are kept, per state, in ms (null: for ever); a state left out takes the queue-wide default. */
   readonly retention: Partial<RetentionMs>;
+  /** Its limits across every worker (those set in the database replace them). */
+  readonly limits: TaskLimits;
+  /** A job's group key for its group limit, from its payload. */
+  readonly groupKey: ((payload: P) => string) | undefined;
 }
 
 export interface TaskSpec<P, R> {
@@ -65,6 +71,8 @@ export interface TaskSpec<P, R> {
   backoff?: Partial<BackoffOptions>;
   /** How long its ended jobs are kept once they end (`{ succeeded: '7d', failed: '30d' }`); a worker that runs the task deletes them after. */
   retention?: Retention;
+  /** At most `concurrency` running at once, `rate` starts in any window, `group.concurrency` running per group key: across every worker. */
+  limits?: LimitsSpec<P>;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -82,6 +90,7 @@ export function defineTask<P, R>(spec: TaskSpec<P, R>): TaskDefinition<P, R> {
     timeoutMs: spec.timeoutMs,
     backoff: { ...DEFAULT_BACKOFF, ...spec.backoff },
     retention: spec.retention === undefined ? {} : parseRetention(spec.retention, `task ${spec.name}: retention`),
+    ...parseLimits(spec.limits, `task ${spec.name}: limits`),
   };
 }
 
@@ -141,7 +150,7 @@ export function jobSpec<P>(
 ): NewJobSpec & { dedupe?: Dedupe } {
   // Not in a transaction's enqueue (its types say so; this is for callers without types).
   if ((options as EnqueueOptions).uniqueKey !== undefined) throw new UsageError('uniqueKey is taken by queue.enqueue only, not inside a transaction');
-  task.validate(payload);
+  const valid = task.validate(payload);
   const dedupe = dedupeOf(task.name, options);
   const delayMs = options.debounceMs ?? options.delayMs;
   return {
@@ -151,6 +160,7 @@ export function jobSpec<P>(
     priority: options.priority,
     runAt: options.runAt,
     delayMs,
+    ...(task.groupKey && { groupKey: groupKeyOf(task.groupKey, valid, task.name) }),
     ...(dedupe && { dedupe }),
   };
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { toError } from '../errors.js';
 import { LeaseLostError, ShutdownError } from './errors.js';
 import type { ClaimedJob, JobStore } from '../store/store.js';
-import { claimJobs } from './claim.js';
+import { claimWithLimits } from './claim.js';
 import { runJob, type RunContext } from './job-life.js';
 import { JobRun } from './job-run.js';
 import { Leases } from './leases.js';
@@ -16,6 +16,7 @@ import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
 import { DRAIN_GIVE_UP_AFTER, StorageFaults } from './storage-faults.js';
 import { taskMap, type TaskDefinition } from './task.js';
+import { hasLimits, type HeldBack, type TaskLimits } from '../store/limits.js';
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_LEASE_MS,
@@ -63,8 +64,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #faults: StorageFaults;
   readonly #leases: Leases;
   readonly #tasks: Map<string, TaskDefinition<unknown, unknown>>;
-  /** The names of `#tasks`, as the claim takes them. */
+  /** The names of `#tasks`, as the claim takes them; and the limits of those that have any. */
   readonly #taskNames: string[];
+  readonly #limits: Record<string, TaskLimits> | undefined;
   readonly #runContext: RunContext;
   /** The average run time of this worker's recent jobs, ms (an exponential moving average); unknown at first. */
   #averageRunMs = Number.POSITIVE_INFINITY;
@@ -92,6 +94,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.#tasks = taskMap(options.tasks);
     this.#taskNames = [...this.#tasks.keys()].sort();
+    const limited = [...this.#tasks.values()].filter((task) => hasLimits(task.limits));
+    this.#limits = limited.length === 0 ? undefined : Object.fromEntries(limited.map((task) => [task.name, task.limits]));
     this.#runContext = {
       store,
       tasks: this.#tasks,
@@ -202,8 +206,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // With jobs claimed ahead here already, the next claim waits until they have run.
       if (free > 0 && (ahead === 0 || this.#running.size <= this.#concurrency)) {
         let jobs: ClaimedJob[];
+        let heldBack: HeldBack | undefined;
         try {
-          jobs = await claimJobs(this.#store, this.id, free, this.#leaseMs, { jobId: this.#options.jobId, tasks: this.#taskNames });
+          const options = {
+            jobId: this.#options.jobId,
+            tasks: this.#taskNames,
+            limits: this.#limits,
+            free: Math.max(0, this.#concurrency - this.#running.size),
+          };
+          ({ jobs, heldBack } = await claimWithLimits(this.#store, this.id, free, this.#leaseMs, options));
         } catch (error) {
           // The file may be locked for long (a big restore) or briefly unusable: wait and try again.
           const retryMs = Math.max(this.#pollMs, CLAIM_RETRY_MS);
@@ -217,7 +228,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.#faults.claimSucceeded();
         for (const job of jobs) this.#start(job);
         if (jobs.length === free) continue;
-        if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain) return;
+        // Jobs left for their limits are still to drain; a rate's next start is waited for, not polled past.
+        if (jobs.length === 0 && this.#running.size === 0 && this.#options.drain && heldBack === undefined) return;
+        if (heldBack?.retryAt !== undefined) {
+          await this.#idle.wait(Math.max(1, Math.min(this.#pollMs, heldBack.retryAt - Date.now())));
+          continue;
+        }
       }
       await this.#idle.wait(this.#pollMs);
     }

@@ -360,6 +360,14 @@ export abstract class BuilderQueries {
     return jobTotals(this.db);
   }
 
+  taskSettings(): Promise<TaskSettingsRow[]> {
+    return settings.taskSettings(this.db);
+  }
+
+  limitUse(task: string, since: number): Promise<{ running: number; starts: number }> {
+    return settings.limitUse(this.db, task, since);
+  }
+
   pausedTasks(): Promise<TaskSettingsRow[]> {
     return settings.pausedTasks(this.db);
   }

@@ -27,10 +27,12 @@ export interface JobTable {
   error: string | null;
   /** At most one job per key, ever (used for one-job-per-slot scheduling). */
   unique_key: string | null;
-  /** At most one queued job per key (dropped when the job is claimed). */
+  /** At most one queued job per key (kept while it runs, in case it comes back: see dedupe.ts). */
   dedupe_queued: string | null;
   /** At most one queued or running job per key. */
   dedupe_active: string | null;
+  /** Its group for a group limit (src/queue/limits.ts), computed at enqueue; null: in none. */
+  group_key: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -144,6 +146,18 @@ export interface TaskSettingsTable {
   /** Since when no worker claims the task's jobs; null: it runs. */
   paused_at: number | null;
   updated_at: number;
+  /** Since when the limits below replace the definition's (a null limit then: none); null: the definition's hold. */
+  limits_set_at: number | null;
+  limit_concurrency: number | null;
+  limit_rate_max: number | null;
+  limit_rate_per_ms: number | null;
+  limit_group_concurrency: number | null;
+}
+
+/** A start of a rate-limited task's job, kept for one window of its rate. */
+export interface TaskStartTable {
+  task: string;
+  at: number;
 }
 
 /** Queue-wide settings by name. */
@@ -159,6 +173,7 @@ export interface Database {
   workers: WorkerTable;
   schedules: ScheduleTable;
   task_settings: TaskSettingsTable;
+  task_starts: TaskStartTable;
   queue_settings: QueueSettingsTable;
   users: UserTable;
   backups: BackupTable;

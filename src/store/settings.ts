@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { TaskLimits } from './limits.js';
 import type { Database, TaskSettingsRow } from './schema.js';
 
 // The statements about what the queue is told at run time, alike on every engine (kysely's builder
@@ -37,4 +38,44 @@ export async function setQueueSetting(db: Kysely<Database>, name: string, value:
     .values({ name, value, updated_at: now })
     .onConflict((conflict) => conflict.column('name').doUpdateSet({ value, updated_at: now }))
     .execute();
+}
+
+/** Sets the task's limits, which then replace its definition's (null: the definition's hold again); its row as it is now. */
+export function setTaskLimits(db: Kysely<Database>, task: string, limits: TaskLimits | null, now: number): Promise<TaskSettingsRow> {
+  const values = {
+    limits_set_at: limits === null ? null : now,
+    limit_concurrency: limits?.concurrency ?? null,
+    limit_rate_max: limits?.rate?.max ?? null,
+    limit_rate_per_ms: limits?.rate?.perMs ?? null,
+    limit_group_concurrency: limits?.groupConcurrency ?? null,
+    updated_at: now,
+  };
+  return db
+    .insertInto('task_settings')
+    .values({ task, paused_at: null, ...values })
+    .onConflict((conflict) => conflict.column('task').doUpdateSet(values))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Every task's settings row, by name. */
+export function taskSettings(db: Kysely<Database>): Promise<TaskSettingsRow[]> {
+  return db.selectFrom('task_settings').selectAll().orderBy('task').execute();
+}
+
+/** What is in use of a task's limits now: its running jobs, and its starts since `since`. */
+export async function limitUse(db: Kysely<Database>, task: string, since: number): Promise<{ running: number; starts: number }> {
+  const running = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', '=', 'running')
+    .where('task', '=', task)
+    .executeTakeFirstOrThrow();
+  const starts = await db
+    .selectFrom('task_starts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('task', '=', task)
+    .where('at', '>', since)
+    .executeTakeFirstOrThrow();
+  return { running: Number(running.n), starts: Number(starts.n) };
 }

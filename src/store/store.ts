@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { UserError } from '../errors.js';
 import type { Dedupe } from './dedupe.js';
+import type { HeldBack, TaskLimits } from './limits.js';
 import type { Database, JobRow, JobState, ScheduleRow, TaskSettingsRow, WorkerRow } from './schema.js';
 import type { ScheduleAdvance, ScheduleSpec } from './schedules.js';
 
@@ -24,6 +25,8 @@ export interface NewJobSpec {
   runAt?: number | undefined;
   /** Not before this many ms after the job's created_at (when `runAt` is not given). */
   delayMs?: number | undefined;
+  /** Its group, for its task's group limit. */
+  groupKey?: string | undefined;
 }
 
 /** When a new job is first ready: at `runAt`, else `delayMs` after it was made (`createdAt`). */
@@ -47,6 +50,10 @@ export interface ClaimOptions {
    * for a worker that knows it.
    */
   tasks: readonly string[];
+  /** The limits of the worker's tasks that have any, from their definitions (the database's, where set, replace them). */
+  limits?: Readonly<Record<string, TaskLimits>> | undefined;
+  /** The worker's free slots: a limited task's jobs are claimed for them only, never ahead. */
+  free?: number | undefined;
 }
 
 /** Whose a running job is: the worker that claimed it, and the attempt (its `attempts` when claimed). */
@@ -71,6 +78,8 @@ export interface BatchedCompletion extends Completion {
 export interface ClaimResult {
   jobs: ClaimedJob[];
   expired: boolean;
+  /** Ready jobs of limited tasks were left for their limits; `retryAt`: when a rate lets one start (else an ending must free a share). */
+  heldBack?: HeldBack | undefined;
 }
 
 /**
@@ -289,6 +298,12 @@ export interface JobStore {
   setTaskPaused(task: string, paused: boolean, now: number): Promise<TaskSettingsRow>;
   /** The paused tasks, by name. */
   pausedTasks(): Promise<TaskSettingsRow[]>;
+  /** Sets the task's limits in place of its definition's (null: the definition's again; workers woken); its row now. */
+  setTaskLimits(task: string, limits: TaskLimits | null, now: number): Promise<TaskSettingsRow>;
+  /** Every task's settings row, by name. */
+  taskSettings(): Promise<TaskSettingsRow[]>;
+  /** A task's running jobs, and its starts since `since` (of a rate limit's window). */
+  limitUse(task: string, since: number): Promise<{ running: number; starts: number }>;
   /** A queue-wide setting's JSON; undefined when never set. */
   queueSetting(name: string): Promise<string | undefined>;
   setQueueSetting(name: string, value: string, now: number): Promise<void>;

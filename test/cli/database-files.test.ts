@@ -102,6 +102,7 @@ describe('a new database file', () => {
       'schedules',
       'spent_unique_keys',
       'task_settings',
+      'task_starts',
       'users',
       'workers',
     ]);

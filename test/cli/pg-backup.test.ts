@@ -201,6 +201,7 @@ describe('backups of a PostgreSQL database', () => {
         'schedules',
         'spent_unique_keys',
         'task_settings',
+        'task_starts',
         'usergen_schema',
         'workers',
       ].map((tablename) => ({ tablename })),

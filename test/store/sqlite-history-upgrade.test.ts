@@ -39,7 +39,7 @@ describe('upgrading a database whose history was written by an earlier version',
       .run(error('last failure'), failed.id);
     for (const column of ['boot_id', 'pid_namespace', 'start_ticks', 'tasks']) sqlite.exec(`alter table workers drop column ${column}`);
     sqlite.exec(
-      `drop table job_id_floor; drop table schedules; drop table task_settings; drop table queue_settings; drop table spent_unique_keys; delete from kysely_migration where name >= '0004'; pragma user_version = 3`,
+      `drop table job_id_floor; drop table schedules; drop table task_settings; drop table queue_settings; drop table spent_unique_keys; drop table task_starts; delete from kysely_migration where name >= '0004'; pragma user_version = 3`,
     );
     sqlite.close();
 

@@ -8,47 +8,48 @@ import { dedupeColumn, dedupeConflict, keptQueuedKey, type Dedupe } from '../ded
 
 /** The values of a new job's row, as bound parameters $1.. in INSERT_COLUMNS' order. */
 export function newJobParameters(spec: NewJobSpec, now: number): unknown[] {
-  return [spec.task, JSON.stringify(spec.payload), spec.priority ?? 0, runAtOf(spec, now), spec.maxAttempts, now];
+  return [spec.task, JSON.stringify(spec.payload), spec.priority ?? 0, runAtOf(spec, now), spec.maxAttempts, now, spec.groupKey ?? null];
 }
 
-const INSERT_COLUMNS = '(task, payload, state, priority, run_at, attempts, max_attempts, created_at)';
+// group_key is bound as $7, the statements' own values after it.
+const INSERT_COLUMNS = '(task, payload, state, priority, run_at, attempts, max_attempts, created_at, group_key)';
 
 /**
  * One job. Idle workers are woken by a notification on the channel (delivered at commit) when the
- * job is ready now: $7 is the time it is compared with, $8 the channel.
+ * job is ready now: $8 is the time it is compared with, $9 the channel.
  */
 export function insertJob(s: string, unique: boolean): string {
   const conflict = unique ? 'on conflict (unique_key) where unique_key is not null do nothing' : '';
   const key = unique ? ', unique_key' : '';
-  const keyValue = unique ? ', $9' : '';
+  const keyValue = unique ? ', $10' : '';
   return `with job as (
     insert into ${s}.jobs ${INSERT_COLUMNS.slice(0, -1)}${key})
-    values ($1, $2, 'queued', $3, $4, 0, $5, $6${keyValue}) ${conflict}
+    values ($1, $2, 'queued', $3, $4, 0, $5, $6, $7${keyValue}) ${conflict}
     returning *
-  ), woken as (select pg_notify($8, '') from job where job.run_at <= $7)
+  ), woken as (select pg_notify($9, '') from job where job.run_at <= $8)
   select job.*, (select count(*) from woken) as woken from job`;
 }
 
-/** One job with a dedupe key: inserted, or the job that holds it returned (or debounced); $9 the key. */
+/** One job with a dedupe key: inserted, or the job that holds it returned (or debounced); $10 the key. */
 export function insertDeduped(s: string, dedupe: Dedupe): string {
   return `with job as (
     insert into ${s}.jobs ${INSERT_COLUMNS.slice(0, -1)}, ${dedupeColumn(dedupe)})
-    values ($1, $2, 'queued', $3, $4, 0, $5, $6, $9) ${dedupeConflict(dedupe)}
+    values ($1, $2, 'queued', $3, $4, 0, $5, $6, $7, $10) ${dedupeConflict(dedupe)}
     returning *
-  ), woken as (select pg_notify($8, '') from job where job.run_at <= $7)
+  ), woken as (select pg_notify($9, '') from job where job.run_at <= $8)
   select job.*, (select count(*) from woken) as woken from job`;
 }
 
-/** Many jobs in one statement, from arrays (one per column); ids in order. */
+/** Many jobs in one statement, from arrays (one per column; $6 the time they are made); ids in order. */
 export function insertJobs(s: string): string {
   return `with job as (
     insert into ${s}.jobs ${INSERT_COLUMNS}
-    select task, payload, 'queued', priority, run_at, 0, max_attempts, $6
-    from unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::integer[]) with ordinality
-      as spec(task, payload, priority, run_at, max_attempts, position)
+    select task, payload, 'queued', priority, run_at, 0, max_attempts, $6, group_key
+    from unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::integer[], $7::text[]) with ordinality
+      as spec(task, payload, priority, run_at, max_attempts, group_key, position)
     order by position
     returning id, run_at
-  ), woken as (select pg_notify($8, '') where exists (select 1 from job where run_at <= $7))
+  ), woken as (select pg_notify($9, '') where exists (select 1 from job where run_at <= $8))
   select id from job, (select count(*) from woken) as w order by id`;
 }
 

@@ -9,6 +9,7 @@ import { BuilderQueries, getJob, touchWorker } from '../queries.js';
 import { advanceSchedule } from '../schedules.js';
 import type { Database, JobRow, TaskSettingsRow } from '../schema.js';
 import type {
+  ClaimedJob,
   BackupCopy,
   BatchedCompletion,
   CheckReport,
@@ -27,13 +28,16 @@ import type {
   PurgeBatch,
   FailAttemptOptions,
 } from '../store.js';
-import { setTaskPaused } from '../settings.js';
+import { setTaskLimits, setTaskPaused } from '../settings.js';
+import type { TaskLimits } from '../limits.js';
 import { keptQueuedKey, type Dedupe } from '../dedupe.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
 import { writeDump } from './backup.js';
 import { checkSchema } from './check.js';
 import { describePgError, pgFaultOf } from './faults.js';
 import { claimJobs as claimStatement } from './claim.js';
+import { claimLimited } from './limits.js';
+import type { HeldBack } from '../limits.js';
 import * as statements from './jobs.js';
 import * as workerStatements from './workers.js';
 import { SharedWatch } from '../shared-watch.js';
@@ -132,11 +136,13 @@ export class PgStore extends BuilderQueries implements JobStore {
     if (specs.length === 0) return [];
     const now = Date.now();
     const columns: unknown[][] = [[], [], [], [], []];
+    const groups: unknown[] = [];
     for (const spec of specs) {
       const values = statements.newJobParameters(spec, now);
       for (let i = 0; i < columns.length; i++) columns[i]!.push(values[i]);
+      groups.push(values[6]);
     }
-    const rows = await this.#query<{ id: number }>(this.#sql.insertMany, [...columns, now, now, this.#channel]);
+    const rows = await this.#query<{ id: number }>(this.#sql.insertMany, [...columns, now, groups, now, this.#channel]);
     return rows.map((row) => row.id);
   }
 
@@ -187,10 +193,38 @@ export class PgStore extends BuilderQueries implements JobStore {
   }
 
   async claim(workerId: string, limit: number, leaseMs: number, options: ClaimOptions): Promise<ClaimResult> {
+    const defined = options.limits === undefined ? [] : options.tasks.filter((task) => options.limits![task] !== undefined);
+    // The tasks with limits set in the database, as the last claim found them: the statement below
+    // leaves them (it reads the settings itself), and the limited claim takes them from the next.
+    const limitedHere = [...new Set([...defined, ...this.#limitedInDatabase])].filter((task) => options.tasks.includes(task));
+    let taken: ClaimedJob[] = [];
+    let heldBack: HeldBack | undefined;
+    const free = Math.min(limit, options.free ?? limit);
+    if (limitedHere.length > 0 && free > 0) {
+      const now = Date.now();
+      const claim = { workerId, leaseEnd: now + leaseMs, now, wanted: free, jobId: options.jobId };
+      const limited = await this.#opened.writer
+        .transaction()
+        .execute((trx) => claimLimited(trx, this.#opened.schema, limitedHere, options.limits, claim));
+      ({ jobs: taken, heldBack } = limited);
+      if (taken.length > 0 && options.jobId !== undefined) return { jobs: taken, expired: false };
+    }
+    const unlimited = defined.length === 0 ? options.tasks : options.tasks.filter((task) => !defined.includes(task));
     const now = Date.now();
-    const [row] = await this.#query<ClaimResult>(this.#sql.claim, [workerId, now + leaseMs, now, options.tasks, limit, options.jobId ?? null]);
-    return row!;
+    const [row] = await this.#query<ClaimResult & { limited: string[] }>(this.#sql.claim, [
+      workerId,
+      now + leaseMs,
+      now,
+      unlimited,
+      limit - taken.length,
+      options.jobId ?? null,
+    ]);
+    this.#limitedInDatabase = row!.limited;
+    return { jobs: taken.length === 0 ? row!.jobs : taken.concat(row!.jobs), expired: row!.expired, heldBack };
   }
+
+  /** See claim. */
+  #limitedInDatabase: readonly string[] = [];
 
   async recoverExpired(now: number, { name, message }: RecoveryError): Promise<number> {
     return (await this.#query(this.#sql.recoverExpired, [now, name, message])).length;
@@ -292,6 +326,13 @@ export class PgStore extends BuilderQueries implements JobStore {
   async setTaskPaused(task: string, paused: boolean, now: number): Promise<TaskSettingsRow> {
     const row = await setTaskPaused(this.db, task, paused, now);
     if (!paused) await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
+    return row;
+  }
+
+  // Raised limits may let waiting jobs run: workers are woken.
+  async setTaskLimits(task: string, limits: TaskLimits | null, now: number): Promise<TaskSettingsRow> {
+    const row = await setTaskLimits(this.db, task, limits, now);
+    await this.#query('select pg_notify($1, $2)', [this.#channel, '']);
     return row;
   }
 

@@ -31,7 +31,12 @@ export function enqueueJobNow(driver: ImmediateSqliteDriver, spec: NewJobSpec, n
 }
 
 function insertOf(values: ReturnType<typeof newJobValues>): CompiledQuery {
-  return CompiledQuery.raw(INSERT_JOB, [values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at]);
+  return CompiledQuery.raw(INSERT_JOB, boundValues(values));
+}
+
+/** A new job's values, bound in the order of INSERT_JOB's columns after its id. */
+function boundValues(values: ReturnType<typeof newJobValues>): unknown[] {
+  return [values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at, values.group_key];
 }
 
 function jobRowOf(values: ReturnType<typeof newJobValues>, insertId: bigint | undefined): JobRow {
@@ -61,10 +66,10 @@ function jobRowOf(values: ReturnType<typeof newJobValues>, insertId: bigint | un
  */
 export const NEW_JOB_ID = '(select max(coalesce((select max(id) from jobs), 0), id) + 1 from job_id_floor)';
 
-const INSERT_JOB = `insert into jobs (id, task, payload, state, priority, run_at, attempts, max_attempts, created_at)
-  values (${NEW_JOB_ID}, ?, ?, 'queued', ?, ?, 0, ?, ?)`;
+const INSERT_JOB = `insert into jobs (id, task, payload, state, priority, run_at, attempts, max_attempts, created_at, group_key)
+  values (${NEW_JOB_ID}, ?, ?, 'queued', ?, ?, 0, ?, ?, ?)`;
 
-/** Rows per INSERT in enqueueJobsInOne: 6 bound values a row, far below SQLite's 32,766 a statement. */
+/** Rows per INSERT in enqueueJobsInOne: 7 bound values a row, far below SQLite's 32,766 a statement. */
 const INSERT_CHUNK = 1_000;
 
 /**
@@ -84,7 +89,7 @@ export async function enqueueJobsInOne(db: Kysely<Database>, specs: readonly New
       const parameters: unknown[] = [];
       for (const spec of chunk) {
         const values = newJobValues(spec, now);
-        parameters.push(values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at);
+        parameters.push(...boundValues(values));
       }
       const rows = `, ${ROW}`.repeat(chunk.length - 1);
       const { insertId } = await trx.executeQuery(CompiledQuery.raw(`${INSERT_ROWS}${ROW}${rows}`, parameters));
@@ -95,8 +100,8 @@ export async function enqueueJobsInOne(db: Kysely<Database>, specs: readonly New
   });
 }
 
-const ROW = `(?, ?, 'queued', ?, ?, 0, ?, ?)`;
-const INSERT_ROWS = 'insert into jobs (task, payload, state, priority, run_at, attempts, max_attempts, created_at) values ';
+const ROW = `(?, ?, 'queued', ?, ?, 0, ?, ?, ?)`;
+const INSERT_ROWS = 'insert into jobs (task, payload, state, priority, run_at, attempts, max_attempts, created_at, group_key) values ';
 
 function newJobValues(spec: NewJobSpec, now: number) {
   return {
@@ -108,6 +113,7 @@ function newJobValues(spec: NewJobSpec, now: number) {
     attempts: 0,
     max_attempts: spec.maxAttempts,
     created_at: now,
+    group_key: spec.groupKey ?? null,
   };
 }
 
@@ -136,9 +142,9 @@ export async function enqueueUniqueJob(
 export async function enqueueDedupedJob(db: Kysely<Database>, spec: NewJobSpec & { dedupe: Dedupe }, now = Date.now()): Promise<JobRow> {
   const values = newJobValues(spec, now);
   const column = dedupeColumn(spec.dedupe);
-  const text = `insert into jobs (id, task, payload, state, priority, run_at, attempts, max_attempts, created_at, ${column})
-    values (${NEW_JOB_ID}, ?, ?, 'queued', ?, ?, 0, ?, ?, ?) ${dedupeConflict(spec.dedupe)} returning *`;
-  const parameters = [values.task, values.payload, values.priority, values.run_at, values.max_attempts, values.created_at, spec.dedupe.key];
+  const text = `insert into jobs (id, task, payload, state, priority, run_at, attempts, max_attempts, created_at, group_key, ${column})
+    values (${NEW_JOB_ID}, ?, ?, 'queued', ?, ?, 0, ?, ?, ?, ?) ${dedupeConflict(spec.dedupe)} returning *`;
+  const parameters = [...boundValues(values), spec.dedupe.key];
   const { rows } = await db.executeQuery<JobRow>(CompiledQuery.raw(text, parameters));
   return rows[0]!;
 }

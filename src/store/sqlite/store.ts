@@ -22,7 +22,8 @@ import {
   type PurgeBatch,
   type FailAttemptOptions,
 } from '../store.js';
-import { setTaskPaused } from '../settings.js';
+import { setTaskLimits, setTaskPaused } from '../settings.js';
+import type { TaskLimits } from '../limits.js';
 import { keptQueuedKey, type Dedupe } from '../dedupe.js';
 import { sql } from '../kysely.js';
 import { durations, payloadIs, purgeJobs, retryJob, retryJobs } from './admin.js';
@@ -249,6 +250,13 @@ export class SqliteStore extends BuilderQueries implements JobStore {
   async setTaskPaused(task: string, paused: boolean, now: number): Promise<TaskSettingsRow> {
     const row = await setTaskPaused(this.db, task, paused, now);
     if (!paused) this.#wakeFile.signal();
+    return row;
+  }
+
+  // Raised limits may let waiting jobs run: workers are woken.
+  async setTaskLimits(task: string, limits: TaskLimits | null, now: number): Promise<TaskSettingsRow> {
+    const row = await setTaskLimits(this.db, task, limits, now);
+    this.#wakeFile.signal();
     return row;
   }
 

@@ -5,6 +5,7 @@ import * as jobWaiters from './0004_job_waiters.js';
 import * as createSettings from './0005_create_settings.js';
 import * as spentUniqueKeys from './0006_spent_unique_keys.js';
 import * as dedupeKeys from './0007_dedupe_keys.js';
+import * as taskLimits from './0008_task_limits.js';
 
 // The PostgreSQL schema, in numbered steps like the SQLite file's (../../sqlite/migrations/). Each
 // runs in the transaction that holds the schema's advisory lock (../migrate.ts); `s` is the
@@ -19,6 +20,7 @@ export const MIGRATIONS: Record<string, { up(s: string): string }> = {
   '0005_create_settings': createSettings,
   '0006_spent_unique_keys': spentUniqueKeys,
   '0007_dedupe_keys': dedupeKeys,
+  '0008_task_limits': taskLimits,
 };
 
 /** The schema version once every migration has run (stored in the schema's usergen_schema table). */

@@ -10,6 +10,7 @@ import * as createSchedules from './0008_create_schedules.js';
 import * as createSettings from './0009_create_settings.js';
 import * as spentUniqueKeys from './0010_spent_unique_keys.js';
 import * as dedupeKeys from './0011_dedupe_keys.js';
+import * as taskLimits from './0012_task_limits.js';
 
 /** Every migration, in order. Listed here rather than read from a folder at run time. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009_create_settings': createSettings,
   '0010_spent_unique_keys': spentUniqueKeys,
   '0011_dedupe_keys': dedupeKeys,
+  '0012_task_limits': taskLimits,
 };
 
 /** The schema version a file is at once every migration has run (stored in `PRAGMA user_version`). */
