@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { formatInteger } from '../format.js';
 import { hasLimits, storedLimits, type TaskLimits } from '../store/limits.js';
 import type { JobStore } from '../store/store.js';
 import { durationLabel, parseDuration } from './duration.js';
@@ -151,4 +152,68 @@ export async function storedTaskLimits(store: JobStore): Promise<StoredTaskLimit
       const limits = storedLimits(row) ?? null;
       return { task: row.task, limits, label: limitsLabel(limits) };
     });
+}
+
+/** Says, for the status, what limits the definitions of a starting worker's tasks have. */
+export function publishDefinedLimits(store: JobStore, tasks: Iterable<{ name: string; limits: TaskLimits }>, now = Date.now()): Promise<void> {
+  const defined = [...tasks].map(({ name, limits }): [string, string | null] => [name, hasLimits(limits) ? JSON.stringify(limits) : null]);
+  return store.recordDefinedLimits(defined, now);
+}
+
+/** A limited task's limits and what is in use of them, as status, /jobs and /metrics show it. */
+export interface LimitView {
+  task: string;
+  limits: TaskLimits;
+  /** `2 at once, 5/1s`. */
+  label: string;
+  /** Where they come from: set in the database (usergen limit, queue.setLimits), or the task's definition (as its workers said). */
+  source: 'database' | 'definition';
+  running: number;
+  /** Starts in the rate's current window (0 without a rate). */
+  started_in_window: number;
+  /** Ready jobs that wait for a share. */
+  ready: number;
+}
+
+/** Every task with limits (those set in the database, else its definition's), with what is in use now. */
+export async function limitViews(
+  store: JobStore,
+  readyByTask: ReadonlyArray<{ task: string; ready: number }>,
+  now = Date.now(),
+): Promise<LimitView[]> {
+  const views: LimitView[] = [];
+  for (const row of await store.taskSettings()) {
+    const stored = storedLimits(row);
+    const limits = stored ?? definedLimits(row.defined_limits);
+    if (!hasLimits(limits)) continue;
+    const use = await store.limitUse(row.task, now - (limits.rate?.perMs ?? 0));
+    views.push({
+      task: row.task,
+      limits,
+      label: limitsLabel(limits),
+      source: stored === undefined ? 'definition' : 'database',
+      running: use.running,
+      started_in_window: limits.rate === undefined ? 0 : use.starts,
+      ready: readyByTask.find((ready) => ready.task === row.task)?.ready ?? 0,
+    });
+  }
+  return views;
+}
+
+function definedLimits(json: string | null): TaskLimits | undefined {
+  if (json === null) return undefined;
+  try {
+    return JSON.parse(json) as TaskLimits;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Task send_mail is limited to 5/1s (set here): 1 running, 5 started in the last 1s, 40 ready job(s) wait.` */
+export function limitSentence(limit: LimitView): string {
+  const source = limit.source === 'database' ? 'set here' : 'its definition';
+  const rate = limit.limits.rate;
+  const window = rate === undefined ? '' : `, ${formatInteger(limit.started_in_window)} started in the last ${durationLabel(rate.perMs)}`;
+  const waiting = limit.ready === 0 ? 'none waits' : `${formatInteger(limit.ready)} ready job(s) wait`;
+  return `Task ${limit.task} is limited to ${limit.label} (${source}): ${formatInteger(limit.running)} running${window}, ${waiting}.`;
 }

@@ -3,6 +3,7 @@ import type { JobState, WorkerRow } from '../store/schema.js';
 import type { JobStore, QueueStatus } from '../store/store.js';
 import { liveWorkers, tasksRun } from './live-workers.js';
 import { listSchedules } from './schedules.js';
+import { limitViews, type LimitView } from './limits.js';
 
 // The queue's status as the library's queue.status(), `usergen status --json` and /jobs give it
 // (the command line and the pages add the backups'): plain data, ISO times, snake_case as the
@@ -47,6 +48,8 @@ export interface StatusReport {
   schedules: ScheduleView[];
   /** The tasks no worker claims jobs of, by name, with their ready jobs. */
   paused_tasks: PausedTaskView[];
+  /** The tasks with limits across workers, by name, with what is in use of them. */
+  limits: LimitView[];
 }
 
 export interface PausedTaskView {
@@ -95,6 +98,7 @@ export async function statusReport(store: JobStore, options: { now?: number } = 
       paused_at: iso(row.paused_at ?? now),
       ready: status.ready_by_task.find((ready) => ready.task === row.task)?.ready ?? 0,
     })),
+    limits: await limitViews(store, status.ready_by_task, now),
   };
 }
 

@@ -11,6 +11,7 @@ import { Leases } from './leases.js';
 import { CLAIM_RETRY_MS, liveWorkers, registerWorker } from './live-workers.js';
 import { fireSchedules } from './schedule-firing.js';
 import { startPruning } from './pruning.js';
+import { publishDefinedLimits } from './limits.js';
 import { Idle } from './idle.js';
 import { Slots } from './slots.js';
 import { formatSeconds } from './log-format.js';
@@ -156,6 +157,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const oneOff = this.#options.drain === true || this.#options.jobId !== undefined;
     const stopFiring = oneOff ? undefined : fireSchedules(this.#store, this.#tasks, this.#pollMs, this.#log);
     const stopPruning = oneOff ? undefined : startPruning(this.#store, this.#tasks, this.#log, this.#options.pruneEveryMs);
+    // For the status only (every claim reads the limits it obeys itself): a failure costs nothing else.
+    if (register) {
+      await publishDefinedLimits(this.#store, this.#tasks.values()).catch((error: unknown) =>
+        this.#log.warn(`could not record the limits of this worker's tasks for the status (${toError(error).message})`),
+      );
+    }
     this.#options.onRunning?.();
     try {
       await this.#claimUntilStopped();

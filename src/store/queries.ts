@@ -364,6 +364,10 @@ export abstract class BuilderQueries {
     return settings.taskSettings(this.db);
   }
 
+  recordDefinedLimits(defined: ReadonlyArray<[task: string, limits: string | null]>, now: number): Promise<void> {
+    return settings.recordDefinedLimits(this.db, defined, now);
+  }
+
   limitUse(task: string, since: number): Promise<{ running: number; starts: number }> {
     return settings.limitUse(this.db, task, since);
   }

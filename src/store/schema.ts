@@ -152,6 +152,8 @@ export interface TaskSettingsTable {
   limit_rate_max: number | null;
   limit_rate_per_ms: number | null;
   limit_group_concurrency: number | null;
+  /** The limits of the task's definition (JSON), as the last worker to start with it said: for the status only. */
+  defined_limits: string | null;
 }
 
 /** A start of a rate-limited task's job, kept for one window of its rate. */

@@ -79,3 +79,22 @@ export async function limitUse(db: Kysely<Database>, task: string, since: number
     .executeTakeFirstOrThrow();
   return { running: Number(running.n), starts: Number(starts.n) };
 }
+
+/** Records the limits of the definitions a worker runs (JSON, or null for none), for the status. */
+export async function recordDefinedLimits(
+  db: Kysely<Database>,
+  defined: ReadonlyArray<[task: string, limits: string | null]>,
+  now: number,
+): Promise<void> {
+  for (const [task, limits] of defined) {
+    if (limits === null) {
+      await db.updateTable('task_settings').set({ defined_limits: null }).where('task', '=', task).where('defined_limits', 'is not', null).execute();
+      continue;
+    }
+    await db
+      .insertInto('task_settings')
+      .values({ task, updated_at: now, defined_limits: limits })
+      .onConflict((conflict) => conflict.column('task').doUpdateSet({ defined_limits: limits }))
+      .execute();
+  }
+}

@@ -302,6 +302,8 @@ export interface JobStore {
   setTaskLimits(task: string, limits: TaskLimits | null, now: number): Promise<TaskSettingsRow>;
   /** Every task's settings row, by name. */
   taskSettings(): Promise<TaskSettingsRow[]>;
+  /** Records the limits of the definitions a worker runs (JSON, or null for none), for the status. */
+  recordDefinedLimits(defined: ReadonlyArray<[task: string, limits: string | null]>, now: number): Promise<void>;
   /** A task's running jobs, and its starts since `since` (of a rate limit's window). */
   limitUse(task: string, since: number): Promise<{ running: number; starts: number }>;
   /** A queue-wide setting's JSON; undefined when never set. */

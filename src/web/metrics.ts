@@ -87,6 +87,45 @@ export async function metricsText(store: JobStore, now = Date.now()): Promise<st
     'Ready jobs of each paused task.',
     status.paused_tasks.map((paused) => [{ task: paused.task }, paused.ready]),
   );
+  metric(
+    'usergen_task_limit',
+    'gauge',
+    'Limits across every worker, by task and kind: concurrency, rate (starts per window), rate_window_seconds, group_concurrency.',
+    status.limits.flatMap(
+      (limit): Array<[Record<string, string>, number]> => [
+        ...(limit.limits.concurrency === undefined
+          ? []
+          : [[{ task: limit.task, kind: 'concurrency' }, limit.limits.concurrency] as [Record<string, string>, number]]),
+        ...(limit.limits.rate === undefined
+          ? []
+          : [
+              [{ task: limit.task, kind: 'rate' }, limit.limits.rate.max] as [Record<string, string>, number],
+              [{ task: limit.task, kind: 'rate_window_seconds' }, limit.limits.rate.perMs / 1000] as [Record<string, string>, number],
+            ]),
+        ...(limit.limits.groupConcurrency === undefined
+          ? []
+          : [[{ task: limit.task, kind: 'group_concurrency' }, limit.limits.groupConcurrency] as [Record<string, string>, number]]),
+      ],
+    ),
+  );
+  metric(
+    'usergen_task_limit_running_jobs',
+    'gauge',
+    'Running jobs of each limited task.',
+    status.limits.map((limit) => [{ task: limit.task }, limit.running]),
+  );
+  metric(
+    'usergen_task_limit_window_starts',
+    'gauge',
+    "Starts of each rate-limited task in its rate's current window.",
+    status.limits.filter((limit) => limit.limits.rate !== undefined).map((limit) => [{ task: limit.task }, limit.started_in_window]),
+  );
+  metric(
+    'usergen_task_limit_ready_jobs',
+    'gauge',
+    'Ready jobs of each limited task, waiting for a share of its limits.',
+    status.limits.map((limit) => [{ task: limit.task }, limit.ready]),
+  );
   metric('usergen_last_backup_timestamp_seconds', 'gauge', 'When the newest backup on record was made (0: none).', [
     [{}, status.last_backup_at === null ? 0 : Date.parse(status.last_backup_at) / 1000],
   ]);

@@ -144,10 +144,20 @@ describe.each(ENGINES)('limits across workers on $name', (engine) => {
       build,
       Array.from({ length: 12 }, (_, n) => ({ n })),
     );
+    expect((await current.queue.status()).limits).toEqual([
+      { task: 'build', limits: { concurrency: 1 }, label: '1 at once', source: 'database', running: 0, started_in_window: 0, ready: 12 },
+    ]);
     await drainWithThree([build]);
     expect(overlap.most).toBe(1);
+    // A left-out limit keeps what is set; null lifts it.
+    expect(await current.queue.setLimits('build', { rate: '10/1s' })).toMatchObject({ limits: { concurrency: 1, rate: { max: 10, perMs: 1_000 } } });
+    expect(await current.queue.setLimits('build', { concurrency: null })).toMatchObject({ label: '10/1s' });
     expect(await current.queue.setLimits('build', null)).toMatchObject({ task: 'build', limits: null });
     expect(await current.queue.limits()).toEqual([]);
+    // The workers said what their definition's limits are: the status shows those now.
+    expect((await current.queue.status()).limits).toEqual([
+      { task: 'build', limits: { concurrency: 4 }, label: '4 at once', source: 'definition', running: 0, started_in_window: 0, ready: 0 },
+    ]);
 
     for (const bad of [
       { concurrency: 0 },

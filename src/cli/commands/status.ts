@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { queueStatusView, type QueueStatusView } from '../../operations/status.js';
 import type { ScheduleView } from '../../queue/status.js';
+import { limitSentence } from '../../queue/limits.js';
 import { withCommandDatabase } from '../context.js';
 import { formatInteger, formatTime, printJson, printLine, renderTable } from '../output.js';
 
@@ -28,6 +29,7 @@ function statusDocument(status: QueueStatusView) {
     waiting_for_a_worker_that_knows_their_task: status.waiting_for_a_worker_that_knows_their_task,
     schedules: status.schedules,
     paused_tasks: status.paused_tasks,
+    limits: status.limits,
   };
 }
 
@@ -44,6 +46,7 @@ async function printStatus(status: QueueStatusView): Promise<void> {
   for (const { task, paused_at, ready } of status.paused_tasks) {
     printLine(`Task ${task} is paused since ${formatTime(paused_at)} UTC: ${formatInteger(ready)} ready job(s) wait (usergen resume ${task}).`);
   }
+  for (const limit of status.limits) printLine(limitSentence(limit));
   for (const { task, ready } of status.waiting_for_a_worker_that_knows_their_task) {
     printLine(`${formatInteger(ready)} ready job(s) of task ${task} wait for a worker that knows it (start one with --tasks).`);
   }

@@ -7,6 +7,7 @@ import type { JobStore } from '../../store/store.js';
 import { actionButton, formatUtc, page, progressBar, type Html } from '../layout.js';
 import { formatInteger } from '../../format.js';
 import { schedulesTable } from './schedules.js';
+import { limitSentence } from '../../queue/limits.js';
 
 // `/jobs` (the dashboard and the list) and `/jobs/<id>`. Both are live: the script follows
 // /events and moves each job's state and progress bar without a reload.
@@ -42,7 +43,7 @@ ${
     : html`<p class="muted">Workers: ${status.workers.map((worker) => `${worker.host}:${worker.pid} (${worker.concurrency} at once, ${worker.jobs_done} done)`).join(', ')}</p>`
 }
 ${schedulesTable(status.schedules)}
-${pausedTasks(status, request)}
+${pausedTasks(status, request)}${status.limits.map((limit) => html`<p class="limited" data-limited="${limit.task}">${limitSentence(limit)}</p>`)}
 <form method="get" action="/jobs">
 <label>State <select name="state"><option value="">any</option>${JOB_STATES.map(
     (state) => html`<option${request.state === state ? html` selected` : ''}>${state}</option>`,
