@@ -128,9 +128,22 @@ const double = defineTask<{ n: number }, number>({
   },
 });
 
+const limited = defineTask<{ customer: string }, string>({
+  name: 'limited',
+  validate: (payload) => payload as { customer: string },
+  limits: { concurrency: 1, rate: '10/1s', group: { key: (payload) => payload.customer, concurrency: 1 } },
+  async handler({ customer }) {
+    return customer;
+  },
+});
+// @ts-expect-error: a group key is a string
+defineTask<{ n: number }, number>({ name: 'bad', validate: (p) => p as { n: number }, limits: { group: { key: (payload) => payload.n, concurrency: 1 } }, handler: async ({ n }) => n });
+
 const queue = await openQueue({ db: 'steer.db' });
 const stop = new AbortController();
-const running = queue.worker({ tasks: [double], concurrency: 2 }).run(stop.signal);
+const running = queue.worker({ tasks: [double, limited], concurrency: 2 }).run(stop.signal);
+const customer: string = await queue.run(limited, { customer: 'ada' }, { timeoutMs: 10_000 });
+const limits = await queue.setLimits(limited, { concurrency: 2, rate: null });
 const four: number = await queue.run(double, { n: 2 }, { timeoutMs: 10_000 });
 const job: Job<number> = await queue.enqueue(double, { n: -1 });
 const retriedAfter = await queue.result(job, { timeoutMs: 10_000 });
@@ -161,7 +174,7 @@ await testQueue.enqueue(double, { n: 21 });
 const report = await testQueue.runUntilIdle({ tasks: [double] });
 await testQueue.close();
 
-console.log(JSON.stringify({ four, retriedAfter, notText, unlucky, was: cancelled.was, refused, ten, failed: failed.length, bulk, retention, counts: status.counts, test: report.succeeded.map((event) => event.result) }));
+console.log(JSON.stringify({ customer, limits, four, retriedAfter, notText, unlucky, was: cancelled.was, refused, ten, failed: failed.length, bulk, retention, counts: status.counts, test: report.succeeded.map((event) => event.result) }));
 `;
 
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -234,12 +247,14 @@ describe('usergen as a library', () => {
     expectEachErrorRefused(project, PROGRAM);
   });
 
-  it('a program awaits results, steers, pauses, sets retention and tests its own task with createTestQueue, typed, under --strict', () => {
+  it('a program awaits results, steers, pauses, sets retention and limits and tests its own task with createTestQueue, typed, under --strict', () => {
     const project = projectWithPackedUsergen();
     fs.writeFileSync(path.join(project, 'program.ts'), STEERING);
     run(process.execPath, [TSC, ...TSC_FLAGS, 'program.ts'], project);
     const output = JSON.parse(run(process.execPath, ['out/program.js'], project)) as Record<string, unknown>;
     expect(output).toEqual({
+      customer: 'ada',
+      limits: { task: 'limited', limits: { concurrency: 2 }, label: '2 at once' },
       four: 4,
       retriedAfter: -2,
       notText: -2,
