@@ -28,7 +28,9 @@ export async function claimWithLimits(
   try {
     const recovered = first.expired ? await store.recoverExpired(Date.now(), LEASE_EXPIRED) : 0;
     if ((recovered > 0 || (jobs.length === 0 && (await recoverDeadWorkers(store)) > 0)) && jobs.length < limit) {
-      jobs = jobs.concat((await store.claim(workerId, limit - jobs.length, leaseMs, options)).jobs);
+      // The free slots the first claim filled are not free for limited jobs any more.
+      const free = options.free === undefined ? undefined : Math.max(0, options.free - jobs.length);
+      jobs = jobs.concat((await store.claim(workerId, limit - jobs.length, leaseMs, { ...options, free })).jobs);
     }
   } catch (error) {
     if (jobs.length === 0) throw error;
