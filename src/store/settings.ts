@@ -86,11 +86,17 @@ export async function recordDefinedLimits(
   defined: ReadonlyArray<[task: string, limits: string | null]>,
   now: number,
 ): Promise<void> {
+  const unlimited = defined.filter(([, limits]) => limits === null).map(([task]) => task);
+  if (unlimited.length > 0) {
+    await db
+      .updateTable('task_settings')
+      .set({ defined_limits: null })
+      .where('task', 'in', unlimited)
+      .where('defined_limits', 'is not', null)
+      .execute();
+  }
   for (const [task, limits] of defined) {
-    if (limits === null) {
-      await db.updateTable('task_settings').set({ defined_limits: null }).where('task', '=', task).where('defined_limits', 'is not', null).execute();
-      continue;
-    }
+    if (limits === null) continue;
     await db
       .insertInto('task_settings')
       .values({ task, updated_at: now, defined_limits: limits })

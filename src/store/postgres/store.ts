@@ -196,7 +196,10 @@ export class PgStore extends BuilderQueries implements JobStore {
     const defined = options.limits === undefined ? [] : options.tasks.filter((task) => options.limits![task] !== undefined);
     // The tasks with limits set in the database, as the last claim found them: the statement below
     // leaves them (it reads the settings itself), and the limited claim takes them from the next.
-    const limitedHere = [...new Set([...defined, ...this.#limitedInDatabase])].filter((task) => options.tasks.includes(task));
+    const limitedHere =
+      defined.length === 0 && this.#limitedInDatabase.length === 0
+        ? defined
+        : [...new Set([...defined, ...this.#limitedInDatabase])].filter((task) => options.tasks.includes(task));
     let taken: ClaimedJob[] = [];
     let heldBack: HeldBack | undefined;
     const free = Math.min(limit, options.free ?? limit);
